@@ -1,0 +1,61 @@
+/**
+ * The storage interface every backend implements. Backends store opaque items and know nothing
+ * of AWS; lib/store gives the items their meaning (credentials, sessions, OIDC tokens).
+ */
+
+/** One stored thing, with aws-vault's keyring Item fields. */
+export interface Item {
+  /** The item's key: a profile name, a session key or `oidc:<start url>`. */
+  key: string;
+  /** The secret payload (aws-vault stores JSON here). */
+  data: Uint8Array;
+  /** Human-readable label, e.g. `aws-vault (work)`. */
+  label: string;
+  /** Description, e.g. `aws-vault session`. */
+  description: string;
+  /** macOS: do not trust the creating application (ask on every access). */
+  keychainNotTrustApplication: boolean;
+  /** macOS: never sync through iCloud. */
+  keychainNotSynchronizable: boolean;
+}
+
+/** What a backend can tell about an item without decrypting it. */
+export interface ItemMetadata {
+  /** Last modification time, when the backend knows it. */
+  modificationTime?: Date;
+}
+
+/** A secret store. Every method may throw a KeyringError. */
+export interface Keyring {
+  /** The backend's name as `--backend` spells it. */
+  readonly name: string;
+  /** The item with this key, or undefined when there is none. */
+  get(key: string): Promise<Item | undefined>;
+  /** Metadata of the item with this key, or undefined when there is none. */
+  getMetadata(key: string): Promise<ItemMetadata | undefined>;
+  /** Stores an item, replacing any item with the same key. */
+  set(item: Item): Promise<void>;
+  /** Removes the item with this key; false when there was none. */
+  remove(key: string): Promise<boolean>;
+  /** All keys in the store, in no particular order. */
+  keys(): Promise<string[]>;
+}
+
+/** A backend failure (unavailable, locked, corrupt item, wrong passphrase). */
+export class KeyringError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "KeyringError";
+  }
+}
+
+/** A new Item with aws-vault's defaults for the fields a caller does not set. */
+export function newItem(fields: Pick<Item, "key" | "data"> & Partial<Item>): Item {
+  return {
+    label: "",
+    description: "",
+    keychainNotTrustApplication: false,
+    keychainNotSynchronizable: false,
+    ...fields,
+  };
+}

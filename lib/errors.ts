@@ -1,0 +1,46 @@
+/**
+ * Errors that reach the user. main.ts prints `aws-vault: <message>` on one line and exits with
+ * the error's exit code; any other error is a bug and is reported the same way (stack trace only
+ * with --debug).
+ */
+
+/** An error the user can act on: bad input, missing profile, wrong passphrase. Exit code 1. */
+export class UserError extends Error {
+  /** Process exit code for this error. */
+  readonly exitCode: number;
+  constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "UserError";
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** Wrong use of the command line: unknown flag, bad flag value, missing argument. Exit code 2. */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, { exitCode: 2 });
+    this.name = "UsageError";
+  }
+}
+
+/** A command whose implementation has not landed yet. Exit code 2. */
+export class NotImplementedError extends UserError {
+  constructor(what: string) {
+    super(`${what} is not implemented yet in this version`, { exitCode: 2 });
+    this.name = "NotImplementedError";
+  }
+}
+
+/** The single line printed for an error, without the `aws-vault: ` prefix. */
+export function errorLine(err: unknown): string {
+  if (err instanceof Error) {
+    const msg = err.message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
+    return msg === "" ? err.name : msg;
+  }
+  return String(err);
+}
+
+/** The exit code for an error: its own for UserError, 1 otherwise. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof UserError ? err.exitCode : 1;
+}

@@ -1,0 +1,81 @@
+/**
+ * The controlling terminal. Prompts read from it, not from stdin, so they work when stdin or
+ * stdout is piped (credential_process, `aws-vault add < file`).
+ */
+import { UserError } from "../errors.ts";
+
+/** A line-oriented terminal for prompts. */
+export interface Terminal {
+  /**
+   * Writes `prompt` and reads one line. With `echo: false` the typed text is not shown.
+   * Throws a UserError when there is no terminal or input ends before a line is read.
+   */
+  readLine(prompt: string, options?: { echo?: boolean }): Promise<string>;
+}
+
+/** The process's controlling terminal (/dev/tty, or CONIN$/CONOUT$ on Windows). */
+export function ttyTerminal(): Terminal {
+  return {
+    async readLine(prompt, options = {}) {
+      const echo = options.echo ?? true;
+      let tty: Deno.FsFile;
+      try {
+        tty = await Deno.open(Deno.build.os === "windows" ? "CONIN$" : "/dev/tty", {
+          read: true,
+          write: Deno.build.os !== "windows",
+        });
+      } catch {
+        throw new UserError(`cannot prompt: no terminal available (${prompt.trim()})`);
+      }
+      try {
+        return await readLineFrom(tty, prompt, echo);
+      } finally {
+        tty.close();
+      }
+    },
+  };
+}
+
+const CTRL_C = 3;
+const CTRL_D = 4;
+const BACKSPACE = [8, 127];
+
+async function readLineFrom(tty: Deno.FsFile, prompt: string, echo: boolean): Promise<string> {
+  const enc = new TextEncoder();
+  await tty.write(enc.encode(prompt));
+  // Raw mode so the input is not echoed; cbreak keeps Ctrl-C delivering SIGINT where supported,
+  // and we also treat a literal ^C byte as cancel.
+  tty.setRaw(true, { cbreak: true });
+  const bytes: number[] = [];
+  const buf = new Uint8Array(256);
+  try {
+    for (;;) {
+      const n = await tty.read(buf);
+      if (n === null) throw new UserError("input ended before a line was read");
+      for (const b of buf.subarray(0, n)) {
+        if (b === 13 || b === 10) {
+          await tty.write(enc.encode("\r\n"));
+          return new TextDecoder().decode(new Uint8Array(bytes));
+        }
+        if (b === CTRL_C) throw new UserError("prompt cancelled");
+        if (b === CTRL_D) {
+          if (bytes.length === 0) throw new UserError("input ended before a line was read");
+          continue;
+        }
+        if (BACKSPACE.includes(b)) {
+          if (bytes.length > 0) {
+            // Remove one UTF-8 character.
+            while ((bytes[bytes.length - 1] & 0xc0) === 0x80) bytes.pop();
+            bytes.pop();
+            if (echo) await tty.write(enc.encode("\b \b"));
+          }
+          continue;
+        }
+        bytes.push(b);
+        if (echo) await tty.write(Uint8Array.of(b));
+      }
+    }
+  } finally {
+    tty.setRaw(false);
+  }
+}

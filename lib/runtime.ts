@@ -1,0 +1,77 @@
+/**
+ * The side effects the core needs, in one bundle: environment, clock, home directory, output
+ * streams and the controlling terminal. main.ts builds the real one; tests build their own with
+ * test collaborators, so nothing patches globals.
+ */
+import { type Terminal, ttyTerminal } from "./prompt/tty.ts";
+
+/** Read access to environment variables. */
+export interface Env {
+  /** The value of a variable, undefined when unset. */
+  get(name: string): string | undefined;
+  /** A copy of all variables. */
+  toObject(): Record<string, string>;
+}
+
+/** Side effects passed to commands and the core. */
+export interface Runtime {
+  env: Env;
+  /** The current time. */
+  now(): Date;
+  /** The user's home directory. */
+  homeDir(): string;
+  /** Writes text to standard output. */
+  stdout(text: string): void;
+  /** Writes text to standard error. */
+  stderr(text: string): void;
+  /** Whether standard output is a terminal (drives prompt auto-selection and banners). */
+  stdoutIsTerminal(): boolean;
+  /** The controlling terminal, for hidden-input prompts that must work when stdin is piped. */
+  terminal: Terminal;
+  /** The operating system, as Deno.build.os spells it. */
+  os: typeof Deno.build.os;
+  /** Writes a debug line to stderr when --debug is on; never pass secrets. */
+  debug(message: string): void;
+}
+
+/** An Env over a plain object (for tests and child environments). */
+export function envFromObject(vars: Record<string, string | undefined>): Env {
+  const copy: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars)) if (v !== undefined) copy[k] = v;
+  return {
+    get: (name) => copy[name],
+    toObject: () => ({ ...copy }),
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** The real runtime of this process. */
+export function denoRuntime(options: { debug?: boolean } = {}): Runtime {
+  const env: Env = {
+    get: (name) => Deno.env.get(name),
+    toObject: () => Deno.env.toObject(),
+  };
+  return {
+    env,
+    now: () => new Date(),
+    homeDir: () => {
+      const home = env.get("HOME") ?? env.get("USERPROFILE");
+      if (!home) throw new Error("cannot find the home directory: HOME is not set");
+      return home;
+    },
+    stdout: (text) => writeAll(Deno.stdout, text),
+    stderr: (text) => writeAll(Deno.stderr, text),
+    stdoutIsTerminal: () => Deno.stdout.isTerminal(),
+    terminal: ttyTerminal(),
+    os: Deno.build.os,
+    debug: options.debug
+      ? (message) => writeAll(Deno.stderr, `aws-vault: debug: ${message}\n`)
+      : () => {},
+  };
+}
+
+function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
+  let data = encoder.encode(text);
+  while (data.length > 0) data = data.subarray(w.writeSync(data));
+}

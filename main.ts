@@ -1,0 +1,26 @@
+/**
+ * aws-vault: a vault for AWS credentials. Entry point: runs the command line and turns every
+ * error into one line on stderr and an exit code (a stack trace only with --debug).
+ */
+import { errorLine, exitCodeOf, UserError } from "./lib/errors.ts";
+import { denoRuntime } from "./lib/runtime.ts";
+import { runCli } from "./lib/cli/mod.ts";
+
+/** Runs aws-vault with these arguments and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const debug = args.includes("--debug");
+  const runtime = denoRuntime({ debug });
+  try {
+    return await runCli(args, runtime);
+  } catch (err) {
+    runtime.stderr(`aws-vault: error: ${errorLine(err)}\n`);
+    if (debug && err instanceof Error && !(err instanceof UserError && !err.cause)) {
+      runtime.stderr(`${err.stack ?? ""}\n`);
+    }
+    return exitCodeOf(err);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
