@@ -1,0 +1,44 @@
+/** Runs aws-vault as a user does: a separate process, with its own environment and stdin. */
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** The result of one run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for one run. */
+export interface CliOptions {
+  /** The whole environment of the process (nothing is inherited but PATH, unless given). */
+  env?: Record<string, string>;
+  /** Text written to stdin (stdin is closed after it). */
+  stdin?: string;
+  cwd?: string;
+}
+
+/** Runs `aws-vault <args>` with `deno run -A main.ts`. */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    env,
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** The command line that runs aws-vault, for tests that need it inside another program. */
+export function cliCommand(): string[] {
+  return [Deno.execPath(), "run", "-A", "--quiet", MAIN];
+}
