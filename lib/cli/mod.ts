@@ -71,7 +71,7 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
       const self = args[args.length - 1] as Command;
       const positional = args.slice(0, -2);
       const action = await load();
-      const code = await action(context(self, runtime), ...positional, self.opts());
+      const code = await action(context(self, runtime), ...positional, mergedOptions(self));
       setExit(code ?? 0);
     });
     return cmd;
@@ -451,8 +451,34 @@ function parsePromptName(value: string): string {
   return value;
 }
 
+/**
+ * Option values of a command and its ancestors. Global flags are declared on both, so the value
+ * given on the command line (or by environment) wins over a default, wherever it was given.
+ * (commander's optsWithGlobals lets an ancestor's default override a subcommand's flag.)
+ */
+// deno-lint-ignore no-explicit-any
+export function mergedOptions(cmd: Command): Record<string, any> {
+  const rank = (source: string | undefined) =>
+    source === "cli" ? 3 : source === "env" ? 2 : source ? 1 : 0;
+  // deno-lint-ignore no-explicit-any
+  const merged: Record<string, any> = {};
+  const ranks: Record<string, number> = {};
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
+  for (const c of chain) {
+    for (const [key, value] of Object.entries(c.opts())) {
+      const r = rank(c.getOptionValueSource(key));
+      if (value !== undefined && r >= (ranks[key] ?? 0)) {
+        merged[key] = value;
+        ranks[key] = r;
+      }
+    }
+  }
+  return merged;
+}
+
 function context(cmd: Command, runtime: Runtime): CommandContext {
-  const o = cmd.optsWithGlobals();
+  const o = mergedOptions(cmd);
   const options: GlobalOptions = {
     debug: Boolean(o.debug),
     backend: o.backend,

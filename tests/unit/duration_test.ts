@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { formatDuration, parseDuration } from "../../lib/duration.ts";
+
+Deno.test("parseDuration accepts Go durations and plain seconds", () => {
+  const cases: [string, number | undefined][] = [
+    ["90m", 90 * 60_000],
+    ["12h", 12 * 3_600_000],
+    ["3600s", 3_600_000],
+    ["1h30m", 90 * 60_000],
+    ["1.5h", 90 * 60_000],
+    ["500ms", 500],
+    ["3600", 3_600_000],
+    ["0", 0],
+    [" 15m ", 15 * 60_000],
+    ["", undefined],
+    ["5x", undefined],
+    ["h", undefined],
+    ["1h 30m", undefined],
+    ["-1h", undefined],
+    ["10d", undefined],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(parseDuration(text), want, text);
+});
+
+Deno.test("formatDuration prints Go's form truncated to seconds", () => {
+  const cases: [number, string][] = [
+    [0, "0s"],
+    [999, "0s"],
+    [38_000, "38s"],
+    [21 * 60_000 + 38_500, "21m38s"],
+    [3_600_000, "1h0m0s"],
+    [8 * 3_600_000 + 61_000, "8h1m1s"],
+    [-90_000, "-1m30s"],
+  ];
+  for (const [ms, want] of cases) assert.deepEqual(formatDuration(ms), want, String(ms));
+});
