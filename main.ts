@@ -8,8 +8,10 @@ import { runCli } from "./lib/cli/mod.ts";
 
 /** Runs aws-vault with these arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  // --debug turns on debug lines once the command line is parsed (lib/cli/mod.ts); here it only
+  // decides whether an error is shown with its stack trace.
   const debug = args.includes("--debug");
-  const runtime = denoRuntime({ debug });
+  const runtime = denoRuntime();
   try {
     return await runCli(args, runtime);
   } catch (err) {

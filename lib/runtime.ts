@@ -30,8 +30,8 @@ export interface Runtime {
   terminal: Terminal;
   /** The operating system, as Deno.build.os spells it. */
   os: typeof Deno.build.os;
-  /** Writes a debug line to stderr when --debug is on; never pass secrets. */
-  debug(message: string): void;
+  /** Writes a debug line to stderr when --debug is on (the CLI sets it); never pass secrets. */
+  debug: (message: string) => void;
 }
 
 /** An Env over a plain object (for tests and child environments). */
@@ -46,8 +46,8 @@ export function envFromObject(vars: Record<string, string | undefined>): Env {
 
 const encoder = new TextEncoder();
 
-/** The real runtime of this process. */
-export function denoRuntime(options: { debug?: boolean } = {}): Runtime {
+/** The real runtime of this process; debug output starts off (the CLI turns it on). */
+export function denoRuntime(): Runtime {
   const env: Env = {
     get: (name) => Deno.env.get(name),
     toObject: () => Deno.env.toObject(),
@@ -65,9 +65,7 @@ export function denoRuntime(options: { debug?: boolean } = {}): Runtime {
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     terminal: ttyTerminal(),
     os: Deno.build.os,
-    debug: options.debug
-      ? (message) => writeAll(Deno.stderr, `aws-vault: debug: ${message}\n`)
-      : () => {},
+    debug: () => {},
   };
 }
 

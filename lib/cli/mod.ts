@@ -491,6 +491,7 @@ function context(cmd: Command, runtime: Runtime): CommandContext {
     fileDir: o.fileDir,
     keyctlScope: o.keyctlScope,
   };
+  if (options.debug) runtime.debug = (message) => runtime.stderr(`aws-vault: debug: ${message}\n`);
   let keyring: ReturnType<CommandContext["keyring"]> | undefined;
   return {
     runtime,
