@@ -4,7 +4,15 @@
 export type Origin =
   | { kind: "flag"; flag: string }
   | { kind: "env"; name: string }
-  | { kind: "section"; section: string; file: string; line: number }
+  | {
+    kind: "section";
+    /** The section header without brackets: `default`, `profile x`, `sso-session x`. */
+    section: string;
+    file: string;
+    line: number;
+    /** Set when the value was inherited rather than read from the profile's own section. */
+    via?: "include_profile" | "default" | "sso_session";
+  }
   | { kind: "default" };
 
 /** Durations in milliseconds, after flags, environment and config are applied. */

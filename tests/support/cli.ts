@@ -2,6 +2,10 @@
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
+/** Deno's cache directory of this test process, passed on to every aws-vault run. */
+export const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("HOME")}/.cache/deno`;
+
 /** The result of one run. */
 export interface CliResult {
   code: number;
@@ -20,7 +24,13 @@ export interface CliOptions {
 
 /** Runs `aws-vault <args>` with `deno run -A main.ts`. */
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env };
+  const env = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    NO_COLOR: "1",
+    // Tests give the tool its own HOME; the npm cache must stay the developer's.
+    DENO_DIR: DENO_DIR,
+    ...options.env,
+  };
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, ...args],
     env,

@@ -1,0 +1,23 @@
+/**
+ * AWS config loading and profile resolution: the API other layers use. Parsing, resolution and
+ * edits live in their own modules; this re-exports them.
+ */
+export {
+  type ConfigFile,
+  configFilePath,
+  loadConfig,
+  parseConfig,
+  type ParseConfigOptions,
+  profileHeader,
+  ssoSessionHeader,
+} from "./config_file.ts";
+export { type ConfigFlags, type ResolveOptions, resolveProfile } from "./resolve.ts";
+export { addProfileSection } from "./edit.ts";
+export {
+  describeOrigin,
+  describeProfile,
+  type DurationReport,
+  type ProfileReport,
+  type ValueReport,
+} from "./describe.ts";
+export type { Durations, Origin, ProfileConfig } from "./profile.ts";
