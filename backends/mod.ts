@@ -1,11 +1,14 @@
 /**
  * Backend selection: `--backend`/`AWS_VAULT_BACKEND`, else the best available backend for this
- * OS, falling back down the list (aws-vault never falls back; see the reference, section 11).
+ * OS (Keychain on macOS, Secret Service on Linux, the file backend everywhere), falling back down
+ * the list with a one-line notice (aws-vault never falls back; see the reference, section 11).
+ * An explicitly chosen backend that is unavailable is an error, never a silent fallback.
  */
 import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
+import { findExecutable } from "./exec_util.ts";
 
 /** One backend this build supports. */
 export interface BackendFactory {
@@ -17,6 +20,18 @@ export interface BackendFactory {
   open(options: GlobalOptions, runtime: Runtime): Promise<Keyring>;
 }
 
+/** Backend names the CLI accepts that this build does not implement. */
+export const UNSUPPORTED_BACKENDS = [
+  "kwallet",
+  "wincred",
+  "winhello",
+  "passage",
+  "op",
+  "op-connect",
+  "op-desktop",
+  "proton-pass",
+];
+
 const fileBackend: BackendFactory = {
   name: "file",
   unavailable: () => Promise.resolve(undefined),
@@ -26,24 +41,131 @@ const fileBackend: BackendFactory = {
   },
 };
 
-/** Supported backends in order of preference when none is chosen. */
-export const BACKENDS: BackendFactory[] = [fileBackend];
+const passBackend: BackendFactory = {
+  name: "pass",
+  unavailable: async (options, runtime) => {
+    const cmd = options.passCmd || "pass";
+    const found = await findExecutable(cmd, runtime.env.get("PATH"));
+    return found ? undefined : `'${cmd}' is not installed (not found on PATH)`;
+  },
+  open: async (options, runtime) => {
+    const { openPassKeyring } = await import("./pass.ts");
+    return openPassKeyring({
+      storeDir: expandHome(
+        options.passDir || runtime.env.get("PASSWORD_STORE_DIR") || "~/.password-store",
+        runtime,
+      ),
+      passCmd: options.passCmd || "pass",
+      prefix: options.passPrefix,
+      profileNames: async () => {
+        const { loadConfig } = await import("../lib/config/config_file.ts");
+        return new Set((await loadConfig(runtime)).profileNames());
+      },
+    });
+  },
+};
+
+const secretServiceBackend: BackendFactory = {
+  name: "secret-service",
+  unavailable: async (_options, runtime) => {
+    if (runtime.os !== "linux" && runtime.os !== "freebsd") return "only on Linux and BSD";
+    const { secretServiceUnavailable } = await import("./secret_service.ts");
+    return secretServiceUnavailable(runtime.env.toObject());
+  },
+  open: async (options) => {
+    const { openSecretServiceKeyring } = await import("./secret_service.ts");
+    return openSecretServiceKeyring({ collection: options.secretServiceCollection });
+  },
+};
+
+const keyctlBackend: BackendFactory = {
+  name: "keyctl",
+  unavailable: async (_options, runtime) => {
+    if (runtime.os !== "linux") return "the kernel keyring exists only on Linux";
+    const found = await findExecutable("keyctl", runtime.env.get("PATH"));
+    return found ? undefined : "'keyctl' is not installed (Debian/Ubuntu package keyutils)";
+  },
+  open: async (options) => {
+    const { openKeyctlKeyring } = await import("./keyctl.ts");
+    return openKeyctlKeyring({ scope: options.keyctlScope });
+  },
+};
+
+const keychainBackend: BackendFactory = {
+  name: "keychain",
+  unavailable: async (_options, runtime) => {
+    if (runtime.os !== "darwin") return "the macOS Keychain exists only on macOS";
+    const { SECURITY_PATH } = await import("./keychain.ts");
+    const found = await findExecutable(SECURITY_PATH, undefined);
+    return found ? undefined : `${SECURITY_PATH} is missing`;
+  },
+  open: async (options, runtime) => {
+    const { openKeychainKeyring } = await import("./keychain.ts");
+    return openKeychainKeyring({ keychain: options.keychain, home: runtime.homeDir() });
+  },
+};
+
+/** Every backend this build supports. */
+export const BACKENDS: BackendFactory[] = [
+  keychainBackend,
+  secretServiceBackend,
+  keyctlBackend,
+  passBackend,
+  fileBackend,
+];
+
+/** Backends tried, in order, when none is chosen. */
+export function defaultOrder(os: typeof Deno.build.os): string[] {
+  if (os === "darwin") return ["keychain", "file"];
+  if (os === "linux" || os === "freebsd") return ["secret-service", "file"];
+  return ["file"];
+}
+
+/** The factory for a backend name; a UserError for names this build does not have. */
+export function backendFactory(name: string): BackendFactory {
+  const factory = BACKENDS.find((b) => b.name === name);
+  if (factory) return factory;
+  if (UNSUPPORTED_BACKENDS.includes(name)) {
+    throw new UserError(`backend '${name}' is not supported by this build`);
+  }
+  throw new UserError(`unknown backend '${name}'`);
+}
+
+/** Opens one named backend; an unavailable backend is a UserError naming the reason. */
+export async function openBackend(
+  name: string,
+  options: GlobalOptions,
+  runtime: Runtime,
+): Promise<Keyring> {
+  const factory = backendFactory(name);
+  const why = await factory.unavailable(options, runtime);
+  if (why) throw new UserError(`backend '${name}' is not available: ${why}`);
+  return factory.open(options, runtime);
+}
 
 /** Opens the keyring the options select. */
 export async function openKeyring(options: GlobalOptions, runtime: Runtime): Promise<Keyring> {
-  if (options.backend) {
-    const factory = BACKENDS.find((b) => b.name === options.backend);
-    if (!factory) {
-      throw new UserError(`backend '${options.backend}' is not available in this build`);
+  if (options.backend) return openBackend(options.backend, options, runtime);
+  const order = defaultOrder(runtime.os);
+  const skipped: string[] = [];
+  for (const name of order) {
+    const factory = backendFactory(name);
+    const why = await factory.unavailable(options, runtime);
+    if (why === undefined) {
+      if (skipped.length > 0) {
+        runtime.stderr(
+          `aws-vault: using the ${name} backend because ${skipped.join("; ")} ` +
+            `(choose one with --backend or AWS_VAULT_BACKEND)\n`,
+        );
+      }
+      return factory.open(options, runtime);
     }
-    const why = await factory.unavailable(options, runtime);
-    if (why) throw new UserError(`backend '${factory.name}' is not available: ${why}`);
-    return factory.open(options, runtime);
+    runtime.debug(`backend ${name} skipped: ${why}`);
+    skipped.push(`${name} is unavailable: ${why}`);
   }
-  for (const factory of BACKENDS) {
-    const why = await factory.unavailable(options, runtime);
-    if (why === undefined) return factory.open(options, runtime);
-    runtime.debug(`backend ${factory.name} skipped: ${why}`);
-  }
-  throw new UserError("no keyring backend is available");
+  throw new UserError(`no keyring backend is available: ${skipped.join("; ")}`);
+}
+
+function expandHome(path: string, runtime: Runtime): string {
+  return path === "~" || path.startsWith("~/") ? runtime.homeDir() + path.slice(1) : path;
 }

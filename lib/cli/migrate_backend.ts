@@ -1,8 +1,84 @@
-/** `aws-vault migrate-backend`: not implemented yet. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault migrate-backend --from X --to Y`: copies long-term credentials (never sessions or
+ * OIDC tokens) between backends. Each credential is written, read back and compared before the
+ * source copy is deleted (`--delete-source`), so a run killed at any point leaves every
+ * credential in at least one backend.
+ */
+import { openBackend } from "../../backends/mod.ts";
+import { isCredentialKey } from "../store/credentials.ts";
+import { UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
 
+/** The command's flags. */
+export interface MigrateBackendOptions {
+  from: string;
+  to: string;
+  profile?: string;
+  dryRun?: boolean;
+  overwrite?: boolean;
+  deleteSource?: boolean;
+}
+
 /** Runs the command; returns the exit code. */
-export function migrateBackendCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  return Promise.reject(new NotImplementedError("'aws-vault migrate-backend'"));
+export async function migrateBackendCommand(
+  ctx: CommandContext,
+  opts: MigrateBackendOptions,
+): Promise<number> {
+  if (opts.from === opts.to) throw new UsageError("--from and --to must name different backends");
+  const out = (line: string) => ctx.runtime.stdout(`${line}\n`);
+  const source = await openBackend(opts.from, ctx.options, ctx.runtime);
+  const destination = await openBackend(opts.to, ctx.options, ctx.runtime);
+
+  let keys = (await source.keys()).filter(isCredentialKey).sort();
+  if (opts.profile !== undefined) {
+    if (!keys.includes(opts.profile)) {
+      throw new UserError(
+        `no credentials for profile '${opts.profile}' in the ${opts.from} backend`,
+      );
+    }
+    keys = [opts.profile];
+  }
+
+  const count = { copied: 0, overwritten: 0, skipped: 0, deleted: 0 };
+  for (const key of keys) {
+    const item = await source.get(key);
+    if (!item) continue; // removed by someone else meanwhile
+    const exists = await destination.get(key) !== undefined;
+    if (exists && !opts.overwrite) {
+      out(`${key}: skipped, already exists in destination`);
+      count.skipped++;
+      continue;
+    }
+    if (opts.dryRun) {
+      out(`${key}: would be ${exists ? "overwritten" : "copied"}`);
+      continue;
+    }
+    await destination.set(item);
+    const back = await destination.get(key);
+    if (!back || !sameBytes(back.data, item.data)) {
+      throw new UserError(
+        `copy of '${key}' to the ${opts.to} backend did not read back the same; the source is kept`,
+      );
+    }
+    out(`${key}: ${exists ? "overwritten" : "copied"}, verified`);
+    if (exists) count.overwritten++;
+    else count.copied++;
+    if (opts.deleteSource) {
+      await source.remove(key);
+      out(`${key}: deleted from ${opts.from}`);
+      count.deleted++;
+    }
+  }
+  const what = opts.dryRun
+    ? "Dry run, nothing written"
+    : `Migrated from ${opts.from} to ${opts.to}`;
+  out(
+    `${what}: ${count.copied} copied, ${count.overwritten} overwritten, ` +
+      `${count.skipped} skipped, ${count.deleted} deleted from source.`,
+  );
+  return 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -1,0 +1,169 @@
+/** `migrate-backend` between two real backends: the file backend and pass (real gpg). */
+import assert from "node:assert/strict";
+import { FileKeyring } from "../../backends/file.ts";
+import { openPassKeyring } from "../../backends/pass.ts";
+import { newItem } from "../../backends/keyring.ts";
+import { cliCommand, runCli } from "../support/cli.ts";
+import { makePassStore, type PassStore } from "../support/gpg_pass.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const PASSPHRASE = "migrate-test-passphrase";
+
+interface Setup {
+  store: PassStore;
+  fileDir: string;
+  env: Record<string, string>;
+  file: FileKeyring;
+}
+
+async function withSetup(fn: (s: Setup) => Promise<void>): Promise<void> {
+  const store = await makePassStore();
+  if (!store) return;
+  const fileDir = `${store.home}/awsvault-keys`;
+  const env = {
+    ...store.env,
+    // The CLI subprocess gets a temp HOME; keep deno's module cache where it is.
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    AWS_VAULT_FILE_DIR: fileDir,
+    AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
+    AWS_CONFIG_FILE: `${store.home}/config`,
+  };
+  const file = new FileKeyring(fileDir, {
+    passphrase: PASSPHRASE,
+    terminal: { readLine: () => Promise.reject(new Error("no terminal")) },
+  });
+  const saved = Deno.env.get("GNUPGHOME");
+  Deno.env.set("GNUPGHOME", store.gnupgHome);
+  try {
+    await fn({ store, fileDir, env, file });
+  } finally {
+    if (saved === undefined) Deno.env.delete("GNUPGHOME");
+    else Deno.env.set("GNUPGHOME", saved);
+    await store.cleanup();
+  }
+}
+
+function cred(profile: string) {
+  return newItem({
+    key: profile,
+    data: enc.encode(`{"AccessKeyID":"AKIA${profile}","SecretAccessKey":"secret-${profile}"}`),
+    label: `aws-vault (${profile})`,
+    keychainNotTrustApplication: true,
+  });
+}
+
+Deno.test("migrate-backend file -> pass copies credentials only, verifies, deletes source", async () => {
+  await withSetup(async ({ store, env, file }) => {
+    const session = "sts.GetSessionToken,d29yaw,,4102444800";
+    const oidc = "oidc:https://x.awsapps.com/start";
+    for (const p of ["work", "home"]) await file.set(cred(p));
+    await file.set(newItem({ key: session, data: enc.encode("{}") }));
+    await file.set(newItem({ key: oidc, data: enc.encode("{}") }));
+
+    const r = await runCli(
+      ["migrate-backend", "--from", "file", "--to", "pass", "--delete-source"],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      "home: copied, verified\nhome: deleted from file\n" +
+        "work: copied, verified\nwork: deleted from file\n" +
+        "Migrated from file to pass: 2 copied, 0 overwritten, 0 skipped, 1 deleted from source.\n"
+          .replace("1 deleted", "2 deleted"),
+    );
+    const pass = openPassKeyring({ storeDir: store.storeDir });
+    assert.deepEqual((await pass.keys()).sort(), ["home", "work"]);
+    assert.equal(dec.decode((await pass.get("work"))!.data), dec.decode(cred("work").data));
+    assert.equal((await pass.get("work"))!.label, "aws-vault (work)");
+    assert.deepEqual((await file.keys()).sort(), [oidc, session].sort());
+  });
+});
+
+Deno.test("migrate-backend skips existing credentials unless --overwrite; --dry-run writes nothing", async () => {
+  await withSetup(async ({ store, env, file }) => {
+    await file.set(cred("work"));
+    const pass = openPassKeyring({ storeDir: store.storeDir });
+    await pass.set(newItem({ key: "work", data: enc.encode("older") }));
+
+    let r = await runCli(["migrate-backend", "--from", "file", "--to", "pass"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^work: skipped, already exists in destination$/m);
+    assert.equal(dec.decode((await pass.get("work"))!.data), "older");
+
+    r = await runCli([
+      "migrate-backend",
+      "--from",
+      "file",
+      "--to",
+      "pass",
+      "--overwrite",
+      "--dry-run",
+    ], { env });
+    assert.match(r.stdout, /^work: would be overwritten$/m);
+    assert.equal(dec.decode((await pass.get("work"))!.data), "older");
+
+    r = await runCli([
+      "migrate-backend",
+      "--from",
+      "file",
+      "--to",
+      "pass",
+      "--overwrite",
+      "--profile",
+      "work",
+    ], { env });
+    assert.match(r.stdout, /^work: overwritten, verified$/m);
+    assert.equal(dec.decode((await pass.get("work"))!.data), dec.decode(cred("work").data));
+    assert.deepEqual(await file.keys(), ["work"], "without --delete-source the source stays");
+
+    r = await runCli(["migrate-backend", "--from", "file", "--to", "file"], { env });
+    assert.equal(r.code, 2);
+    r = await runCli(["migrate-backend", "--from", "file", "--to", "kwallet"], { env });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^aws-vault: error: backend 'kwallet' is not supported by this build\n$/,
+    );
+  });
+});
+
+Deno.test("migrate-backend killed midway leaves every credential in at least one backend", async () => {
+  await withSetup(async ({ store, env, file }) => {
+    const profiles = Array.from({ length: 6 }, (_, i) => `p${i}`);
+    for (const p of profiles) await file.set(cred(p));
+    const [cmd, ...args] = cliCommand();
+    const child = new Deno.Command(cmd, {
+      args: [...args, "migrate-backend", "--from", "file", "--to", "pass", "--delete-source"],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    // Kill it as soon as the first credential has been copied (mid-run, not before or after).
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("copied, verified")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel().catch(() => {});
+
+    const pass = openPassKeyring({ storeDir: store.storeDir });
+    const inPass = new Set(await pass.keys());
+    const inFile = new Set(await file.keys());
+    assert(
+      inPass.size >= 1 && inFile.size >= 1,
+      `killed mid-run: pass ${[...inPass]} file ${[...inFile]}`,
+    );
+    for (const p of profiles) {
+      const item = inFile.has(p) ? await file.get(p) : await pass.get(p);
+      assert(item, `credential ${p} must survive in one backend`);
+      assert.equal(dec.decode(item.data), dec.decode(cred(p).data));
+    }
+  });
+});

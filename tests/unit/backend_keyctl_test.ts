@@ -1,0 +1,67 @@
+/** The keyctl backend against the real kernel keyring (a uniquely named ring, removed after). */
+import assert from "node:assert/strict";
+import { keyringConformance } from "../support/keyring_conformance.ts";
+import { commandWorks, havePeer } from "../support/peers.ts";
+import { KEYCTL_MAX_PAYLOAD, openKeyctlKeyring } from "../../backends/keyctl.ts";
+import { KeyringError, newItem } from "../../backends/keyring.ts";
+
+function haveKeyctl(): Promise<boolean> {
+  return havePeer("keyctl", commandWorks("keyctl", ["show", "@u"]));
+}
+
+/** Unlinks every ring of this name from the user keyring. */
+async function dropRing(name: string): Promise<void> {
+  for (;;) {
+    const out = await new Deno.Command("keyctl", {
+      args: ["search", "@u", "keyring", name],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return;
+    const id = new TextDecoder().decode(out.stdout).trim();
+    await new Deno.Command("keyctl", { args: ["unlink", id, "@u"], stderr: "null" }).output();
+  }
+}
+
+keyringConformance("keyctl", async () => {
+  if (!await haveKeyctl()) return undefined;
+  const ringName = `aws-vault-test-${crypto.randomUUID()}`;
+  return {
+    keyring: openKeyctlKeyring({ scope: "user", ringName }),
+    cleanup: () => dropRing(ringName),
+  };
+}, { maxValueBytes: KEYCTL_MAX_PAYLOAD });
+
+Deno.test("keyctl: items live in a named keyring inside the scope, payload = data", async () => {
+  if (!await haveKeyctl()) return;
+  const ringName = `aws-vault-test-${crypto.randomUUID()}`;
+  try {
+    const k = openKeyctlKeyring({ scope: "user", ringName });
+    await k.set(newItem({ key: "work", data: new TextEncoder().encode('{"a":1}') }));
+    const run = async (...args: string[]) =>
+      new TextDecoder().decode(
+        (await new Deno.Command("keyctl", { args, stdout: "piped" }).output()).stdout,
+      ).trim();
+    const ring = await run("search", "@u", "keyring", ringName);
+    const id = await run("search", ring, "user", "work");
+    assert.equal(await run("pipe", id), '{"a":1}');
+  } finally {
+    await dropRing(ringName);
+  }
+});
+
+Deno.test("keyctl: an unknown scope and odd keys are clear errors", async () => {
+  assert.throws(() => openKeyctlKeyring({ scope: "" }), /unknown keyctl scope ''/);
+  if (!await haveKeyctl()) return;
+  const ringName = `aws-vault-test-${crypto.randomUUID()}`;
+  try {
+    const k = openKeyctlKeyring({ scope: "user", ringName });
+    await assert.rejects(
+      () => k.set(newItem({ key: "-x", data: new Uint8Array(1) })),
+      KeyringError,
+    );
+    assert.deepEqual(await k.keys(), []);
+  } finally {
+    await dropRing(ringName);
+  }
+});

@@ -1,0 +1,149 @@
+/** The pass backend against real pass + gpg with a throwaway key and store. */
+import assert from "node:assert/strict";
+import { keyringConformance } from "../support/keyring_conformance.ts";
+import { makePassStore, type PassStore } from "../support/gpg_pass.ts";
+import { openPassKeyring, type PassOptions } from "../../backends/pass.ts";
+import { type Keyring, KeyringError, newItem } from "../../backends/keyring.ts";
+import { encodeItemJson } from "../../backends/item_json.ts";
+
+/** pass and gpg read GNUPGHOME from our own environment; point it at the test key. */
+async function withStore(
+  fn: (store: PassStore, open: (o?: Partial<PassOptions>) => Keyring) => Promise<void>,
+): Promise<void> {
+  const store = await makePassStore();
+  if (!store) return;
+  const saved = Deno.env.get("GNUPGHOME");
+  Deno.env.set("GNUPGHOME", store.gnupgHome);
+  try {
+    await fn(store, (o = {}) => openPassKeyring({ storeDir: store.storeDir, ...o }));
+  } finally {
+    if (saved === undefined) Deno.env.delete("GNUPGHOME");
+    else Deno.env.set("GNUPGHOME", saved);
+    await store.cleanup();
+  }
+}
+
+keyringConformance("pass", async () => {
+  const store = await makePassStore();
+  if (!store) return undefined;
+  Deno.env.set("GNUPGHOME", store.gnupgHome);
+  return {
+    keyring: openPassKeyring({ storeDir: store.storeDir }),
+    cleanup: async () => {
+      Deno.env.delete("GNUPGHOME");
+      await store.cleanup();
+    },
+  };
+}, { keepsLabels: true });
+
+const enc = new TextEncoder();
+
+/** Inserts an entry the way a user (or aws-vault without a prefix) would. */
+async function insert(store: PassStore, name: string, content: string): Promise<void> {
+  const child = new Deno.Command("pass", {
+    args: ["insert", "-m", "-f", name],
+    env: store.env,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(enc.encode(content));
+  await w.close();
+  assert.equal((await child.status).code, 0);
+}
+
+Deno.test("pass: entries go under aws-vault/ as Item JSON that pass show prints", async () => {
+  await withStore(async (store, open) => {
+    await open().set(newItem({ key: "work", data: enc.encode("{}"), label: "aws-vault (work)" }));
+    await Deno.stat(`${store.storeDir}/aws-vault/work.gpg`);
+    const out = await new Deno.Command("pass", { args: ["show", "aws-vault/work"], env: store.env })
+      .output();
+    const json = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.deepEqual(Object.keys(json), [
+      "Key",
+      "Data",
+      "Label",
+      "Description",
+      "KeychainNotTrustApplication",
+      "KeychainNotSynchronizable",
+    ]);
+    assert.equal(json.Key, "work");
+    assert.equal(json.Data, "e30=");
+  });
+});
+
+Deno.test("pass: keys() ignores the user's own passwords but finds aws-vault's root items", async () => {
+  await withStore(async (store, open) => {
+    const session = "sts.GetSessionToken,d29yaw,,1700000000";
+    await insert(store, "email/gmail", "hunter2\n");
+    await insert(store, "bank", "not json");
+    await insert(store, "ops", "also a user password named like a profile");
+    await insert(
+      store,
+      "legacy",
+      encodeItemJson(newItem({ key: "legacy", data: enc.encode("L") })),
+    );
+    await insert(store, session, encodeItemJson(newItem({ key: session, data: enc.encode("S") })));
+    // aws-vault (no prefix) wrote oidc keys with `//` collapsed into folders.
+    const oidc = "oidc:https://x.awsapps.com/start";
+    await insert(
+      store,
+      "oidc:https:/x.awsapps.com/start",
+      encodeItemJson(newItem({ key: oidc, data: enc.encode("O") })),
+    );
+    const k = open({ profileNames: () => Promise.resolve(new Set(["legacy", "ops"])) });
+    assert.deepEqual((await k.keys()).sort(), [oidc, "legacy", session].sort());
+    assert.equal(new TextDecoder().decode((await k.get("legacy"))!.data), "L");
+    assert.equal(new TextDecoder().decode((await k.get(oidc))!.data), "O");
+    assert.equal(await k.get("bank"), undefined, "a user's password is not an item");
+    assert.equal(await k.remove("bank"), false);
+    await Deno.stat(`${store.storeDir}/bank.gpg`);
+    assert.equal(await k.remove("legacy"), true);
+    assert.equal(await k.get("legacy"), undefined);
+  });
+});
+
+Deno.test("pass: an explicit prefix reads aws-vault's unescaped entries", async () => {
+  await withStore(async (store, open) => {
+    const oidc = "oidc:https://x.awsapps.com/start";
+    await insert(
+      store,
+      "team/oidc:https:/x.awsapps.com/start",
+      encodeItemJson(newItem({ key: oidc, data: enc.encode("O") })),
+    );
+    await insert(store, "team/p1", encodeItemJson(newItem({ key: "p1", data: enc.encode("P") })));
+    const k = open({ prefix: "team" });
+    assert.deepEqual((await k.keys()).sort(), ["oidc:https:/x.awsapps.com/start", "p1"]);
+    assert.equal(new TextDecoder().decode((await k.get(oidc))!.data), "O");
+    assert.equal(new TextDecoder().decode((await k.get("p1"))!.data), "P");
+  });
+});
+
+Deno.test("pass: an uninitialised store and a missing pass give one-line errors", async () => {
+  await withStore(async (store, open) => {
+    await Deno.remove(`${store.storeDir}/.gpg-id`);
+    await assert.rejects(
+      () => open().set(newItem({ key: "x", data: enc.encode("s3cr3t-value") })),
+      (e: unknown) => {
+        assert(e instanceof KeyringError);
+        assert.match(e.message, /^cannot store .x.: pass: Error: You must run: pass init/);
+        assert(!e.message.includes("\n") && !e.message.includes("s3cr3t"));
+        return true;
+      },
+    );
+    await assert.rejects(
+      () =>
+        open({ passCmd: "/nonexistent/pass" }).set(newItem({ key: "x", data: enc.encode("v") })),
+      /'\/nonexistent\/pass' is not installed/,
+    );
+  });
+});
+
+Deno.test("pass: a gpg failure on read is a clear error, never a silent miss", async () => {
+  await withStore(async (store, open) => {
+    await open().set(newItem({ key: "work", data: enc.encode("v") }));
+    await Deno.writeFile(`${store.storeDir}/aws-vault/work.gpg`, enc.encode("garbage"));
+    await assert.rejects(() => open().get("work"), /cannot read 'aws-vault\/work': pass: /);
+  });
+});
