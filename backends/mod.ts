@@ -18,6 +18,12 @@ export interface BackendFactory {
   unavailable(options: GlobalOptions, runtime: Runtime): Promise<string | undefined>;
   /** Opens the backend. */
   open(options: GlobalOptions, runtime: Runtime): Promise<Keyring>;
+  /**
+   * Whether a user on this machine would expect this backend as the default, so skipping it
+   * deserves a notice. Absent: always expected. (No session bus at all is a headless machine,
+   * where the file backend is the normal default, not a fallback worth a line on every run.)
+   */
+  expected?(runtime: Runtime): boolean;
 }
 
 /** Backend names the CLI accepts that this build does not implement. */
@@ -67,6 +73,7 @@ const passBackend: BackendFactory = {
 
 const secretServiceBackend: BackendFactory = {
   name: "secret-service",
+  expected: (runtime) => Boolean(runtime.env.get("DBUS_SESSION_BUS_ADDRESS")),
   unavailable: async (_options, runtime) => {
     if (runtime.os !== "linux" && runtime.os !== "freebsd") return "only on Linux and BSD";
     const { secretServiceUnavailable } = await import("./secret_service.ts");
@@ -161,9 +168,9 @@ export async function openKeyring(options: GlobalOptions, runtime: Runtime): Pro
       return factory.open(options, runtime);
     }
     runtime.debug(`backend ${name} skipped: ${why}`);
-    skipped.push(`${name} is unavailable: ${why}`);
+    if (factory.expected?.(runtime) ?? true) skipped.push(`${name} is unavailable: ${why}`);
   }
-  throw new UserError(`no keyring backend is available: ${skipped.join("; ")}`);
+  throw new UserError("no keyring backend is available");
 }
 
 function expandHome(path: string, runtime: Runtime): string {

@@ -12,7 +12,14 @@
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError } from "./keyring.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
-import { runTool, runToolOk, stdoutText, toolFailure, type ToolResult } from "./exec_util.ts";
+import {
+  findExecutable,
+  runTool,
+  runToolOk,
+  stdoutText,
+  toolFailure,
+  type ToolResult,
+} from "./exec_util.ts";
 
 const BUS_NAME = "org.freedesktop.secrets";
 const SERVICE_PATH = "/org/freedesktop/secrets";
@@ -51,13 +58,11 @@ export async function secretServiceUnavailable(
   if (!env.DBUS_SESSION_BUS_ADDRESS) {
     return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)";
   }
-  try {
-    for (const tool of ["secret-tool", "busctl"]) {
-      const r = await runTool(tool, ["--version"], { env: busEnv(env) });
-      if (r.code !== 0 && tool === "busctl") return `busctl does not run: ${r.stderr.trim()}`;
+  // Found on PATH without spawning them: this check runs before every command.
+  for (const tool of ["secret-tool", "busctl"]) {
+    if (!await findExecutable(tool, env.PATH ?? Deno.env.get("PATH"))) {
+      return `'${tool}' is not installed`;
     }
-  } catch (err) {
-    return (err as Error).message;
   }
   const r = await busctl(
     ["get-property", BUS_NAME, SERVICE_PATH, "org.freedesktop.Secret.Service", "Collections"],
