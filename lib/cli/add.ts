@@ -1,8 +1,84 @@
-/** `aws-vault add`: not implemented yet. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault add <profile>`: stores long-term access keys (typed on the terminal, or from
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY with --env), drops the profile's cached sessions and
+ * appends an empty `[profile x]` section to the config if it has none.
+ */
+import { addProfileSection, loadConfig } from "../config/mod.ts";
+import { UserError } from "../errors.ts";
+import { CredentialStore, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
 
+/** Options of `add`. */
+export interface AddOptions {
+  env?: boolean;
+  addConfig?: boolean;
+}
+
 /** Runs the command; returns the exit code. */
-export function addCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  return Promise.reject(new NotImplementedError("'aws-vault add'"));
+export async function addCommand(
+  ctx: CommandContext,
+  profile: string,
+  options: AddOptions = {},
+): Promise<number> {
+  checkProfileName(profile);
+  const { runtime } = ctx;
+  const config = await loadConfig(runtime);
+  const source = config.profileSection(profile)?.source_profile;
+  if (source) {
+    throw new UserError(
+      `profile "${profile}" has source_profile = ${source}: adding credentials to it won't have any effect; add them to "${source}" instead`,
+    );
+  }
+
+  let accessKeyId: string;
+  let secretAccessKey: string;
+  if (options.env) {
+    accessKeyId = runtime.env.get("AWS_ACCESS_KEY_ID")?.trim() ?? "";
+    secretAccessKey = runtime.env.get("AWS_SECRET_ACCESS_KEY")?.trim() ?? "";
+    if (!accessKeyId) throw new UserError("--env: AWS_ACCESS_KEY_ID is not set");
+    if (!secretAccessKey) throw new UserError("--env: AWS_SECRET_ACCESS_KEY is not set");
+  } else {
+    accessKeyId = (await runtime.terminal.readLine("Enter Access Key ID: ")).trim();
+    if (!accessKeyId) throw new UserError("the access key ID is empty; nothing was stored");
+    secretAccessKey =
+      (await runtime.terminal.readLine("Enter Secret Access Key: ", { echo: false }))
+        .trim();
+    if (!secretAccessKey) throw new UserError("the secret access key is empty; nothing was stored");
+  }
+  if (/\s/.test(accessKeyId)) throw new UserError("the access key ID contains spaces");
+
+  const keyring = await ctx.keyring();
+  await new CredentialStore(keyring).set(profile, { accessKeyId, secretAccessKey });
+  runtime.stdout(`Added credentials to profile "${profile}" in vault\n`);
+
+  const removed = await new SessionStore(keyring, runtime.now).removeForProfile(profile);
+  if (removed > 0) runtime.stdout(`Deleted ${removed} existing sessions.\n`);
+
+  if (options.addConfig !== false && !config.hasProfile(profile)) {
+    if (await addProfileSection(config.path, profile)) {
+      runtime.debug(`added [profile ${profile}] to ${config.path}`);
+    }
+  }
+  return 0;
+}
+
+/**
+ * Refuses profile names that cannot be a config section or a portable item name: empty, `/`,
+ * `%`, `:`, whitespace, control characters, brackets, or a leading `-`.
+ */
+export function checkProfileName(profile: string): void {
+  const why = profile === ""
+    ? "it is empty"
+    : /[\s]/.test(profile)
+    ? "it contains whitespace"
+    : /[/%:]/.test(profile)
+    ? "it contains '/', '%' or ':'"
+    : [...profile].some((c) => c.charCodeAt(0) < 0x20 || c === "\x7f" || c === "[" || c === "]")
+    ? "it contains control characters or brackets"
+    : profile.startsWith("-")
+    ? "it starts with '-'"
+    : profile === "." || profile === ".."
+    ? "it is '.' or '..'"
+    : undefined;
+  if (why) throw new UserError(`invalid profile name ${JSON.stringify(profile)}: ${why}`);
 }

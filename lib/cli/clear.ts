@@ -1,8 +1,51 @@
-/** `aws-vault clear`: not implemented yet. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault clear [profile]`: deletes cached sessions and SSO tokens. Without a profile:
+ * every session (legacy ones too) and every OIDC token; with one: that profile's sessions and
+ * the OIDC token of its SSO start URL.
+ */
+import { loadConfig } from "../config/mod.ts";
+import { OidcTokenStore, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
 
 /** Runs the command; returns the exit code. */
-export function clearCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  return Promise.reject(new NotImplementedError("'aws-vault clear'"));
+export async function clearCommand(
+  ctx: CommandContext,
+  profile?: string,
+  _options: Record<string, unknown> = {},
+): Promise<number> {
+  const { runtime } = ctx;
+  let startUrl: string | undefined;
+  if (profile) {
+    const config = await loadConfig(runtime);
+    startUrl = ssoStartUrlOf(config, profile);
+  }
+  const keyring = await ctx.keyring();
+  const sessions = new SessionStore(keyring, runtime.now);
+  const tokens = new OidcTokenStore(keyring, runtime.now);
+  let n = 0;
+  if (profile) {
+    n += await sessions.removeForProfile(profile);
+    if (startUrl && await tokens.remove(startUrl)) n++;
+  } else {
+    n += await sessions.removeAll();
+    for (const url of await tokens.list()) if (await tokens.remove(url)) n++;
+  }
+  runtime.stdout(`Cleared ${n} sessions.\n`);
+  return 0;
+}
+
+/** The SSO start URL of a profile: its own `sso_start_url` or that of its `sso_session`. */
+export function ssoStartUrlOf(
+  config: {
+    profileSection(name: string): Record<string, string> | undefined;
+    ssoSessionSection(name: string): Record<string, string> | undefined;
+  },
+  profile: string,
+): string | undefined {
+  const section = config.profileSection(profile);
+  if (!section) return undefined;
+  if (section.sso_session) {
+    return config.ssoSessionSection(section.sso_session)?.sso_start_url ?? section.sso_start_url;
+  }
+  return section.sso_start_url;
 }

@@ -1,8 +1,131 @@
-/** `aws-vault list`: not implemented yet. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault list` (alias `ls`): config profiles with their stored credentials and cached
+ * sessions. Only key names are read, so no item is decrypted and no passphrase is asked;
+ * `--profiles` does not open the keyring at all.
+ */
+import { loadConfig } from "../config/mod.ts";
+import { formatDuration } from "../duration.ts";
+import {
+  isCredentialKey,
+  OIDC_KEY_PREFIX,
+  parseSessionKey,
+  type SessionKey,
+} from "../store/mod.ts";
+import { ssoStartUrlOf } from "./clear.ts";
 import type { CommandContext } from "./global.ts";
 
+/** Options of `list`. */
+export interface ListOptions {
+  profiles?: boolean;
+  sessions?: boolean;
+  credentials?: boolean;
+  json?: boolean;
+}
+
+/** One session as `list --json` shows it. */
+interface SessionJson {
+  profile: string;
+  type: string;
+  mfaSerial: string;
+  /** RFC 3339. */
+  expiration: string;
+}
+
 /** Runs the command; returns the exit code. */
-export function listCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  return Promise.reject(new NotImplementedError("'aws-vault list'"));
+export async function listCommand(
+  ctx: CommandContext,
+  options: ListOptions = {},
+): Promise<number> {
+  const { runtime } = ctx;
+  const config = await loadConfig(runtime);
+  const profileNames = config.profileNames();
+  if (options.profiles) {
+    runtime.stdout(
+      options.json
+        ? `${JSON.stringify({ profiles: profileNames.map((name) => ({ name })) }, null, 2)}\n`
+        : lines(profileNames),
+    );
+    return 0;
+  }
+
+  const keys = await (await ctx.keyring()).keys();
+  const now = runtime.now();
+  const credentials = keys.filter(isCredentialKey).sort();
+  const sessions = keys.map(parseSessionKey)
+    .filter((s): s is SessionKey => s !== undefined && s.expiration > now)
+    .sort((a, b) => a.profileName.localeCompare(b.profileName) || a.type.localeCompare(b.type));
+  const oidcUrls = keys.filter((k) => k.startsWith(OIDC_KEY_PREFIX))
+    .map((k) => k.slice(OIDC_KEY_PREFIX.length)).sort();
+  const label = (s: SessionKey) =>
+    `${s.type}:${formatDuration(s.expiration.getTime() - now.getTime())}`;
+
+  if (options.json) {
+    const toJson = (s: SessionKey): SessionJson => ({
+      profile: s.profileName,
+      type: s.type,
+      mfaSerial: s.mfaSerial,
+      expiration: s.expiration.toISOString().replace(".000Z", "Z"),
+    });
+    const doc = {
+      profiles: profileNames.map((name) => ({
+        name,
+        credentials: credentials.includes(name),
+        sessions: sessions.filter((s) => s.profileName === name).map(toJson),
+      })),
+      credentials,
+      sessions: sessions.map(toJson),
+      oidcTokens: oidcUrls,
+    };
+    runtime.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+    return 0;
+  }
+  if (options.credentials) {
+    runtime.stdout(lines(credentials));
+    return 0;
+  }
+  if (options.sessions) {
+    runtime.stdout(lines([...sessions.map(label), ...oidcUrls.map((u) => OIDC_KEY_PREFIX + u)]));
+    return 0;
+  }
+
+  const rows: string[][] = [["Profile", "Credentials", "Sessions"], [
+    "=======",
+    "===========",
+    "========",
+  ]];
+  const shownSessions = new Set<SessionKey>();
+  const shownTokens = new Set<string>();
+  for (const name of profileNames) {
+    const own = sessions.filter((s) => s.profileName === name);
+    own.forEach((s) => shownSessions.add(s));
+    const labels = own.map(label);
+    const url = ssoStartUrlOf(config, name);
+    if (url && oidcUrls.includes(url)) {
+      labels.push(OIDC_KEY_PREFIX + url);
+      shownTokens.add(url);
+    }
+    rows.push([name, credentials.includes(name) ? name : "-", labels.join(", ") || "-"]);
+  }
+  for (const cred of credentials) {
+    if (!profileNames.includes(cred)) rows.push(["-", cred, "-"]);
+  }
+  for (const s of sessions) if (!shownSessions.has(s)) rows.push(["-", "-", label(s)]);
+  for (const url of oidcUrls) {
+    if (!shownTokens.has(url)) rows.push(["-", "-", OIDC_KEY_PREFIX + url]);
+  }
+  runtime.stdout(table(rows));
+  return 0;
+}
+
+function lines(items: string[]): string {
+  return items.map((s) => `${s}\n`).join("");
+}
+
+/** Go tabwriter layout (min width 25, padding 2, spaces); the last column is not padded. */
+function table(rows: string[][]): string {
+  const widths = [0, 1].map((col) => Math.max(25, ...rows.map((r) => [...r[col]].length + 2)));
+  return rows.map((r) =>
+    r[0].padEnd(widths[0] + r[0].length - [...r[0]].length) +
+    r[1].padEnd(widths[1] + r[1].length - [...r[1]].length) + r[2] + "\n"
+  ).join("");
 }

@@ -42,13 +42,13 @@ const BACKSPACE = [8, 127];
 
 async function readLineFrom(tty: Deno.FsFile, prompt: string, echo: boolean): Promise<string> {
   const enc = new TextEncoder();
-  await tty.write(enc.encode(prompt));
-  // Raw mode so the input is not echoed; cbreak keeps Ctrl-C delivering SIGINT where supported,
-  // and we also treat a literal ^C byte as cancel.
+  // Raw mode before the prompt is shown, so nothing typed early is echoed by the terminal;
+  // cbreak keeps Ctrl-C delivering SIGINT where supported, and a literal ^C byte also cancels.
   tty.setRaw(true, { cbreak: true });
   const bytes: number[] = [];
   const buf = new Uint8Array(256);
   try {
+    await tty.write(enc.encode(prompt));
     for (;;) {
       const n = await tty.read(buf);
       if (n === null) throw new UserError("input ended before a line was read");

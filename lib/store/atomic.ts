@@ -1,0 +1,74 @@
+/**
+ * Atomic file writes: a crash (even SIGKILL or power loss) leaves either the old file or the new
+ * one, never a truncated mix. The data goes to a temporary file in the same directory, is
+ * fsynced, then renamed over the target; the directory is fsynced so the rename itself is durable.
+ */
+
+/** Prefix of the temporary files writeFileAtomic creates; directory listings skip these names. */
+export const TEMP_PREFIX = ".aws-vault-tmp-";
+
+/** Options for writeFileAtomic. */
+export interface WriteFileAtomicOptions {
+  /** File mode of the new file (default 0o600). */
+  mode?: number;
+}
+
+/** Replaces `path` with `data` atomically; the file gets `mode` (default 0600). */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  const mode = options.mode ?? 0o600;
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const dir = dirname(path);
+  const temp = `${dir}/${TEMP_PREFIX}${randomHex(8)}`;
+  const file = await Deno.open(temp, { write: true, createNew: true, mode });
+  try {
+    try {
+      // The mode at creation is filtered by the umask; set it exactly.
+      if (Deno.build.os !== "windows") await Deno.chmod(temp, mode);
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw err;
+  }
+  await syncDirectory(dir);
+}
+
+/** Fsyncs a directory so a rename in it survives a crash (a no-op where unsupported). */
+export async function syncDirectory(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+  }
+}
+
+/** The directory part of a path ("." for a bare name). */
+export function dirname(path: string): string {
+  const i = path.lastIndexOf("/");
+  if (i < 0) return ".";
+  if (i === 0) return "/";
+  return path.slice(0, i);
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}

@@ -1,0 +1,84 @@
+/**
+ * Long-term credentials in a keyring, as aws-vault stores them: key = profile name, label
+ * `aws-vault (<profile>)`, Data = the Go SDK's aws.Credentials JSON.
+ */
+import { type Keyring, newItem } from "../../backends/keyring.ts";
+import type { Credentials } from "../vault/credentials.ts";
+import { goJsonEscape, parseGoObject, stringField } from "./go_json.ts";
+import { isLegacySessionKey, isSessionKey } from "./session_key.ts";
+import { OIDC_KEY_PREFIX } from "./oidc_tokens.ts";
+import { KeyringError } from "../../backends/keyring.ts";
+
+/** Whether a keyring key names long-term credentials (not a session, not an OIDC token). */
+export function isCredentialKey(key: string): boolean {
+  return !isSessionKey(key) && !isLegacySessionKey(key) && !key.startsWith(OIDC_KEY_PREFIX);
+}
+
+/** aws-vault's Data JSON for long-term credentials (99designs v7 field set and order). */
+export function encodeCredentialsData(creds: Credentials): string {
+  return goJsonEscape(JSON.stringify({
+    AccessKeyID: creds.accessKeyId,
+    SecretAccessKey: creds.secretAccessKey,
+    SessionToken: "",
+    Source: "",
+    CanExpire: false,
+    Expires: "0001-01-01T00:00:00Z",
+  }));
+}
+
+/** Decodes credential Data JSON; undefined when it has no access key and secret. */
+export function decodeCredentialsData(text: string): Credentials | undefined {
+  const fields = parseGoObject(text);
+  if (!fields) return undefined;
+  const accessKeyId = stringField(fields, "AccessKeyID");
+  const secretAccessKey = stringField(fields, "SecretAccessKey");
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  // Long-term keys: any SessionToken/Expires in the item are ignored, as aws-vault does.
+  return { accessKeyId, secretAccessKey };
+}
+
+/** Long-term credentials, one keyring item per profile. */
+export class CredentialStore {
+  #keyring: Keyring;
+
+  constructor(keyring: Keyring) {
+    this.#keyring = keyring;
+  }
+
+  /** Whether credentials are stored for the profile (no decryption needed). */
+  async has(profile: string): Promise<boolean> {
+    return (await this.#keyring.keys()).includes(profile);
+  }
+
+  /** The profile's credentials, or undefined when none are stored. */
+  async get(profile: string): Promise<Credentials | undefined> {
+    const item = await this.#keyring.get(profile);
+    if (!item) return undefined;
+    const creds = decodeCredentialsData(new TextDecoder().decode(item.data));
+    if (!creds) {
+      throw new KeyringError(`stored credentials for profile "${profile}" are not valid`);
+    }
+    return creds;
+  }
+
+  /** Stores the profile's credentials, replacing any. */
+  async set(profile: string, creds: Credentials): Promise<void> {
+    await this.#keyring.set(newItem({
+      key: profile,
+      data: new TextEncoder().encode(encodeCredentialsData(creds)),
+      label: `aws-vault (${profile})`,
+      description: "",
+      keychainNotTrustApplication: true,
+    }));
+  }
+
+  /** Removes the profile's credentials; false when there were none. */
+  remove(profile: string): Promise<boolean> {
+    return this.#keyring.remove(profile);
+  }
+
+  /** Names of all profiles with stored credentials, sorted. */
+  async names(): Promise<string[]> {
+    return (await this.#keyring.keys()).filter(isCredentialKey).sort();
+  }
+}

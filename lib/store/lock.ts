@@ -1,0 +1,191 @@
+/**
+ * A cross-process lock: a lock file created with O_EXCL holds the holder's pid, host and start
+ * time. Waiters poll until the file is gone. A holder that died (its pid is gone on this host) or
+ * that has held the lock longer than `staleMs` is considered stale and its lock is broken. Breaking
+ * is itself serialised by a short-lived `.break` lock file, and the breaker re-reads the lock
+ * before removing it, so two waiters never both break and both take the lock.
+ */
+import { UserError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { dirname } from "./atomic.ts";
+
+/** Options for withLock. */
+export interface LockOptions {
+  /** Give up waiting after this long (default 5 minutes: a holder may be waiting for an MFA code). */
+  timeoutMs?: number;
+  /** A lock held longer than this is stale even if its holder lives (default 5 minutes). */
+  staleMs?: number;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  /** Epoch milliseconds when the lock was taken. */
+  created: number;
+  /** Random token identifying this acquisition. */
+  nonce: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_STALE_MS = 5 * 60_000;
+/** A `.break` file older than this belongs to a breaker that died mid-break. */
+const BREAK_STALE_MS = 10_000;
+
+/** Where lock files live: `~/.awsvault/locks`. */
+export function lockDir(runtime: Runtime): string {
+  return `${runtime.homeDir().replace(/\/+$/, "")}/.awsvault/locks`;
+}
+
+/** Runs `fn` while holding the lock file `lockPath`; other processes wait for it. */
+export async function withLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
+  const info = await acquire(lockPath, options);
+  try {
+    return await fn();
+  } finally {
+    await release(lockPath, info);
+  }
+}
+
+async function acquire(lockPath: string, options: LockOptions): Promise<LockInfo> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  await ensureDir(dirname(lockPath));
+  const deadline = Date.now() + timeoutMs;
+  let delay = 10;
+  for (;;) {
+    const info = newInfo();
+    if (await tryCreate(lockPath, info)) return info;
+    const holder = await readInfo(lockPath);
+    if (holder === undefined && (await ageOf(lockPath)) === undefined) continue; // just released
+    if (holder === undefined || isStale(holder, staleMs)) {
+      await breakStale(lockPath, holder, staleMs);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new UserError(
+        `timed out waiting for lock ${lockPath} (held by process ${holder.pid} on ${holder.host})`,
+      );
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+}
+
+async function release(lockPath: string, info: LockInfo): Promise<void> {
+  // Only remove our own lock: if it was broken as stale, someone else may hold it now.
+  const current = await readInfo(lockPath);
+  if (current?.nonce === info.nonce) await Deno.remove(lockPath).catch(() => {});
+}
+
+/**
+ * Removes a stale lock, unless it changed since we looked. A lock file that cannot be parsed
+ * (its writer died between create and write) is stale once it is older than a moment.
+ */
+async function breakStale(
+  lockPath: string,
+  seen: LockInfo | undefined,
+  staleMs: number,
+): Promise<void> {
+  const breakPath = `${lockPath}.break`;
+  const breaker = newInfo();
+  if (!(await tryCreate(breakPath, breaker))) {
+    const other = await readInfo(breakPath);
+    const age = other ? Date.now() - other.created : await ageOf(breakPath);
+    if (age !== undefined && age > BREAK_STALE_MS) await Deno.remove(breakPath).catch(() => {});
+    await sleep(10);
+    return;
+  }
+  try {
+    const now = await readInfo(lockPath);
+    if (seen === undefined) {
+      const age = await ageOf(lockPath);
+      if (now === undefined && age !== undefined && age > 1000) {
+        await Deno.remove(lockPath).catch(() => {});
+      } else {
+        await sleep(10);
+      }
+    } else if (now?.nonce === seen.nonce && isStale(now, staleMs)) {
+      await Deno.remove(lockPath).catch(() => {});
+    }
+  } finally {
+    await Deno.remove(breakPath).catch(() => {});
+  }
+}
+
+function isStale(info: LockInfo, staleMs: number): boolean {
+  if (Date.now() - info.created > staleMs) return true;
+  return info.host === Deno.hostname() && !processExists(info.pid);
+}
+
+function processExists(pid: number): boolean {
+  if (Deno.build.os === "windows") return true;
+  try {
+    // Signal 0 checks for existence without delivering anything; Deno's type lists names only.
+    Deno.kill(pid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch (err) {
+    return !(err instanceof Deno.errors.NotFound);
+  }
+}
+
+async function tryCreate(path: string, info: LockInfo): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return false;
+    throw new UserError(`cannot create lock file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(info));
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  } finally {
+    file.close();
+  }
+  return true;
+}
+
+async function readInfo(path: string): Promise<LockInfo | undefined> {
+  try {
+    const raw = JSON.parse(await Deno.readTextFile(path));
+    if (
+      typeof raw?.pid === "number" && typeof raw.host === "string" &&
+      typeof raw.created === "number" && typeof raw.nonce === "string"
+    ) {
+      return raw as LockInfo;
+    }
+  } catch {
+    // Missing, half-written or foreign: the caller decides by age.
+  }
+  return undefined;
+}
+
+async function ageOf(path: string): Promise<number | undefined> {
+  try {
+    const mtime = (await Deno.stat(path)).mtime;
+    return mtime ? Date.now() - mtime.getTime() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function newInfo(): LockInfo {
+  const nonce = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16))
+    .join("");
+  return { pid: Deno.pid, host: Deno.hostname(), created: Date.now(), nonce };
+}
+
+async function ensureDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,29 @@
+/**
+ * What we keep in a keyring and how: long-term credentials, cached sessions, OIDC tokens
+ * (all in aws-vault's formats), plus atomic writes and a cross-process lock.
+ */
+export { TEMP_PREFIX, writeFileAtomic, type WriteFileAtomicOptions } from "./atomic.ts";
+export { lockDir, type LockOptions, withLock } from "./lock.ts";
+export {
+  CredentialStore,
+  decodeCredentialsData,
+  encodeCredentialsData,
+  isCredentialKey,
+} from "./credentials.ts";
+export {
+  formatSessionKey,
+  isLegacySessionKey,
+  isSessionKey,
+  parseSessionKey,
+  type SessionKey,
+  sessionKeyPrefix,
+  type SessionType,
+} from "./session_key.ts";
+export { decodeSessionData, encodeSessionData, SessionStore } from "./sessions.ts";
+export {
+  decodeOidcTokenData,
+  encodeOidcTokenData,
+  OIDC_KEY_PREFIX,
+  type OidcToken,
+  OidcTokenStore,
+} from "./oidc_tokens.ts";

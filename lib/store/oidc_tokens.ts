@@ -1,0 +1,116 @@
+/**
+ * SSO (IAM Identity Center) OIDC access tokens, stored as aws-vault stores them: key
+ * `oidc:<start url>`, Data = `{"Token":{<CreateTokenOutput>},"Expiration":"<RFC3339Nano>"}`.
+ */
+import { type Keyring, newItem } from "../../backends/keyring.ts";
+import {
+  goJsonEscape,
+  objectFields,
+  parseGoObject,
+  rfc3339,
+  rfc3339Nano,
+  stringField,
+  timeField,
+} from "./go_json.ts";
+
+/** Key prefix of OIDC token items. */
+export const OIDC_KEY_PREFIX = "oidc:";
+
+/** An OIDC token for one SSO start URL. */
+export interface OidcToken {
+  accessToken: string;
+  /** When the access token stops working. */
+  expiration: Date;
+  /** Usually `Bearer`. */
+  tokenType?: string;
+  idToken?: string;
+  /** Present when the token was obtained with a refresh-capable client. */
+  refreshToken?: string;
+}
+
+/** Encodes a token as aws-vault's Data JSON; ExpiresIn is counted from `now`. */
+export function encodeOidcTokenData(token: OidcToken, now: Date): string {
+  const expiresIn = Math.max(0, Math.floor((token.expiration.getTime() - now.getTime()) / 1000));
+  return goJsonEscape(JSON.stringify({
+    Token: {
+      AccessToken: token.accessToken,
+      ExpiresIn: expiresIn,
+      IdToken: token.idToken ?? null,
+      RefreshToken: token.refreshToken ?? null,
+      TokenType: token.tokenType ?? "Bearer",
+      ResultMetadata: {},
+    },
+    Expiration: rfc3339Nano(token.expiration),
+  }));
+}
+
+/** Decodes aws-vault's OIDC token Data JSON; undefined when it is not a token. */
+export function decodeOidcTokenData(text: string): OidcToken | undefined {
+  const outer = parseGoObject(text);
+  const inner = outer && objectFields(outer.get("token"));
+  if (!outer || !inner) return undefined;
+  const accessToken = stringField(inner, "AccessToken");
+  const expiration = timeField(outer, "Expiration");
+  if (!accessToken || !expiration) return undefined;
+  const tokenType = stringField(inner, "TokenType");
+  const idToken = stringField(inner, "IdToken");
+  const refreshToken = stringField(inner, "RefreshToken");
+  return {
+    accessToken,
+    expiration,
+    ...(tokenType ? { tokenType } : {}),
+    ...(idToken ? { idToken } : {}),
+    ...(refreshToken ? { refreshToken } : {}),
+  };
+}
+
+/** OIDC tokens in a keyring, one item per start URL. */
+export class OidcTokenStore {
+  #keyring: Keyring;
+  #now: () => Date;
+
+  constructor(keyring: Keyring, now: () => Date) {
+    this.#keyring = keyring;
+    this.#now = now;
+  }
+
+  /**
+   * The token for a start URL. An expired token is deleted and reported missing, unless it has
+   * a refresh token: then it is returned (expired) so the caller can refresh it.
+   */
+  async get(startUrl: string): Promise<OidcToken | undefined> {
+    const key = OIDC_KEY_PREFIX + startUrl;
+    const item = await this.#keyring.get(key);
+    if (!item) return undefined;
+    const token = decodeOidcTokenData(new TextDecoder().decode(item.data));
+    if (!token) return undefined;
+    if (token.expiration.getTime() <= this.#now().getTime() && !token.refreshToken) {
+      await this.#keyring.remove(key);
+      return undefined;
+    }
+    return token;
+  }
+
+  /** Stores the token for a start URL, replacing any. */
+  async set(startUrl: string, token: OidcToken): Promise<void> {
+    await this.#keyring.set(newItem({
+      key: OIDC_KEY_PREFIX + startUrl,
+      data: new TextEncoder().encode(encodeOidcTokenData(token, this.#now())),
+      label: `aws-vault oidc token for ${startUrl} (expires ${rfc3339(token.expiration)})`,
+      description: "aws-vault oidc token",
+    }));
+  }
+
+  /** Removes the token for a start URL; false when there was none. */
+  remove(startUrl: string): Promise<boolean> {
+    return this.#keyring.remove(OIDC_KEY_PREFIX + startUrl);
+  }
+
+  /** Start URLs with a stored token, sorted. */
+  async list(): Promise<string[]> {
+    return (await this.#keyring.keys())
+      .filter((k) => k.startsWith(OIDC_KEY_PREFIX))
+      .map((k) => k.slice(OIDC_KEY_PREFIX.length))
+      .sort();
+  }
+}

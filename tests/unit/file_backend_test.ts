@@ -1,0 +1,386 @@
+/** The file backend: aws-vault's on-disk format, passphrase handling, bad files, interop. */
+import assert from "node:assert/strict";
+import { CompactEncrypt } from "jose";
+import {
+  decodeFileName,
+  encodeFileName,
+  encryptItem,
+  FileKeyring,
+  goTimeString,
+  openFileKeyring,
+} from "../../backends/file.ts";
+import { KeyringError, newItem } from "../../backends/keyring.ts";
+import { UserError } from "../../lib/errors.ts";
+import type { GlobalOptions } from "../../lib/cli/global.ts";
+import { keyringConformance } from "../support/keyring_conformance.ts";
+import { havePeer } from "../support/peers.ts";
+import { testRuntime } from "../support/runtime.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const PASS = "correct horse";
+const PEER = new URL("../support/jwe_peer.py", import.meta.url).pathname;
+
+/** A terminal that answers prompts from a list and records them. */
+function answering(answers: string[]) {
+  const prompts: string[] = [];
+  return {
+    prompts,
+    terminal: {
+      readLine(prompt: string, options?: { echo?: boolean }): Promise<string> {
+        prompts.push(`${prompt}${options?.echo === false ? "[hidden]" : ""}`);
+        const a = answers.shift();
+        return a === undefined
+          ? Promise.reject(new UserError("no terminal in this test"))
+          : Promise.resolve(a);
+      },
+    },
+  };
+}
+
+function keyringIn(dir: string, passphrase: string | null = PASS, answers: string[] = []) {
+  const t = answering(answers);
+  return {
+    keyring: new FileKeyring(dir, { passphrase: passphrase ?? undefined, terminal: t.terminal }),
+    prompts: t.prompts,
+  };
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "file-backend-" });
+  try {
+    await fn(`${root}/keys`);
+  } finally {
+    await Deno.chmod(root, 0o700).catch(() => {});
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+function segment(jwe: string, i: number): Uint8Array {
+  const s = jwe.split(".")[i].replaceAll("-", "+").replaceAll("_", "/");
+  return Uint8Array.from(atob(s + "=".repeat((4 - s.length % 4) % 4)), (c) => c.charCodeAt(0));
+}
+
+keyringConformance("file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "file-conformance-" });
+  return {
+    keyring: keyringIn(`${root}/keys`).keyring,
+    cleanup: () => Deno.remove(root, { recursive: true }),
+  };
+}, { keepsLabels: true });
+
+Deno.test("file names escape only % and / and decode back", () => {
+  assert.equal(
+    encodeFileName("oidc:https://x.awsapps.com/start"),
+    "oidc:https:%2F%2Fx.awsapps.com%2Fstart",
+  );
+  assert.equal(encodeFileName("50%off"), "50%25off");
+  assert.equal(encodeFileName("a b,c:d"), "a b,c:d");
+  for (const key of ["oidc:https://x/start", "50%off", "%2F", "日本/x"]) {
+    assert.equal(decodeFileName(encodeFileName(key)), key);
+  }
+  assert.throws(() => encodeFileName(".."), KeyringError);
+  assert.throws(() => encodeFileName(""), KeyringError);
+});
+
+Deno.test("created header is Go's time.String() in UTC", () => {
+  assert.equal(
+    goTimeString(new Date("2024-01-02T03:04:05.120Z")),
+    "2024-01-02 03:04:05.12 +0000 UTC",
+  );
+  assert.equal(goTimeString(new Date("2024-01-02T03:04:05Z")), "2024-01-02 03:04:05 +0000 UTC");
+});
+
+Deno.test("items are written in aws-vault's exact format, 0600 in a 0700 directory", async () => {
+  await withDir(async (dir) => {
+    const { keyring } = keyringIn(dir);
+    await keyring.set(
+      newItem({ key: "team/a&b", data: enc.encode('{"x":1}'), label: "aws-vault (team/a&b)" }),
+    );
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    const path = `${dir}/team%2Fa&b`;
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    const jwe = await Deno.readTextFile(path);
+    assert.equal(jwe.split(".").length, 5);
+    assert.match(jwe, /^[A-Za-z0-9_.-]+$/, "compact form, base64url without padding");
+    const header = dec.decode(segment(jwe, 0));
+    assert.match(
+      header,
+      /^\{"alg":"PBES2-HS256\+A128KW","created":"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC","enc":"A256GCM","p2c":8192,"p2s":"[A-Za-z0-9_-]{16}"\}$/,
+    );
+    assert.equal(segment(jwe, 1).length, 40, "AES-KW of a 32-byte key");
+    assert.equal(segment(jwe, 2).length, 12, "GCM IV");
+    assert.equal(segment(jwe, 4).length, 16, "GCM tag");
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), ["team%2Fa&b"]);
+  });
+});
+
+Deno.test("a new vault asks for the passphrase twice; a mismatch stores nothing", async () => {
+  await withDir(async (dir) => {
+    const bad = keyringIn(dir, null, ["one", "two"]);
+    await assert.rejects(
+      () => bad.keyring.set(newItem({ key: "p", data: enc.encode("v") })),
+      (e: Error) => e instanceof UserError && /passphrases do not match/.test(e.message),
+    );
+    assert.deepEqual(await bad.keyring.keys(), []);
+    const good = keyringIn(dir, null, ["pw", "pw"]);
+    await good.keyring.set(newItem({ key: "p", data: enc.encode("v") }));
+    await good.keyring.set(newItem({ key: "q", data: enc.encode("w") }));
+    assert.deepEqual(good.prompts, [
+      `Enter passphrase to unlock "${dir}": [hidden]`,
+      "Enter passphrase again to confirm: [hidden]",
+    ]);
+  });
+});
+
+Deno.test("the passphrase is asked once per process and only when a file must be decrypted", async () => {
+  await withDir(async (dir) => {
+    await keyringIn(dir).keyring.set(newItem({ key: "p", data: enc.encode("v") }));
+    const { keyring, prompts } = keyringIn(dir, null, [PASS]);
+    assert.deepEqual(await keyring.keys(), ["p"]);
+    assert.equal(await keyring.get("missing"), undefined);
+    assert.equal(await keyring.remove("missing"), false);
+    assert.equal(prompts.length, 0);
+    assert.equal(dec.decode((await keyring.get("p"))!.data), "v");
+    await keyring.set(newItem({ key: "q", data: enc.encode("w") }));
+    assert.equal(dec.decode((await keyring.get("q"))!.data), "w");
+    assert.deepEqual(prompts, [`Enter passphrase to unlock "${dir}": [hidden]`]);
+  });
+});
+
+Deno.test("a wrong passphrase is one clear error and modifies nothing", async () => {
+  await withDir(async (dir) => {
+    await keyringIn(dir).keyring.set(newItem({ key: "p", data: enc.encode("v") }));
+    const before = await Deno.readTextFile(`${dir}/p`);
+    const wrong = keyringIn(dir, "typo").keyring;
+    const isWrong = (e: Error) =>
+      e instanceof UserError && e.message === `wrong passphrase for vault ${dir}`;
+    await assert.rejects(() => wrong.get("p"), isWrong);
+    await assert.rejects(() => wrong.set(newItem({ key: "p", data: enc.encode("x") })), isWrong);
+    await assert.rejects(() => wrong.set(newItem({ key: "new", data: enc.encode("x") })), isWrong);
+    assert.deepEqual(await wrong.keys(), ["p"]);
+    assert.equal(await Deno.readTextFile(`${dir}/p`), before);
+  });
+});
+
+Deno.test("corrupt, truncated and foreign files: clear errors, other items still usable", async () => {
+  await withDir(async (dir) => {
+    const { keyring } = keyringIn(dir);
+    await keyring.set(newItem({ key: "good", data: enc.encode("v") }));
+    await keyring.set(newItem({ key: "trunc", data: enc.encode("v") }));
+    const full = await Deno.readTextFile(`${dir}/trunc`);
+    await Deno.writeTextFile(`${dir}/trunc`, full.slice(0, full.length - 30));
+    await Deno.writeTextFile(`${dir}/notes.txt`, "hello\n");
+    const fresh = keyringIn(dir).keyring;
+    await assert.rejects(
+      () => fresh.get("notes.txt"),
+      (e: Error) =>
+        e instanceof KeyringError && e.message.includes(`${dir}/notes.txt`) &&
+        /not an aws-vault item/.test(e.message),
+    );
+    await assert.rejects(
+      () => fresh.get("trunc"),
+      (e: Error) => e.message.includes(`${dir}/trunc`),
+    );
+    assert.equal(dec.decode((await fresh.get("good"))!.data), "v");
+    await fresh.set(newItem({ key: "other", data: enc.encode("w") }));
+    assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "hello\n", "foreign file untouched");
+    // A vault whose only file is foreign still proves nothing: with a prompt it asks twice.
+    await Deno.remove(`${dir}/good`);
+    await Deno.remove(`${dir}/other`);
+    await Deno.remove(`${dir}/trunc`);
+    const asked = keyringIn(dir, null, ["pw", "pw"]);
+    await asked.keyring.set(newItem({ key: "x", data: enc.encode("y") }));
+    assert.equal(asked.prompts.length, 2);
+  });
+});
+
+Deno.test("the header's p2c is honoured, and absurd values are refused before deriving", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(dir, { recursive: true });
+    const payload = enc.encode(
+      JSON.stringify({ Key: "k", Data: btoa("low"), Label: "", Description: "" }),
+    );
+    const low = await new CompactEncrypt(payload)
+      .setProtectedHeader({ alg: "PBES2-HS256+A128KW", enc: "A256GCM" })
+      .setKeyManagementParameters({ p2c: 1000, p2s: new Uint8Array(12) })
+      .encrypt(enc.encode(PASS));
+    await Deno.writeTextFile(`${dir}/low`, low);
+    const { keyring } = keyringIn(dir);
+    assert.equal(dec.decode((await keyring.get("low"))!.data), "low");
+    const header = btoa(
+      JSON.stringify({
+        alg: "PBES2-HS256+A128KW",
+        enc: "A256GCM",
+        p2c: 500_000_000,
+        p2s: "AAAAAAAAAAAAAAAA",
+      }),
+    )
+      .replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
+    await Deno.writeTextFile(`${dir}/huge`, [header, ...low.split(".").slice(1)].join("."));
+    await assert.rejects(
+      () => keyring.get("huge"),
+      (e: Error) =>
+        e instanceof KeyringError && /p2c 500000000 exceeds the limit of 1300000/.test(e.message),
+    );
+  });
+});
+
+Deno.test("a vault path that is a file is a clear error", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(dir, "x");
+    const { keyring } = keyringIn(dir);
+    await assert.rejects(
+      () => keyring.keys(),
+      (e: Error) => e.message === `vault directory ${dir} is not a directory`,
+    );
+    await assert.rejects(
+      () => keyring.set(newItem({ key: "p", data: enc.encode("v") })),
+      KeyringError,
+    );
+  });
+});
+
+Deno.test("an unreadable vault directory is a clear error", async () => {
+  if (Deno.uid() === 0) {
+    console.log("SKIP: running as root, which reads any directory");
+    return;
+  }
+  await withDir(async (dir) => {
+    await keyringIn(dir).keyring.set(newItem({ key: "p", data: enc.encode("v") }));
+    await Deno.chmod(dir, 0o000);
+    try {
+      await assert.rejects(() => keyringIn(dir).keyring.keys(), /permission denied/);
+    } finally {
+      await Deno.chmod(dir, 0o700);
+    }
+  });
+});
+
+Deno.test("openFileKeyring expands ~/ and reads AWS_VAULT_FILE_PASSPHRASE", async () => {
+  const home = await Deno.makeTempDir({ prefix: "file-home-" });
+  try {
+    const runtime = testRuntime({ home, env: { AWS_VAULT_FILE_PASSPHRASE: "" } });
+    const options = { fileDir: "~/.awsvault/keys/" } as GlobalOptions;
+    const keyring = await openFileKeyring(options, runtime);
+    await keyring.set(newItem({ key: "p", data: enc.encode("v") }));
+    assert.equal(dec.decode((await keyring.get("p"))!.data), "v");
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(`${home}/.awsvault/keys`), (e) => e.name), [
+      "p",
+    ]);
+    assert.deepEqual(runtime.prompts, [], "an empty passphrase from the environment is used as is");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+// ---- interop with independent JWE implementations ----
+
+const PEERS = [
+  { lib: "joserfc", python: "python3" },
+  { lib: "jwcrypto", python: "/usr/bin/python3" },
+];
+
+async function runPeer(
+  python: string,
+  args: string[],
+  stdin = "",
+): Promise<{ out: string; err: string }> {
+  const child = new Deno.Command(python, {
+    args: [PEER, ...args],
+    env: { AWS_VAULT_FILE_PASSPHRASE: PASS },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(enc.encode(stdin));
+  await w.close();
+  const res = await child.output();
+  const out = dec.decode(res.stdout);
+  const err = dec.decode(res.stderr);
+  if (!res.success) throw new Error(`jwe peer failed: ${err}`);
+  return { out, err };
+}
+
+for (const peer of PEERS) {
+  const available = () =>
+    havePeer(`python ${peer.lib}`, async () => {
+      const probe = await new Deno.Command(peer.python, {
+        args: ["-c", `import ${peer.lib}`],
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => undefined);
+      return probe?.success ? undefined : `${peer.python} cannot import ${peer.lib}`;
+    });
+
+  Deno.test(`interop: ${peer.lib} decrypts our items to aws-vault's exact payload`, async () => {
+    if (!(await available())) return;
+    await withDir(async (dir) => {
+      const { keyring } = keyringIn(dir);
+      const data = '{"AccessKeyID":"AKIAEXAMPLE","SecretAccessKey":"s3cr3t<&>"}';
+      await keyring.set(
+        newItem({
+          key: "oidc:https://x/start",
+          data: enc.encode(data),
+          label: "aws-vault (a<b)",
+          keychainNotTrustApplication: true,
+        }),
+      );
+      const { out, err } = await runPeer(peer.python, [
+        peer.lib,
+        "decrypt",
+        `${dir}/oidc:https:%2F%2Fx%2Fstart`,
+      ]);
+      assert.equal(
+        out,
+        `{"Key":"oidc:https://x/start","Data":"${
+          btoa(data)
+        }","Label":"aws-vault (a\\u003cb)","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}`,
+      );
+      assert.match(
+        err,
+        /^\{"alg":"PBES2-HS256\+A128KW","created":"[^"]+","enc":"A256GCM","p2c":8192,"p2s":"[A-Za-z0-9_-]{16}"\}$/,
+      );
+    });
+  });
+
+  Deno.test(`interop: files ${peer.lib} writes in aws-vault's format are read by us`, async () => {
+    if (!(await available())) return;
+    await withDir(async (dir) => {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      const data = '{"AccessKeyID":"AKIAPEER","SecretAccessKey":"peer-secret"}';
+      const payload = `{"Key":"team/prod","Data":"${
+        btoa(data)
+      }","Label":"aws-vault (team/prod)","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}`;
+      const created = "2024-01-02 03:04:05.123456789 +0000 UTC m=+0.012345678";
+      const { out: header } = await runPeer(peer.python, [
+        peer.lib,
+        "encrypt",
+        `${dir}/team%2Fprod`,
+        created,
+      ], payload);
+      assert.match(
+        header,
+        /^\{"alg":"PBES2-HS256\+A128KW","created":"[^"]+","enc":"A256GCM","p2c":8192,"p2s":"[A-Za-z0-9_-]{16}"\}$/,
+      );
+      const { keyring } = keyringIn(dir);
+      assert.deepEqual(await keyring.keys(), ["team/prod"]);
+      const item = (await keyring.get("team/prod"))!;
+      assert.equal(dec.decode(item.data), data);
+      assert.equal(item.label, "aws-vault (team/prod)");
+      assert.equal(item.keychainNotTrustApplication, true);
+      // and our next write to that vault is accepted by the peer's passphrase check
+      await keyring.set(newItem({ key: "next", data: enc.encode("n") }));
+      const jwe = await encryptItem(
+        newItem({ key: "z", data: enc.encode("z") }),
+        PASS,
+        new Date(0),
+      );
+      assert.equal(
+        dec.decode(segment(jwe, 0)).includes('"created":"1970-01-01 00:00:00 +0000 UTC"'),
+        true,
+      );
+    });
+  });
+}
