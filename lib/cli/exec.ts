@@ -1,8 +1,79 @@
-/** `aws-vault exec`: not implemented yet. */
+/** `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. */
 import { NotImplementedError } from "../errors.ts";
+import { childEnvironment } from "../exec/child_env.ts";
+import { credentialProcessJson } from "../exec/export_format.ts";
+import {
+  configFlags,
+  type CredentialFlags,
+  HANDOUT_MIN_REMAINING_MS,
+  profileArgument,
+  refuseNested,
+} from "../exec/guard.ts";
+import { runChild } from "../exec/run_child.ts";
+import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
 
-/** Runs the command; returns the exit code. */
-export function execCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  return Promise.reject(new NotImplementedError("'aws-vault exec'"));
+/** exec's options. */
+export interface ExecOptions extends CredentialFlags {
+  json?: boolean;
+  server?: boolean;
+  ecsServer?: boolean;
+  ec2Server?: boolean;
+  profileEnv?: boolean;
+}
+
+/** Runs the command; returns the child's exit code. */
+export async function execCommand(
+  ctx: CommandContext,
+  profileArg: string | undefined,
+  cmd: string | undefined,
+  args: string[] | undefined,
+  opts: ExecOptions,
+): Promise<number> {
+  const { runtime } = ctx;
+  if (opts.server || opts.ecsServer || opts.ec2Server) {
+    throw new NotImplementedError(
+      "'exec' with a credential server (--server, --ecs-server, --ec2-server)",
+    );
+  }
+  refuseNested(runtime.env, "exec");
+  const profileName = profileArgument(profileArg, runtime.env);
+  const { profile, credentials } = await credentialsForProfile(
+    { runtime, keyring: ctx.keyring, promptName: ctx.options.prompt },
+    {
+      profileName,
+      flags: configFlags(opts),
+      noSession: opts.session === false,
+      minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
+    },
+  );
+  if (opts.json) {
+    runtime.stdout(credentialProcessJson(credentials));
+    return 0;
+  }
+  const env = childEnvironment(runtime.env.toObject(), {
+    profileName,
+    region: profile.region,
+    endpointUrl: profile.endpointUrl,
+    credentials,
+    profileEnv: opts.profileEnv,
+  });
+  let command = cmd;
+  if (command === undefined) {
+    command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
+    const banner = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
+    if (
+      runtime.stdoutIsTerminal() && !ctx.options.debug &&
+      runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
+    ) {
+      runtime.stderr(`${banner}\n`);
+    } else {
+      runtime.debug(banner);
+    }
+  }
+  return await runChild(command, args ?? [], {
+    env,
+    interactive: Deno.stdin.isTerminal(),
+    report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+  });
 }

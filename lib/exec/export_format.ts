@@ -1,0 +1,61 @@
+/** The output formats of `export` (reference 3.4, 3.5) plus fish and powershell. */
+import type { Credentials } from "../vault/credentials.ts";
+import { rfc3339 } from "./child_env.ts";
+
+/** Every `--format`. */
+export const EXPORT_FORMATS = ["env", "export-env", "json", "ini", "fish", "powershell"] as const;
+
+/** One `--format` value. */
+export type ExportFormat = typeof EXPORT_FORMATS[number];
+
+/** Credentials as the JSON `credential_process` expects (two-space indent, newline). */
+export function credentialProcessJson(c: Credentials): string {
+  const out: Record<string, unknown> = {
+    Version: 1,
+    AccessKeyId: c.accessKeyId,
+    SecretAccessKey: c.secretAccessKey,
+  };
+  if (c.sessionToken) out.SessionToken = c.sessionToken;
+  if (c.expiration) out.Expiration = rfc3339(c.expiration);
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+/** Formats credentials (and the region) for `export`. */
+export function formatExport(
+  format: ExportFormat,
+  c: Credentials,
+  context: { profileName: string; region?: string },
+): string {
+  if (format === "json") return credentialProcessJson(c);
+  if (format === "ini") {
+    const lines = [`[${context.profileName}]`];
+    const add = (k: string, v: string | undefined) => v && lines.push(`${k}=${v}`);
+    add("aws_access_key_id", c.accessKeyId);
+    add("aws_secret_access_key", c.secretAccessKey);
+    add("aws_session_token", c.sessionToken);
+    add("aws_credential_expiration", c.expiration && rfc3339(c.expiration));
+    add("region", context.region);
+    return `${lines.join("\n")}\n`;
+  }
+  const vars: [string, string][] = [
+    ["AWS_ACCESS_KEY_ID", c.accessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", c.secretAccessKey],
+  ];
+  if (c.sessionToken) vars.push(["AWS_SESSION_TOKEN", c.sessionToken]);
+  if (c.expiration) vars.push(["AWS_CREDENTIAL_EXPIRATION", rfc3339(c.expiration)]);
+  if (context.region) {
+    vars.push(["AWS_REGION", context.region], ["AWS_DEFAULT_REGION", context.region]);
+  }
+  const line = {
+    env: (k: string, v: string) => `${k}=${v}`,
+    "export-env": (k: string, v: string) => `export ${k}=${v}`,
+    fish: (k: string, v: string) => `set -gx ${k} ${singleQuoted(v, "\\'")};`,
+    powershell: (k: string, v: string) => `$env:${k} = ${singleQuoted(v, "''")}`,
+  }[format];
+  return vars.map(([k, v]) => `${line(k, v)}\n`).join("");
+}
+
+function singleQuoted(value: string, escapedQuote: string): string {
+  const body = escapedQuote === "\\'" ? value.replace(/\\/g, "\\\\") : value;
+  return `'${body.replace(/'/g, escapedQuote)}'`;
+}

@@ -1,0 +1,51 @@
+/** Checks shared by `exec` and `export`: the nested-subshell guard and the profile argument. */
+import { UsageError, UserError } from "../errors.ts";
+import type { Env } from "../runtime.ts";
+
+/** Botocore refreshes credentials 15 minutes before expiry: hand out more life than that. */
+export const HANDOUT_MIN_REMAINING_MS = 15 * 60_000;
+
+/** Refuses to run inside an `aws-vault exec` subshell, saying how to get out. */
+export function refuseNested(env: Env, command: string): void {
+  const current = env.get("AWS_VAULT");
+  if (current) {
+    throw new UserError(
+      `${command}: running in an existing aws-vault subshell for profile '${current}'; 'exit' from the subshell or unset AWS_VAULT to force`,
+    );
+  }
+}
+
+/** The profile argument, else `$AWS_PROFILE`. */
+export function profileArgument(given: unknown, env: Env): string {
+  const name = typeof given === "string" && given !== "" ? given : env.get("AWS_PROFILE");
+  if (!name) throw new UsageError("no profile given: name a profile or set AWS_PROFILE");
+  return name;
+}
+
+/** Flags of `exec`/`export` as commander parses them. */
+export interface CredentialFlags {
+  duration?: number;
+  /** false with `--no-session`. */
+  session?: boolean;
+  region?: string;
+  mfaToken?: string;
+  sessionTtl?: number;
+  assumeRoleTtl?: number;
+}
+
+/** The config-resolution flags of these options. */
+export function configFlags(o: CredentialFlags): {
+  region?: string;
+  mfaToken?: string;
+  duration?: number;
+  sessionTtl?: number;
+  assumeRoleTtl?: number;
+} {
+  return {
+    region: o.region,
+    mfaToken: o.mfaToken,
+    duration: o.duration,
+    sessionTtl: o.sessionTtl,
+    assumeRoleTtl: o.assumeRoleTtl,
+  };
+}

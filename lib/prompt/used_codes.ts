@@ -1,0 +1,75 @@
+/**
+ * Remembers, per MFA device, the TOTP window of the last code we sent and a hash of that code
+ * (never the code itself), so one code is never sent to AWS twice, even by another process.
+ */
+
+/** TOTP codes change every 30 seconds. */
+export const TOTP_WINDOW_MS = 30_000;
+
+/** The last use of a device. */
+export interface CodeUse {
+  /** `floor(unix ms / 30 s)` when the code was sent. */
+  window: number;
+  /** Hash of serial and code. */
+  codeHash: string;
+}
+
+/** Where uses are remembered. */
+export interface UsedCodeLedger {
+  lastUse(serial: string): Promise<CodeUse | undefined>;
+  record(serial: string, use: CodeUse): Promise<void>;
+}
+
+/** A hash of a code for one device (hex, truncated: enough to compare, not to store a code). */
+export async function codeHash(serial: string, code: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`${serial}\n${code}`),
+  );
+  return [...new Uint8Array(digest).subarray(0, 12)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** A ledger in memory (one process). */
+export function memoryLedger(): UsedCodeLedger {
+  const uses = new Map<string, CodeUse>();
+  return {
+    lastUse: (serial) => Promise.resolve(uses.get(serial)),
+    record: (serial, use) => {
+      uses.set(serial, use);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A ledger in a small JSON file (0600, written atomically); a bad file counts as empty. */
+export function fileLedger(path: string): UsedCodeLedger {
+  const read = async (): Promise<Record<string, CodeUse>> => {
+    try {
+      const data = JSON.parse(await Deno.readTextFile(path));
+      return typeof data === "object" && data !== null && !Array.isArray(data) ? data : {};
+    } catch {
+      return {};
+    }
+  };
+  const keyOf = (serial: string) => codeHash("device", serial);
+  return {
+    async lastUse(serial) {
+      const entry = (await read())[await keyOf(serial)];
+      return entry && typeof entry.window === "number" && typeof entry.codeHash === "string"
+        ? entry
+        : undefined;
+    },
+    async record(serial, use) {
+      const all = await read();
+      const cutoff = use.window - 10;
+      for (const [k, v] of Object.entries(all)) if (!(v?.window > cutoff)) delete all[k];
+      all[await keyOf(serial)] = use;
+      const dir = path.slice(0, path.lastIndexOf("/")) || ".";
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+      await Deno.writeTextFile(tmp, JSON.stringify(all), { mode: 0o600 });
+      await Deno.rename(tmp, path);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Reuses a cached STS session while it has enough life left; otherwise calls the wrapped
+ * provider once, under a cross-process lock, so parallel processes share one STS call and one
+ * MFA prompt.
+ */
+import { formatDuration } from "../duration.ts";
+import type { CredentialProvider, Credentials } from "./credentials.ts";
+import {
+  type Locker,
+  type SessionCache,
+  type SessionKey,
+  sessionLockName,
+} from "./session_cache.ts";
+import type { RefreshableProvider } from "./sts_call.ts";
+
+/** Cached-session settings. */
+export interface CachedSessionOptions {
+  inner: CredentialProvider;
+  cache: SessionCache;
+  key: SessionKey;
+  /** A cached session with less life than this is replaced (`AWS_MIN_TTL`, or more for export). */
+  minRemainingMs: number;
+  lock: Locker;
+  now: () => Date;
+  debug?: (message: string) => void;
+}
+
+/** The cached-session wrapper. */
+export class CachedSessionProvider implements RefreshableProvider {
+  readonly key: SessionKey;
+  readonly #o: CachedSessionOptions;
+
+  constructor(options: CachedSessionOptions) {
+    this.#o = options;
+    this.key = options.key;
+  }
+
+  /** A cached session with enough life, else a new one (cached). */
+  async retrieve(): Promise<Credentials> {
+    const hit = await this.#usable();
+    if (hit) return hit;
+    return await this.#o.lock(sessionLockName(this.key), async () => {
+      // Another process may have fetched it while we waited for the lock.
+      return (await this.#usable()) ?? (await this.#fetch());
+    });
+  }
+
+  /** Replaces a session that STS refused (expired or revoked before its stated expiry). */
+  async refresh(rejected: Credentials): Promise<Credentials> {
+    return await this.#o.lock(sessionLockName(this.key), async () => {
+      const current = await this.#usable();
+      if (current && current.accessKeyId !== rejected.accessKeyId) return current;
+      this.#o.debug?.(
+        `cached ${this.key.type} session for ${this.key.profileName} was refused by STS; renewing it`,
+      );
+      return await this.#fetch();
+    });
+  }
+
+  async #fetch(): Promise<Credentials> {
+    const creds = await this.#o.inner.retrieve();
+    await this.#o.cache.set(this.key, creds);
+    this.#o.debug?.(`cached a new ${this.key.type} session for ${this.key.profileName}`);
+    return creds;
+  }
+
+  async #usable(): Promise<Credentials | undefined> {
+    let creds: Credentials | undefined;
+    try {
+      creds = await this.#o.cache.get(this.key);
+    } catch (err) {
+      this.#o.debug?.(`ignoring unreadable cached session: ${(err as Error).name}`);
+      return undefined;
+    }
+    if (!creds?.expiration) return undefined;
+    const left = creds.expiration.getTime() - this.#o.now().getTime();
+    if (left < this.#o.minRemainingMs) {
+      this.#o.debug?.(
+        `cached ${this.key.type} session for ${this.key.profileName} has ${
+          formatDuration(left)
+        } left; renewing`,
+      );
+      return undefined;
+    }
+    this.#o.debug?.(
+      `using cached ${this.key.type} session for ${this.key.profileName} (${
+        formatDuration(left)
+      } left)`,
+    );
+    return creds;
+  }
+}

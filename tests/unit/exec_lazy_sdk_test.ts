@@ -1,0 +1,45 @@
+/**
+ * The cache-hit path of `export` and `exec` must not load the AWS SDK: the SDK may only be
+ * reached through a dynamic import (made when STS is actually called). Checked on the real
+ * module graph (`deno info --json`), following static imports only.
+ */
+import assert from "node:assert/strict";
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+async function staticClosure(entry: string): Promise<Set<string>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL(entry, import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success);
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: InfoModule[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const todo = [...info.roots];
+  while (todo.length > 0) {
+    const s = todo.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of bySpecifier.get(s)?.dependencies ?? []) {
+      if (d.code && !d.isDynamic) todo.push(d.code.specifier);
+    }
+  }
+  return seen;
+}
+
+for (const entry of ["../../lib/cli/export.ts", "../../lib/cli/exec.ts"]) {
+  Deno.test(`${entry.split("/").pop()} does not statically import the AWS SDK`, async () => {
+    const closure = await staticClosure(entry);
+    assert.ok([...closure].some((s) => s.endsWith("/lib/vault/chain.ts")), "the graph was read");
+    const sdk = [...closure].filter((s) => s.startsWith("npm:@aws-sdk") || s.includes("@smithy"));
+    assert.deepEqual(sdk, []);
+  });
+}
