@@ -13,6 +13,12 @@ export const REMOVED_VARIABLES = [
   "AWS_SDK_LOAD_CONFIG",
 ] as const;
 
+/**
+ * Our own secrets, which the child never needs (unlike aws-vault, which passes them on): the
+ * vault passphrase would let any program started by `exec` decrypt the whole vault.
+ */
+export const PRIVATE_VARIABLES = ["AWS_VAULT_FILE_PASSPHRASE"] as const;
+
 /** What goes into the child's environment. */
 export interface ChildEnvOptions {
   profileName: string;
@@ -30,7 +36,7 @@ export function childEnvironment(
   options: ChildEnvOptions,
 ): Record<string, string> {
   const env = { ...parent };
-  for (const name of REMOVED_VARIABLES) delete env[name];
+  for (const name of [...REMOVED_VARIABLES, ...PRIVATE_VARIABLES]) delete env[name];
   env.AWS_VAULT = options.profileName;
   if (options.region) {
     env.AWS_REGION = options.region;

@@ -12,7 +12,13 @@ const SESSION = {
 
 Deno.test("credential variables replace inherited ones; region and AWS_VAULT are set", () => {
   const env = childEnvironment(
-    { AWS_PROFILE: "x", AWS_SESSION_TOKEN: "old", AWS_DEFAULT_PROFILE: "y", HOME: "/h" },
+    {
+      AWS_PROFILE: "x",
+      AWS_SESSION_TOKEN: "old",
+      AWS_DEFAULT_PROFILE: "y",
+      HOME: "/h",
+      AWS_VAULT_FILE_PASSPHRASE: "vault passphrase",
+    },
     { profileName: "p", region: "eu-west-1", credentials: SESSION },
   );
   assert.deepEqual(env, {
