@@ -32,6 +32,12 @@ export interface KeyctlOptions {
   ringName?: string;
   /** The keyctl executable; default `keyctl`. */
   keyctlCmd?: string;
+  /**
+   * Runs `fn` under a cross-process lock. `keyctl newring` replaces a ring of the same name, so
+   * two processes creating ours at once could each lose the other's items; creation runs under
+   * this lock. Default: no lock (one process only).
+   */
+  lock?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Opens the keyctl keyring; throws a KeyringError for an unknown scope. */
@@ -44,7 +50,12 @@ export function openKeyctlKeyring(options: KeyctlOptions): Keyring {
       })`,
     );
   }
-  return new KeyctlKeyring(scope, options.ringName ?? "aws-vault", options.keyctlCmd ?? "keyctl");
+  return new KeyctlKeyring(
+    scope,
+    options.ringName ?? "aws-vault",
+    options.keyctlCmd ?? "keyctl",
+    options.lock ?? ((fn) => fn()),
+  );
 }
 
 const NOT_FOUND = /Required key not available|No such file or directory/;
@@ -58,6 +69,7 @@ class KeyctlKeyring implements Keyring {
     private readonly scope: string,
     private readonly ringName: string,
     private readonly cmd: string,
+    private readonly lock: <T>(fn: () => Promise<T>) => Promise<T>,
   ) {}
 
   async get(key: string): Promise<Item | undefined> {
@@ -132,12 +144,12 @@ class KeyctlKeyring implements Keyring {
       throw toolFailure(this.cmd, `cannot open keyring '${this.ringName}' in ${this.scope}`, found);
     }
     if (!opts.create) return undefined;
-    this.#creating ??= this.#create().finally(() => this.#creating = undefined);
+    this.#creating ??= this.lock(() => this.#create()).finally(() => this.#creating = undefined);
     return await this.#creating;
   }
 
   async #create(): Promise<string> {
-    // Search again: another call may have made it while this one waited.
+    // Search again: another call or process may have made it while this one waited.
     const found = await runTool(this.cmd, ["search", this.scope, "keyring", this.ringName]);
     if (found.code === 0) return stdoutText(found).trim();
     const made = await runToolOk(

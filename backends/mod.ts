@@ -92,9 +92,14 @@ const keyctlBackend: BackendFactory = {
     const found = await findExecutable("keyctl", runtime.env.get("PATH"));
     return found ? undefined : "'keyctl' is not installed (Debian/Ubuntu package keyutils)";
   },
-  open: async (options) => {
+  open: async (options, runtime) => {
     const { openKeyctlKeyring } = await import("./keyctl.ts");
-    return openKeyctlKeyring({ scope: options.keyctlScope });
+    const { lockDir, withLock } = await import("../lib/store/lock.ts");
+    const lockPath = `${lockDir(runtime)}/keyctl-${options.keyctlScope}.lock`;
+    return openKeyctlKeyring({
+      scope: options.keyctlScope,
+      lock: (fn) => withLock(lockPath, fn, { timeoutMs: 30_000 }),
+    });
   },
 };
 

@@ -247,3 +247,36 @@ for (const name of Object.keys(PEERS)) {
     });
   });
 }
+
+Deno.test("keyctl: parallel first adds all land (ring creation is locked across processes)", async () => {
+  for (let round = 0; round < 5; round++) {
+    const session = await startKeyctlSession();
+    if (!session) return;
+    const home = await Deno.makeTempDir();
+    try {
+      const env = {
+        HOME: home,
+        AWS_CONFIG_FILE: `${home}/config`,
+        AWS_VAULT_BACKEND: "keyctl",
+        AWS_VAULT_KEYCTL_SCOPE: "session",
+      };
+      const names = ["a", "b", "c", "d"];
+      const adds = await Promise.all(
+        names.map((p) =>
+          runCliUnder(session.wrapper, ["add", "--env", "--no-add-config", p], {
+            env: { ...env, AWS_ACCESS_KEY_ID: `AKIA${p}`, AWS_SECRET_ACCESS_KEY: "s" },
+          })
+        ),
+      );
+      assert.deepEqual(
+        adds.map((r) => [r.code, withoutJoinNotice(r.stderr)]),
+        names.map(() => [0, ""]),
+      );
+      const list = await runCliUnder(session.wrapper, ["list", "--credentials"], { env });
+      assert.equal(list.stdout, "a\nb\nc\nd\n", `round ${round}`);
+    } finally {
+      await session.cleanup();
+      await Deno.remove(home, { recursive: true });
+    }
+  }
+});
