@@ -13,7 +13,6 @@
  * passwords (and a gpg/pinentry round trip for each) on every `keys()` call; each root entry is
  * decrypted at most once per process.
  */
-import { join } from "node:path";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError } from "./keyring.ts";
@@ -242,4 +241,12 @@ async function listEntries(dir: string, opts: { skipDir?: string } = {}): Promis
   };
   await walk("");
   return out;
+}
+
+/**
+ * Joins path parts with `/`, collapsing repeated slashes as Go's filepath.Join does for the
+ * names aws-vault stored. (Not node:path: a static node: import costs every command startup.)
+ */
+function join(...parts: string[]): string {
+  return parts.join("/").replace(/\/{2,}/g, "/");
 }

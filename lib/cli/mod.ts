@@ -49,6 +49,13 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
     });
   addGlobalOptions(program, { hidden: false });
   program.helpCommand(true);
+  // Global flags are accepted after the command name too; help lists them once, as globals.
+  // They are added only to the command being run: building them for every command costs startup.
+  program.hook("preSubcommand", (_program, command) => {
+    if (!command.options.some((o) => o.long === "--debug")) {
+      addGlobalOptions(command, { hidden: true });
+    }
+  });
   program.configureHelp({ showGlobalOptions: true });
   program.addOption(new Option("--help-long", "Generate long help."));
   program.on("option:help-long", () => {
@@ -293,8 +300,6 @@ function sub(
   opts: { hidden?: boolean } = {},
 ): Command {
   const cmd = parent.command(name, { hidden: opts.hidden }).description(description);
-  // Global flags are accepted after the command name too; help lists them once, as globals.
-  addGlobalOptions(cmd, { hidden: true });
   return cmd;
 }
 
@@ -536,7 +541,7 @@ export function splitExecArgs(program: Command, argv: string[]): string[] {
     const a = argv[j];
     if (a === "--") return argv;
     if (a.startsWith("-") && a.length > 1) {
-      if (!a.includes("=") && takesValue(execCmd, a)) j++;
+      if (!a.includes("=") && (takesValue(execCmd, a) ?? takesValue(program, a))) j++;
       continue;
     }
     operands++;

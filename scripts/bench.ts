@@ -1,0 +1,229 @@
+/**
+ * `deno task bench`: startup time of the commands people run dozens of times a day, as the
+ * median of N runs, and the ratio to `deno run` of an empty script measured in the same run
+ * (goal: within 1.5x). A cache-hit `export` is also compared with the AWS CLI v2 handing out
+ * credentials (`aws configure export-credentials`; goal: 10x faster). Both `deno run main.ts`
+ * and the bundled single file (scripts/bundle.ts) are measured. Runs are interleaved (one run of
+ * every case per round) so a busy machine slows all cases alike. Prints only; never a test.
+ *
+ * Usage: deno task bench [--runs 30]
+ */
+import { bundle } from "./bundle.ts";
+
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const WARMUP_RUNS = 3;
+const AWS_CLI_V2 = "/usr/bin/aws";
+const PROFILE = "p";
+const PASSPHRASE = "bench-passphrase";
+
+/** One command line to time. */
+interface BenchCase {
+  name: string;
+  cmd: string;
+  args: string[];
+  /** Goal printed next to the ratio. */
+  goal: string;
+  /** Set after the runs. */
+  times: number[];
+}
+
+/** Times each case `runs` times after a warm-up, interleaved, into its `times`. */
+async function measure(
+  cases: BenchCase[],
+  env: Record<string, string>,
+  runs: number,
+): Promise<void> {
+  for (let round = 0; round < WARMUP_RUNS + runs; round++) {
+    for (const c of cases) {
+      const start = performance.now();
+      const out = await new Deno.Command(c.cmd, {
+        args: c.args,
+        env,
+        clearEnv: true,
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      const elapsed = performance.now() - start;
+      if (!out.success) throw new Error(`${c.name} failed with exit code ${out.code}`);
+      if (round >= WARMUP_RUNS) c.times.push(elapsed);
+    }
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Writes a file vault with long-term keys and a cached session for PROFILE. */
+async function writeCachedSession(fileDir: string): Promise<void> {
+  const { FileKeyring } = await import("../backends/file.ts");
+  const { CredentialStore, SessionStore } = await import("../lib/store/mod.ts");
+  const keyring = new FileKeyring(fileDir, {
+    passphrase: PASSPHRASE,
+    terminal: { readLine: () => Promise.reject(new Error("no terminal in the benchmark")) },
+  });
+  await new CredentialStore(keyring).set(PROFILE, {
+    accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+    secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  });
+  await new SessionStore(keyring, () => new Date()).set(
+    { type: "sts.GetSessionToken", profileName: PROFILE, mfaSerial: "" },
+    {
+      accessKeyId: "ASIAIOSFODNN7EXAMPLE",
+      secretAccessKey: "session/secret/EXAMPLEKEY",
+      sessionToken: "session-token-EXAMPLE",
+      expiration: new Date(Date.now() + 8 * 3600_000),
+    },
+  );
+}
+
+/** Runs one command once; undefined when it works, else the first line of its error. */
+async function tryOnce(cmd: string, args: string[], env: Record<string, string>) {
+  try {
+    const out = await new Deno.Command(cmd, { args, env, clearEnv: true, cwd: ROOT, stdin: "null" })
+      .output();
+    if (out.success) return undefined;
+    return `exit ${out.code}: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+async function main(): Promise<void> {
+  const runsFlag = Deno.args.indexOf("--runs");
+  const runs = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 30;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a positive integer");
+  const deno = Deno.execPath();
+  const tmp = await Deno.makeTempDir({ prefix: "aws-vault-bench-" });
+  try {
+    const empty = `${tmp}/empty.ts`;
+    await Deno.writeTextFile(empty, "");
+    await Deno.writeTextFile(
+      `${tmp}/config`,
+      `[default]\nregion = us-east-1\n\n[profile ${PROFILE}]\nregion = eu-west-1\n\n` +
+        `[profile other]\nsource_profile = ${PROFILE}\n`,
+    );
+    // Static keys for the AWS CLI comparison (it reads keys from its config file).
+    await Deno.writeTextFile(
+      `${tmp}/cli_config`,
+      `[profile ${PROFILE}]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n` +
+        `aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`,
+    );
+    const env: Record<string, string> = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: tmp,
+      // HOME is the temp dir: keep Deno's cache (and its V8 code cache) where it is.
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      NO_COLOR: "1",
+      AWS_CONFIG_FILE: `${tmp}/config`,
+      AWS_SHARED_CREDENTIALS_FILE: `${tmp}/credentials`,
+      AWS_VAULT_BACKEND: "file",
+      AWS_VAULT_FILE_DIR: `${tmp}/keys`,
+      AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
+    };
+
+    const programs: { label: string; args: string[] }[] = [
+      { label: "main.ts", args: ["run", "-A", "--quiet", "main.ts"] },
+    ];
+    try {
+      const file = await bundle({ output: `${tmp}/aws-vault.js` });
+      programs.push({ label: "bundle", args: ["run", "-A", "--quiet", file] });
+    } catch (err) {
+      console.log(`skip bundle cases: ${err instanceof Error ? err.message : err}`);
+    }
+
+    const commands: { name: string; args: string[] }[] = [
+      { name: "--help", args: ["--help"] },
+      { name: "list --profiles", args: ["list", "--profiles"] },
+      { name: "export --format=json p", args: ["export", "--format=json", PROFILE] },
+      { name: "exec p -- true", args: ["exec", PROFILE, "--", "true"] },
+    ];
+    try {
+      await writeCachedSession(env.AWS_VAULT_FILE_DIR);
+    } catch (err) {
+      console.log(`no cached session: ${err instanceof Error ? err.message : err}`);
+    }
+
+    const baseline: BenchCase = {
+      name: "deno run (empty script)",
+      cmd: deno,
+      args: ["run", "--quiet", empty],
+      goal: "",
+      times: [],
+    };
+    const cases: BenchCase[] = [baseline];
+    for (const program of programs) {
+      for (const c of commands) {
+        const why = await tryOnce(deno, [...program.args, ...c.args], env);
+        if (why) {
+          console.log(`skip ${program.label} ${c.name}: ${why}`);
+          continue;
+        }
+        cases.push({
+          name: `${program.label} ${c.name}`,
+          cmd: deno,
+          args: [...program.args, ...c.args],
+          goal: "goal <= 1.5x",
+          times: [],
+        });
+      }
+    }
+    let awsCli: BenchCase | undefined;
+    const cliArgs = ["configure", "export-credentials", "--profile", PROFILE];
+    const cliEnv = { ...env, AWS_CONFIG_FILE: `${tmp}/cli_config` };
+    const cliProblem = await tryOnce(AWS_CLI_V2, cliArgs, cliEnv);
+    if (cliProblem) {
+      console.log(`skip AWS CLI v2 comparison (${AWS_CLI_V2}): ${cliProblem}`);
+    } else {
+      // Timed separately: it needs its own config file with static keys.
+      awsCli = {
+        name: "aws configure export-credentials",
+        cmd: AWS_CLI_V2,
+        args: cliArgs,
+        goal: "",
+        times: [],
+      };
+    }
+
+    console.log(
+      `deno ${Deno.version.deno}, ${runs} runs per case after ${WARMUP_RUNS} warm-up runs`,
+    );
+    await measure(cases, env, runs);
+    if (awsCli) await measure([awsCli], cliEnv, Math.min(runs, 10));
+
+    const base = median(baseline.times);
+    const width = Math.max(...cases.map((c) => c.name.length), awsCli?.name.length ?? 0);
+    const row = (c: BenchCase, ratio: string) =>
+      console.log(
+        `${c.name.padEnd(width)}  ${median(c.times).toFixed(1).padStart(7)} ms  ${ratio}`,
+      );
+    for (const c of cases) {
+      row(
+        c,
+        c === baseline ? "1.00x (baseline)" : `${(median(c.times) / base).toFixed(2)}x  ${c.goal}`,
+      );
+    }
+    if (awsCli) {
+      row(awsCli, `${(median(awsCli.times) / base).toFixed(2)}x`);
+      for (const c of cases.filter((c) => c.name.endsWith(" export --format=json p"))) {
+        const speedup = median(awsCli.times) / median(c.times);
+        console.log(`${c.name}: ${speedup.toFixed(1)}x faster than the AWS CLI v2 (goal >= 10x)`);
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(`bench: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  }
+}
