@@ -156,23 +156,8 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
       )
       .option("--lazy", "When using --ecs-server, lazily fetch credentials.", false)
       .addOption(
-        new Option("--stdout", "Print the SSO link to the terminal without opening the browser.")
-          .default(false).env("AWS_VAULT_STDOUT"),
-      )
-      .addOption(
         new Option("--profile-env", "Set AWS_PROFILE in the child instead of credential variables.")
           .default(false).env("AWS_VAULT_PROFILE_ENV"),
-      )
-      .addOption(
-        durationOption(
-          "--session-ttl <duration>",
-          "Expiration time for the GetSessionToken session (older spelling).",
-        ).env("AWS_SESSION_TTL"),
-      )
-      .addOption(
-        durationOption("--assume-role-ttl <duration>", "Expiration time for the assumed role.").env(
-          "AWS_ASSUME_ROLE_TTL",
-        ),
       ),
     async () => (await import("./exec.ts")).execCommand as Action,
   );
@@ -186,21 +171,6 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
         new Option("--format <format>", "Format to output credentials.")
           .choices(["env", "export-env", "json", "ini", "fish", "powershell"])
           .default("env"),
-      )
-      .addOption(
-        new Option("--stdout", "Print the SSO link to the terminal without opening the browser.")
-          .default(false).env("AWS_VAULT_STDOUT"),
-      )
-      .addOption(
-        durationOption(
-          "--session-ttl <duration>",
-          "Expiration time for the GetSessionToken session (older spelling).",
-        ).env("AWS_SESSION_TTL"),
-      )
-      .addOption(
-        durationOption("--assume-role-ttl <duration>", "Expiration time for the assumed role.").env(
-          "AWS_ASSUME_ROLE_TTL",
-        ),
       ),
     async () => (await import("./export.ts")).exportCommand as Action,
   );
@@ -238,14 +208,14 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
       .addOption(
         durationOption(
           "--assume-role-ttl <duration>",
-          "Expiration time for the assumed-role console session.",
-        ).env("AWS_ASSUME_ROLE_TTL"),
+          "Expiration time for the assumed-role console session (env AWS_ASSUME_ROLE_TTL).",
+        ),
       )
       .addOption(
         durationOption(
           "--federation-token-ttl <duration>",
-          "Expiration time for the federated console session.",
-        ).env("AWS_FEDERATION_TOKEN_TTL"),
+          "Expiration time for the federated console session (env AWS_FEDERATION_TOKEN_TTL).",
+        ),
       ),
     async () => (await import("./login.ts")).loginCommand as Action,
   );
@@ -303,18 +273,37 @@ function sub(
   return cmd;
 }
 
-/** Flags shared by exec and export (and the credential-producing commands). */
+/** Flags shared by exec and export: how the credentials are obtained. */
 function credentialOptions(cmd: Command): Command {
+  // The TTL environment variables (AWS_SESSION_TTL, AWS_ASSUME_ROLE_TTL...) are read by
+  // lib/config, which knows their precedence and reports their origin.
   return cmd
     .addOption(
       durationOption(
         "-d, --duration <duration>",
         "Duration of the temporary or assume-role session.",
-      ).env("AWS_VAULT_DURATION"),
+      )
+        .env("AWS_VAULT_DURATION"),
     )
     .option("-n, --no-session", "Skip creating STS session with GetSessionToken.")
     .option("--region <region>", "The AWS region.")
-    .option("-t, --mfa-token <code>", "The MFA token to use.");
+    .option("-t, --mfa-token <code>", "The MFA token to use.")
+    .addOption(
+      durationOption(
+        "--session-ttl <duration>",
+        "Expiration time for the GetSessionToken session (older spelling; env AWS_SESSION_TTL).",
+      ),
+    )
+    .addOption(
+      durationOption(
+        "--assume-role-ttl <duration>",
+        "Expiration time for the assumed role (env AWS_ASSUME_ROLE_TTL).",
+      ),
+    )
+    .addOption(
+      new Option("--stdout", "Print the SSO link to the terminal without opening the browser.")
+        .default(false).env("AWS_VAULT_STDOUT"),
+    );
 }
 
 function addGlobalOptions(cmd: Command, opts: { hidden: boolean }): void {

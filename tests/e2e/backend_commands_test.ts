@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import type { CliOptions, CliResult } from "../support/cli.ts";
 import { runCli } from "../support/cli.ts";
-import { runCliUnder } from "../support/cli_under.ts";
 import { argvLog } from "../support/argv_log.ts";
 import { makePassStore } from "../support/gpg_pass.ts";
 import { startGnomeKeyring } from "../support/gnome_keyring.ts";
@@ -63,7 +62,7 @@ const PEERS: Record<string, () => Promise<BackendPeer | undefined>> = {
       secrets: [],
       storeCommand: /^keyctl padd user p \d+$/m,
       run: async (args, options) => {
-        const r = await runCliUnder(session.wrapper, args, options);
+        const r = await runCli(args, { ...options, wrapper: session.wrapper });
         return { ...r, stderr: withoutJoinNotice(r.stderr) };
       },
       cleanup: session.cleanup,
@@ -263,7 +262,8 @@ Deno.test("keyctl: parallel first adds all land (ring creation is locked across 
       const names = ["a", "b", "c", "d"];
       const adds = await Promise.all(
         names.map((p) =>
-          runCliUnder(session.wrapper, ["add", "--env", "--no-add-config", p], {
+          runCli(["add", "--env", "--no-add-config", p], {
+            wrapper: session.wrapper,
             env: { ...env, AWS_ACCESS_KEY_ID: `AKIA${p}`, AWS_SECRET_ACCESS_KEY: "s" },
           })
         ),
@@ -272,7 +272,7 @@ Deno.test("keyctl: parallel first adds all land (ring creation is locked across 
         adds.map((r) => [r.code, withoutJoinNotice(r.stderr)]),
         names.map(() => [0, ""]),
       );
-      const list = await runCliUnder(session.wrapper, ["list", "--credentials"], { env });
+      const list = await runCli(["list", "--credentials"], { wrapper: session.wrapper, env });
       assert.equal(list.stdout, "a\nb\nc\nd\n", `round ${round}`);
     } finally {
       await session.cleanup();

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import type { CliOptions, CliResult } from "../support/cli.ts";
 import { runCli } from "../support/cli.ts";
-import { runCliUnder } from "../support/cli_under.ts";
 import { havePeer } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
 
@@ -42,7 +41,7 @@ async function unprivilegedRunner(): Promise<
 > {
   if (Deno.uid() !== 0) return runCli;
   if (!await havePeer("setpriv (capability drop for root)", dropWorks)) return undefined;
-  return (args, options) => runCliUnder(SETPRIV, args, options);
+  return (args, options) => runCli(args, { ...options, wrapper: SETPRIV });
 }
 
 async function snapshot(dir: string): Promise<Record<string, string>> {

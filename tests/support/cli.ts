@@ -20,6 +20,11 @@ export interface CliOptions {
   /** Text written to stdin (stdin is closed after it). */
   stdin?: string;
   cwd?: string;
+  /**
+   * A program that starts aws-vault with its own arguments and execs it (`keyctl session <name>`,
+   * `setpriv ...`): the command line becomes `<wrapper...> deno run -A main.ts <args>`.
+   */
+  wrapper?: string[];
 }
 
 /** Runs `aws-vault <args>` with `deno run -A main.ts`. */
@@ -31,8 +36,9 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     DENO_DIR: DENO_DIR,
     ...options.env,
   };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+  const [program, ...programArgs] = [...(options.wrapper ?? []), ...cliCommand(), ...args];
+  const child = new Deno.Command(program, {
+    args: programArgs,
     env,
     clearEnv: true,
     cwd: options.cwd,
