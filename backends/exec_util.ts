@@ -51,14 +51,17 @@ export async function runTool(
     }
     throw new KeyringError(`'${cmd}' cannot be run: ${oneLine(String(err))}`);
   }
-  if (options.stdin !== undefined) {
+  const writeStdin = async (): Promise<void> => {
+    if (options.stdin === undefined) return;
     const data = typeof options.stdin === "string" ? encoder.encode(options.stdin) : options.stdin;
     const writer = child.stdin.getWriter();
     // A tool that exits early closes the pipe; its exit code and stderr then tell the story.
     await writer.write(data).catch(() => {});
     await writer.close().catch(() => {});
-  }
-  const out = await child.output();
+  };
+  // Read while writing: a tool that answers before it has read all its input would otherwise
+  // block on a full output pipe while we block on its full input pipe.
+  const [out] = await Promise.all([child.output(), writeStdin()]);
   return { code: out.code, stdout: out.stdout, stderr: decoder.decode(out.stderr) };
 }
 

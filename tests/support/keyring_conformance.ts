@@ -14,7 +14,7 @@ export interface KeyringFixture {
 
 /** What a backend stores beyond the raw data. */
 export interface ConformanceOptions {
-  /** Whether label and description survive a round trip (not for keychain data-only stores). */
+  /** Whether label and description survive a round trip (not for stores that keep only the data (wincred, keyctl)). */
   keepsLabels?: boolean;
   /** Largest value the backend can hold; larger values must fail with a KeyringError. */
   maxValueBytes?: number;
