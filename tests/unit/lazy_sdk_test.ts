@@ -1,8 +1,7 @@
 /**
  * Commands that do not call AWS, and the cache-hit path of `export` and `exec`, must not load
- * the AWS SDK: the SDK may only be
- * reached through a dynamic import (made when STS is actually called). Checked on the real
- * module graph (`deno info --json`), following static imports only.
+ * the AWS SDK: it may only be reached through a dynamic import (made when STS is actually
+ * called). Checked on the real module graph (`deno info --json`), following static imports only.
  */
 import assert from "node:assert/strict";
 
