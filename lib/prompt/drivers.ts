@@ -1,8 +1,9 @@
 /**
  * The prompt drivers aws-vault knows (`--prompt`): each asks the user for an MFA code in its own
- * way and returns what was entered, untrimmed of nothing but whitespace.
+ * way and returns what was entered (program drivers trim their output; callers trim again).
  */
 import { NotImplementedError, UserError } from "../errors.ts";
+import { lookPath } from "../exec/path_lookup.ts";
 import type { Env } from "../runtime.ts";
 import type { Terminal } from "./tty.ts";
 import { runPromptProcess } from "./prompt_process.ts";
@@ -13,6 +14,7 @@ export type PromptDriver = (serial: string) => Promise<string>;
 /** What the drivers need from the outside. */
 export interface DriverDeps {
   terminal: Terminal;
+  /** The environment: its PATH finds the driver programs, which run with it. */
   env: Env;
 }
 
@@ -21,36 +23,47 @@ export function mfaPromptText(serial: string): string {
   return `Enter MFA code for ${serial}: `;
 }
 
+/**
+ * The absolute path of a driver's program on `path`, or undefined. A relative hit (an empty
+ * PATH entry means the current directory) is ignored, as Go's exec.LookPath does since 1.19:
+ * a dialog program is never run from whatever directory the user happens to be in.
+ */
+export async function findDriverProgram(
+  name: string,
+  path: string | undefined,
+): Promise<string | undefined> {
+  const found = await lookPath(name, path);
+  return found?.startsWith("/") ? found : undefined;
+}
+
 /** The driver with this name. */
 export function promptDriver(name: string, deps: DriverDeps): PromptDriver {
   switch (name) {
     case "terminal":
       return (serial) => deps.terminal.readLine(mfaPromptText(serial), { echo: true });
     case "zenity":
-      return (serial) =>
-        runPromptProcess([
-          "zenity",
-          "--entry",
-          "--title",
-          "aws-vault",
-          "--text",
-          mfaPromptText(serial),
-        ], {
-          label: "zenity",
-        });
+      return programDriver(
+        "zenity",
+        (serial) => ["--entry", "--title", "aws-vault", "--text", mfaPromptText(serial)],
+        deps,
+      );
     case "kdialog":
-      return (serial) =>
-        runPromptProcess(["kdialog", "--inputbox", mfaPromptText(serial), "--title", "aws-vault"], {
-          label: "kdialog",
-        });
+      return programDriver(
+        "kdialog",
+        (serial) => ["--inputbox", mfaPromptText(serial), "--title", "aws-vault"],
+        deps,
+      );
     case "osascript":
-      return (serial) =>
-        runPromptProcess(["osascript", "-e", appleScript(mfaPromptText(serial))], {
-          label: "osascript",
-        });
+      return programDriver(
+        "osascript",
+        (serial) => ["-e", appleScript(mfaPromptText(serial))],
+        deps,
+      );
     case "ykman":
-      return (serial) =>
-        runPromptProcess(ykmanArgv(serial, deps.env), { label: "ykman", stderrToTty: true });
+      // ykman prints "Touch your YubiKey..." on stderr: it must reach the user's terminal.
+      return programDriver("ykman", (serial) => ykmanArgv(serial, deps.env).slice(1), deps, {
+        stderrToTty: true,
+      });
     case "wincredui":
       return () => Promise.reject(new NotImplementedError("the 'wincredui' prompt driver"));
     default:
@@ -67,6 +80,31 @@ export function ykmanArgv(serial: string, env: Env): string[] {
   const oldCli = ["1", "2", "3"].includes(env.get("AWS_VAULT_YKMAN_VERSION") ?? "");
   argv.push(...(oldCli ? ["oath", "code"] : ["oath", "accounts", "code"]), "--single", account);
   return argv;
+}
+
+/**
+ * A driver that runs `program` found on the PATH of `deps.env` (the same PATH auto-selection
+ * looked at), so a missing program is one clear error rather than a spawn failure.
+ */
+function programDriver(
+  program: string,
+  args: (serial: string) => string[],
+  deps: DriverDeps,
+  options: { stderrToTty?: boolean } = {},
+): PromptDriver {
+  return async (serial) => {
+    const path = await findDriverProgram(program, deps.env.get("PATH"));
+    if (path === undefined) {
+      throw new UserError(
+        `the '${program}' prompt driver needs the ${program} program, which is not on PATH`,
+      );
+    }
+    return await runPromptProcess([path, ...args(serial)], {
+      label: program,
+      env: deps.env.toObject(),
+      stderrToTty: options.stderrToTty,
+    });
+  };
 }
 
 function appleScript(message: string): string {

@@ -1,5 +1,5 @@
 /** Picks the prompt driver: `--prompt`/`AWS_VAULT_PROMPT`, else aws-vault's automatic rules. */
-import { lookPath } from "../exec/path_lookup.ts";
+import { findDriverProgram } from "./drivers.ts";
 
 /** Drivers that run a program, in the order automatic selection prefers them. */
 const GUI_DRIVERS = ["kdialog", "osascript", "wincredui", "ykman", "zenity"] as const;
@@ -29,7 +29,7 @@ export async function selectPromptDriver(sel: DriverSelection): Promise<string> 
       if (sel.os === "windows") return name;
       continue;
     }
-    if (await lookPath(name, sel.path)) return name;
+    if (await findDriverProgram(name, sel.path)) return name;
   }
   return "terminal";
 }
