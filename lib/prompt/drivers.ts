@@ -65,6 +65,9 @@ export function promptDriver(name: string, deps: DriverDeps): PromptDriver {
         stderrToTty: true,
       });
     case "wincredui":
+      if (Deno.build.os !== "windows") {
+        throw new UserError("the 'wincredui' prompt driver exists only on Windows");
+      }
       return () => Promise.reject(new NotImplementedError("the 'wincredui' prompt driver"));
     default:
       throw new UserError(`unknown prompt driver '${name}'`);
