@@ -62,7 +62,7 @@ export function promptDriver(name: string, deps: DriverDeps): PromptDriver {
     case "ykman":
       // ykman prints "Touch your YubiKey..." on stderr: it must reach the user's terminal.
       return programDriver("ykman", (serial) => ykmanArgv(serial, deps.env).slice(1), deps, {
-        stderrToTty: true,
+        attachTty: true,
       });
     case "wincredui":
       if (Deno.build.os !== "windows") {
@@ -93,7 +93,7 @@ function programDriver(
   program: string,
   args: (serial: string) => string[],
   deps: DriverDeps,
-  options: { stderrToTty?: boolean } = {},
+  options: { attachTty?: boolean } = {},
 ): PromptDriver {
   return async (serial) => {
     const path = await findDriverProgram(program, deps.env.get("PATH"));
@@ -105,7 +105,7 @@ function programDriver(
     return await runPromptProcess([path, ...args(serial)], {
       label: program,
       env: deps.env.toObject(),
-      stderrToTty: options.stderrToTty,
+      attachTty: options.attachTty,
     });
   };
 }

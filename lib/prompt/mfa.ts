@@ -91,7 +91,7 @@ export class MfaCodes {
       return await runPromptProcess(argv, {
         label: "mfa_process",
         env: this.#deps.env,
-        stderrToTty: true,
+        attachTty: true,
       });
     }
     const driver = await this.#deps.driver();

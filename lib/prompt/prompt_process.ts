@@ -9,24 +9,26 @@ export interface PromptProcessOptions {
   /** The child's environment (defaults to ours). */
   env?: Record<string, string>;
   /**
-   * Send the child's stderr to the controlling terminal when there is one, so messages such as
-   * "Touch your YubiKey" are seen even when our stderr is captured (credential_process).
+   * Give the child the controlling terminal as stdin and stderr when there is one, so messages
+   * such as "Touch your YubiKey" are seen, and a PIN can be typed, even when our stdio is
+   * captured (credential_process). As ByteNess's aws-vault does for ykman and mfa_process.
    */
-  stderrToTty?: boolean;
+  attachTty?: boolean;
   /** What to call the source in errors, e.g. `zenity` or `mfa_process`. */
   label: string;
 }
 
-// Runs "$@" with stderr on /dev/tty when the terminal can be opened, else with stderr as is.
-const TTY_STDERR = 'if (: >/dev/tty) 2>/dev/null; then exec "$@" 2>/dev/tty; else exec "$@"; fi';
+// Runs "$@" with stdin and stderr on /dev/tty when the terminal can be opened, else as they are.
+const ON_TTY =
+  'if (: <>/dev/tty) 2>/dev/null; then exec "$@" </dev/tty 2>/dev/tty; else exec "$@"; fi';
 
 /** Runs `argv` and returns its trimmed stdout; a failure or empty output is a UserError. */
 export async function runPromptProcess(
   argv: string[],
   options: PromptProcessOptions,
 ): Promise<string> {
-  const wrapped = options.stderrToTty && Deno.build.os !== "windows"
-    ? ["/bin/sh", "-c", TTY_STDERR, "sh", ...argv]
+  const wrapped = options.attachTty && Deno.build.os !== "windows"
+    ? ["/bin/sh", "-c", ON_TTY, "sh", ...argv]
     : argv;
   let out: Deno.CommandOutput;
   try {

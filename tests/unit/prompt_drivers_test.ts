@@ -305,7 +305,7 @@ Deno.test("a failing mfa_process is one line naming neither its command nor its 
   });
 });
 
-Deno.test("ykman's stderr goes to the controlling terminal even when our stderr is a file", async () => {
+Deno.test("ykman gets the controlling terminal as stdin and stderr even when ours are not", async () => {
   if (!(await havePty())) return;
   await withStandIns(async (s) => {
     await s.add("ykman", { stdout: "424242\n", stderr: "Touch your YubiKey...\n" });
@@ -313,7 +313,7 @@ Deno.test("ykman's stderr goes to the controlling terminal even when our stderr 
     const runner = new URL("../support/stand_in_driver_run.ts", import.meta.url).pathname;
     const cmd = [...cliCommand().slice(0, -1), runner, "ykman", M].map(shellQuote).join(" ");
     const spec = {
-      cmd: ["/bin/sh", "-c", `exec ${cmd} 2>${shellQuote(errFile)}`],
+      cmd: ["/bin/sh", "-c", `exec ${cmd} </dev/null 2>${shellQuote(errFile)}`],
       env: { PATH: s.dir, DENO_DIR, NO_COLOR: "1" },
       steps: [],
     };
@@ -325,6 +325,7 @@ Deno.test("ykman's stderr goes to the controlling terminal even when our stderr 
     const calls = await s.calls("ykman");
     assert.equal(calls.length, 1);
     assert.equal(calls[0].stderrIsTerminal, true);
+    assert.equal(calls[0].stdinIsTerminal, true);
   });
 });
 
