@@ -19,6 +19,13 @@ export const REMOVED_VARIABLES = [
  */
 export const PRIVATE_VARIABLES = ["AWS_VAULT_FILE_PASSPHRASE"] as const;
 
+/** A copy of `vars` without PRIVATE_VARIABLES: for every program we start (MFA sources too). */
+export function withoutPrivateVariables(vars: Record<string, string>): Record<string, string> {
+  const env = { ...vars };
+  for (const name of PRIVATE_VARIABLES) delete env[name];
+  return env;
+}
+
 /** What goes into the child's environment. */
 export interface ChildEnvOptions {
   profileName: string;
@@ -35,8 +42,8 @@ export function childEnvironment(
   parent: Record<string, string>,
   options: ChildEnvOptions,
 ): Record<string, string> {
-  const env = { ...parent };
-  for (const name of [...REMOVED_VARIABLES, ...PRIVATE_VARIABLES]) delete env[name];
+  const env = withoutPrivateVariables(parent);
+  for (const name of REMOVED_VARIABLES) delete env[name];
   env.AWS_VAULT = options.profileName;
   if (options.region) {
     env.AWS_REGION = options.region;

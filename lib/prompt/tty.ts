@@ -42,9 +42,10 @@ const BACKSPACE = [8, 127];
 
 async function readLineFrom(tty: Deno.FsFile, prompt: string, echo: boolean): Promise<string> {
   const enc = new TextEncoder();
-  // Raw mode before the prompt is shown, so nothing typed early is echoed by the terminal;
-  // cbreak keeps Ctrl-C delivering SIGINT where supported, and a literal ^C byte also cancels.
-  tty.setRaw(true, { cbreak: true });
+  // Raw mode before the prompt is shown, so nothing typed early is echoed by the terminal.
+  // Not cbreak: Ctrl-C must arrive as a byte we handle, because a SIGINT would end the process
+  // before the finally below restores the terminal, leaving the user's shell without echo.
+  tty.setRaw(true);
   const bytes: number[] = [];
   const buf = new Uint8Array(256);
   try {
@@ -57,7 +58,8 @@ async function readLineFrom(tty: Deno.FsFile, prompt: string, echo: boolean): Pr
           await tty.write(enc.encode("\r\n"));
           return new TextDecoder().decode(new Uint8Array(bytes));
         }
-        if (b === CTRL_C) throw new UserError("prompt cancelled");
+        // 130: the exit code of a command interrupted by Ctrl-C.
+        if (b === CTRL_C) throw new UserError("prompt cancelled", { exitCode: 130 });
         if (b === CTRL_D) {
           if (bytes.length === 0) throw new UserError("input ended before a line was read");
           continue;

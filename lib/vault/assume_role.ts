@@ -1,7 +1,7 @@
 /** AssumeRole: credentials of `role_arn`, from a source profile's credentials. */
 import type { MfaCodes, MfaRequest } from "../prompt/mfa.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
-import { type StsTarget, toSeconds, withSourceCredentials } from "./sts_call.ts";
+import { mfaCodeOnce, type StsTarget, toSeconds, withSourceCredentials } from "./sts_call.ts";
 
 /** AssumeRole settings, from the profile. */
 export interface AssumeRoleOptions {
@@ -30,15 +30,15 @@ export class AssumeRoleProvider implements CredentialProvider {
   /** Fresh role credentials from STS. */
   async retrieve(): Promise<Credentials> {
     const o = this.#o;
-    const tokenCode = o.mfa ? await o.mfa.codes.code(o.mfa.request) : undefined;
-    return await withSourceCredentials(o.source, o.sts, (client) =>
+    const tokenCode = mfaCodeOnce(o.mfa);
+    return await withSourceCredentials(o.source, o.sts, async (client) =>
       client.assumeRole({
         roleArn: o.roleArn,
         roleSessionName: o.roleSessionName || defaultRoleSessionName(o.now()),
         durationSeconds: toSeconds(o.durationMs),
         externalId: o.externalId,
         serialNumber: o.mfa?.request.serial,
-        tokenCode,
+        tokenCode: await tokenCode(),
         sessionTags: o.sessionTags,
         transitiveTagKeys: o.transitiveTagKeys,
         sourceIdentity: o.sourceIdentity,

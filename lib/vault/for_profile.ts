@@ -6,7 +6,8 @@
 import type { Keyring } from "../../backends/keyring.ts";
 import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
 import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
-import type { Runtime } from "../runtime.ts";
+import { envFromObject, type Runtime } from "../runtime.ts";
+import { withoutPrivateVariables } from "../exec/child_env.ts";
 import { CredentialStore, lockDir, SessionStore, withLock } from "../store/mod.ts";
 import { promptDriver } from "../prompt/drivers.ts";
 import { MfaCodes } from "../prompt/mfa.ts";
@@ -53,6 +54,8 @@ export async function credentialsForProfile(
   const locks = lockDir(runtime);
   const lock: Locker = (name, fn) => withLock(`${locks}/${name}.lock`, fn);
   const notice = (text: string) => runtime.stderr(`aws-vault: ${text}\n`);
+  // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
+  const toolEnv = withoutPrivateVariables(runtime.env.toObject());
   const mfa = new MfaCodes({
     driver: async () =>
       promptDriver(
@@ -62,12 +65,12 @@ export async function credentialsForProfile(
           os: runtime.os,
           path: runtime.env.get("PATH"),
         }),
-        { terminal: runtime.terminal, env: runtime.env },
+        { terminal: runtime.terminal, env: envFromObject(toolEnv) },
       ),
     ledger: fileLedger(`${locks}/mfa-codes-used.json`),
     now: () => runtime.now(),
     notice,
-    env: runtime.env.toObject(),
+    env: toolEnv,
   });
   const provider = await buildProvider(profile, {
     masterKeys: new CredentialStore(keyring),

@@ -34,9 +34,26 @@ export function processLocker(): Locker {
   };
 }
 
-/** A lock name for a session key, safe as a file name. */
+/** Longest lock name we use: file names are limited to 255 bytes (with `.lock` after it). */
+const MAX_LOCK_NAME = 200;
+
+/**
+ * A lock name for a session key, safe as a file name. Long profile names or serials (which
+ * some keyrings store fine) are shortened to a prefix and a hash of the whole name.
+ */
 export function sessionLockName(key: SessionKey): string {
-  return `session.${key.type}.${b64url(key.profileName)}.${b64url(key.mfaSerial)}`;
+  const name = `session.${key.type}.${b64url(key.profileName)}.${b64url(key.mfaSerial)}`;
+  if (name.length <= MAX_LOCK_NAME) return name;
+  return `${name.slice(0, MAX_LOCK_NAME - 18)}.${fnv1a64Hex(name)}`;
+}
+
+/** FNV-1a, 64 bits, as 16 hex digits: a stable short name, not a security measure. */
+function fnv1a64Hex(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  }
+  return hash.toString(16).padStart(16, "0");
 }
 
 function b64url(text: string): string {

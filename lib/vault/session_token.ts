@@ -1,7 +1,7 @@
 /** GetSessionToken: short-lived credentials from long-term keys, with MFA when configured. */
 import type { MfaCodes, MfaRequest } from "../prompt/mfa.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
-import { type StsTarget, toSeconds, withSourceCredentials } from "./sts_call.ts";
+import { mfaCodeOnce, type StsTarget, toSeconds, withSourceCredentials } from "./sts_call.ts";
 
 /** GetSessionToken settings. */
 export interface SessionTokenOptions {
@@ -24,15 +24,15 @@ export class SessionTokenProvider implements CredentialProvider {
   /** Fresh session credentials from STS. */
   async retrieve(): Promise<Credentials> {
     const mfa = this.#o.mfa;
-    const tokenCode = mfa ? await mfa.codes.code(mfa.request) : undefined;
+    const tokenCode = mfaCodeOnce(mfa);
     return await withSourceCredentials(
       this.#o.source,
       this.#o.sts,
-      (client) =>
+      async (client) =>
         client.getSessionToken({
           durationSeconds: toSeconds(this.#o.durationMs),
           serialNumber: mfa?.request.serial,
-          tokenCode,
+          tokenCode: await tokenCode(),
         }),
     );
   }

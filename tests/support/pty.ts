@@ -20,6 +20,8 @@ export interface PtyOptions {
   steps?: [string, string][];
   /** Connect stdin to /dev/null instead of the terminal (prompts must still work). */
   stdinNull?: boolean;
+  /** A program that runs aws-vault with its own arguments (as in cli.ts), e.g. `sh -c '...'`. */
+  wrapper?: string[];
 }
 
 /** Whether a pseudo-terminal can be used (python3 with the pty module). */
@@ -37,7 +39,7 @@ export function havePty(): Promise<boolean> {
 /** Runs `aws-vault <args>` with a pseudo-terminal as its controlling terminal. */
 export async function runOnPty(args: string[], options: PtyOptions): Promise<PtyResult> {
   const spec = {
-    cmd: [...cliCommand(), ...args],
+    cmd: [...(options.wrapper ?? []), ...cliCommand(), ...args],
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       NO_COLOR: "1",

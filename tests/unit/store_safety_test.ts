@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { FileKeyring } from "../../backends/file.ts";
 import { UserError } from "../../lib/errors.ts";
 import { lockDir, withLock, writeFileAtomic } from "../../lib/store/mod.ts";
+import { sessionLockName } from "../../lib/vault/session_cache.ts";
 import { testRuntime } from "../support/runtime.ts";
 
 const WORKER = new URL("../support/store_worker.ts", import.meta.url).pathname;
@@ -118,4 +119,20 @@ Deno.test("withLock recovers a lock whose holder died or is too old, and times o
 
 Deno.test("lockDir is under ~/.awsvault", () => {
   assert.equal(lockDir(testRuntime({ home: "/home/u" })), "/home/u/.awsvault/locks");
+});
+
+Deno.test("session locks of very long profile names are usable, distinct file names", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lock-names-" });
+  try {
+    const lockOf = (profileName: string) =>
+      sessionLockName({ type: "sts.GetSessionToken", profileName, mfaSerial: "arn:mfa/x" });
+    const names = [lockOf("p".repeat(300)), lockOf(`${"p".repeat(299)}q`)];
+    assert.notEqual(names[0], names[1]);
+    for (const name of names) {
+      assert.equal(await withLock(`${dir}/${name}.lock`, () => Promise.resolve("held")), "held");
+    }
+    assert.equal(lockOf("admin"), "session.sts.GetSessionToken.YWRtaW4.YXJuOm1mYS94");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

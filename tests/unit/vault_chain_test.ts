@@ -289,3 +289,43 @@ Deno.test("an unreadable cached session counts as missing and is replaced", asyn
     assert.equal(w.sessions.ids().length, 1);
   });
 });
+
+Deno.test("stored keys are read before the MFA prompt: a vault error wastes no code", async () => {
+  const sts = new TestSts([JON]);
+  try {
+    let prompts = 0;
+    const mfa = new MfaCodes({
+      driver: () => Promise.resolve(() => Promise.resolve(String(200000 + prompts++))),
+      ledger: memoryLedger(),
+      now: () => new Date(),
+      notice: () => {},
+    });
+    const deps = {
+      masterKeys: {
+        has: () => Promise.resolve(true),
+        get: () => Promise.reject(new UserError("wrong passphrase for vault /v")),
+      },
+      sessions: new MemorySessions(),
+      lock: processLocker(),
+      sts: sdkStsClientFactory({ maxAttempts: 1 }),
+      mfa,
+      now: () => new Date(),
+      notice: () => {},
+      debug: () => {},
+    };
+    for (const p of [jonsmith(), admin()]) {
+      const provider = await buildProvider(at(sts, p), deps, { noSession: true });
+      const err = await rejection(() => provider.retrieve(), UserError);
+      assert.equal(err.message, "wrong passphrase for vault /v");
+    }
+    const gst = await buildProvider(at(sts, jonsmith()), deps);
+    assert.equal(
+      (await rejection(() => gst.retrieve(), UserError)).message,
+      "wrong passphrase for vault /v",
+    );
+    assert.equal(prompts, 0, "an MFA code was asked for before the keys could be read");
+    assert.deepEqual(sts.calls, []);
+  } finally {
+    await sts.close();
+  }
+});
