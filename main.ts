@@ -8,14 +8,15 @@ import { runCli } from "./lib/cli/mod.ts";
 
 /** Runs aws-vault with these arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  // --debug turns on debug lines once the command line is parsed (lib/cli/mod.ts); here it only
-  // decides whether an error is shown with its stack trace.
-  const debug = args.includes("--debug");
   const runtime = denoRuntime();
+  const quiet = runtime.debug;
   try {
     return await runCli(args, runtime);
   } catch (err) {
     runtime.stderr(`aws-vault: error: ${errorLine(err)}\n`);
+    // lib/cli/mod.ts turns debug output on once the command line is parsed with --debug (an
+    // argument of exec's child is not ours); then a bug's stack trace is shown too.
+    const debug = runtime.debug !== quiet;
     if (debug && err instanceof Error && !(err instanceof UserError && !err.cause)) {
       runtime.stderr(`${err.stack ?? ""}\n`);
     }

@@ -203,6 +203,10 @@ function checkKey(key: string): void {
       `key ${JSON.stringify(key)} has a line break or NUL, which pass cannot store`,
     );
   }
+  // aws-vault does not escape keys in pass; a `..` part would reach outside the store.
+  if (collapse(key).split("/").some((part) => part === "." || part === "..")) {
+    throw new KeyringError(`key ${JSON.stringify(key)} has a '.' or '..' path part`);
+  }
 }
 
 /** aws-vault's entry path for a key: path-joined, so `//` collapses to `/`. */

@@ -1,4 +1,5 @@
 /** The environment of a command run by `exec` (reference 3.1). */
+import { rfc3339 } from "../rfc3339.ts";
 import type { Credentials } from "../vault/credentials.ts";
 
 /** Variables that would give the child other credentials or another profile; always removed. */
@@ -60,9 +61,4 @@ export function childEnvironment(
     if (c.expiration) env.AWS_CREDENTIAL_EXPIRATION = rfc3339(c.expiration);
   }
   return env;
-}
-
-/** RFC 3339 in UTC without fractional seconds, as aws-vault writes times. */
-export function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

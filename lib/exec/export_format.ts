@@ -1,6 +1,6 @@
 /** The output formats of `export` (reference 3.4, 3.5) plus fish and powershell. */
 import type { Credentials } from "../vault/credentials.ts";
-import { rfc3339 } from "./child_env.ts";
+import { rfc3339 } from "../rfc3339.ts";
 
 /** Every `--format`. */
 export const EXPORT_FORMATS = ["env", "export-env", "json", "ini", "fish", "powershell"] as const;

@@ -11,18 +11,6 @@ export function goJsonEscape(json: string): string {
   );
 }
 
-/** Go's RFC3339Nano in UTC: `2024-01-01T12:00:00Z`, `2024-01-01T12:00:00.5Z`. */
-export function rfc3339Nano(date: Date): string {
-  const iso = date.toISOString();
-  const fraction = iso.slice(20, 23).replace(/0+$/, "");
-  return `${iso.slice(0, 19)}${fraction ? "." + fraction : ""}Z`;
-}
-
-/** Go's RFC3339 in UTC (whole seconds): `2024-01-01T12:00:00Z`. */
-export function rfc3339(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
 /**
  * Parses a JSON object and returns its fields keyed by lowercased name (Go matches field names
  * case-insensitively); undefined when the text is not a JSON object.

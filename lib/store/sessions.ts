@@ -5,14 +5,8 @@
  */
 import { type Keyring, newItem } from "../../backends/keyring.ts";
 import type { Credentials } from "../vault/credentials.ts";
-import {
-  goJsonEscape,
-  parseGoObject,
-  rfc3339,
-  rfc3339Nano,
-  stringField,
-  timeField,
-} from "./go_json.ts";
+import { goJsonEscape, parseGoObject, stringField, timeField } from "./go_json.ts";
+import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
 import {
   formatSessionKey,
   isLegacySessionKey,

@@ -147,3 +147,19 @@ Deno.test("pass: a gpg failure on read is a clear error, never a silent miss", a
     await assert.rejects(() => open().get("work"), /cannot read 'aws-vault\/work': pass: /);
   });
 });
+
+Deno.test("pass: a key with a '..' path part never reaches outside the store", async () => {
+  await withStore(async (store, open) => {
+    // A file a key like `../secret` would name if paths were joined as aws-vault joins them.
+    await Deno.writeTextFile(`${store.storeDir}/../outside.gpg`, "not ours");
+    for (const key of ["../outside", "a/../../outside", ".."]) {
+      await assert.rejects(() => open().get(key), /has a '.' or '..' path part/, key);
+      await assert.rejects(
+        () => open().set(newItem({ key, data: enc.encode("v") })),
+        /has a '.' or '..' path part/,
+        key,
+      );
+    }
+    await Deno.remove(`${store.storeDir}/../outside.gpg`);
+  });
+});
