@@ -2,6 +2,7 @@
  * Remembers, per MFA device, the TOTP window of the last code we sent and a hash of that code
  * (never the code itself), so one code is never sent to AWS twice, even by another process.
  */
+import { writeFileAtomic } from "../store/atomic.ts";
 
 /** TOTP codes change every 30 seconds. */
 export const TOTP_WINDOW_MS = 30_000;
@@ -42,8 +43,15 @@ export function memoryLedger(): UsedCodeLedger {
   };
 }
 
-/** A ledger in a small JSON file (0600, written atomically); a bad file counts as empty. */
-export function fileLedger(path: string): UsedCodeLedger {
+/**
+ * A ledger in a small JSON file (0600, written atomically); a bad file counts as empty. `lock`
+ * serialises the read-modify-write across processes, so two processes recording different
+ * devices at once never drop one another's entry.
+ */
+export function fileLedger(
+  path: string,
+  lock: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+): UsedCodeLedger {
   const read = async (): Promise<Record<string, CodeUse>> => {
     try {
       const data = JSON.parse(await Deno.readTextFile(path));
@@ -60,16 +68,15 @@ export function fileLedger(path: string): UsedCodeLedger {
         ? entry
         : undefined;
     },
-    async record(serial, use) {
-      const all = await read();
-      const cutoff = use.window - 10;
-      for (const [k, v] of Object.entries(all)) if (!(v?.window > cutoff)) delete all[k];
-      all[await keyOf(serial)] = use;
-      const dir = path.slice(0, path.lastIndexOf("/")) || ".";
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-      await Deno.writeTextFile(tmp, JSON.stringify(all), { mode: 0o600 });
-      await Deno.rename(tmp, path);
-    },
+    record: (serial, use) =>
+      lock(async () => {
+        const all = await read();
+        const cutoff = use.window - 10;
+        for (const [k, v] of Object.entries(all)) if (!(v?.window > cutoff)) delete all[k];
+        all[await keyOf(serial)] = use;
+        const dir = path.slice(0, path.lastIndexOf("/")) || ".";
+        await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+        await writeFileAtomic(path, JSON.stringify(all), { mode: 0o600 });
+      }),
   };
 }

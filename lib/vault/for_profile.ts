@@ -67,7 +67,10 @@ export async function credentialsForProfile(
         }),
         { terminal: runtime.terminal, env: envFromObject(toolEnv) },
       ),
-    ledger: fileLedger(`${locks}/mfa-codes-used.json`),
+    ledger: fileLedger(
+      `${locks}/mfa-codes-used.json`,
+      (fn) => withLock(`${locks}/mfa-codes-used.lock`, fn),
+    ),
     now: () => runtime.now(),
     notice,
     env: toolEnv,

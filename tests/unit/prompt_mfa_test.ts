@@ -5,6 +5,7 @@ import { ykmanArgv } from "../../lib/prompt/drivers.ts";
 import { MfaCodes } from "../../lib/prompt/mfa.ts";
 import { selectPromptDriver } from "../../lib/prompt/select.ts";
 import { fileLedger, memoryLedger } from "../../lib/prompt/used_codes.ts";
+import { withLock } from "../../lib/store/lock.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { rejection } from "../support/errors.ts";
 
@@ -91,6 +92,23 @@ Deno.test("the file ledger remembers uses across instances, without the code", a
     assert.equal(await fileLedger(path).lastUse("other"), undefined);
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
     assert.ok(!(await Deno.readTextFile(path)).includes(M));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the file ledger under its lock keeps every device when many record at once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/locks/used.json`;
+    const lock = <T>(fn: () => Promise<T>) => withLock(`${dir}/locks/used.lock`, fn);
+    const serials = Array.from({ length: 12 }, (_, i) => `arn:aws:iam::1:mfa/device-${i}`);
+    // Separate instances, as separate processes would have.
+    const ledgers = serials.map(() => fileLedger(path, lock));
+    await Promise.all(serials.map((s, i) => ledgers[i].record(s, { window: 7, codeHash: s })));
+    for (const s of serials) {
+      assert.deepEqual(await fileLedger(path).lastUse(s), { window: 7, codeHash: s }, s);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
