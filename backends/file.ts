@@ -11,7 +11,7 @@ import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/prompt/tty.ts";
 import type { Runtime } from "../lib/runtime.ts";
-import { TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
+import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
 import { goJsonEscape } from "../lib/store/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
@@ -24,6 +24,8 @@ export const FILE_ENC = "A256GCM";
 export const FILE_P2C = 8192;
 /** The largest p2c we derive with (jose2go's guard); more is refused before any work. */
 export const MAX_P2C = 1_300_000;
+/** Age after which a temporary file of an interrupted write is removed. */
+const STALE_TEMP_MS = 10 * 60_000;
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
@@ -119,6 +121,8 @@ export class FileKeyring implements Keyring {
     } catch (err) {
       throw this.#fsError(err);
     }
+    // Writers killed mid-write leave encrypted temp files; a later write tidies them up.
+    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: new Date() });
   }
 
   async remove(key: string): Promise<boolean> {

@@ -42,6 +42,32 @@ export async function writeFileAtomic(
   await syncDirectory(dir);
 }
 
+/**
+ * Removes temporary files writeFileAtomic left in `dir` when its process was killed mid-write,
+ * once they are older than `olderThanMs` (so a write in progress elsewhere is never touched).
+ * Best effort: failures are ignored.
+ */
+export async function removeStaleTempFiles(
+  dir: string,
+  options: { olderThanMs: number; now: Date },
+): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.startsWith(TEMP_PREFIX)) continue;
+      const path = `${dir}/${entry.name}`;
+      const mtime = (await Deno.stat(path)).mtime;
+      if (mtime && options.now.getTime() - mtime.getTime() > options.olderThanMs) {
+        await Deno.remove(path);
+        removed++;
+      }
+    }
+  } catch {
+    // Another process removed it first, or the directory is unreadable: nothing to clean here.
+  }
+  return removed;
+}
+
 /** Fsyncs a directory so a rename in it survives a crash (a no-op where unsupported). */
 export async function syncDirectory(dir: string): Promise<void> {
   if (Deno.build.os === "windows") return;

@@ -10,9 +10,9 @@ import {
   openFileKeyring,
 } from "../../backends/file.ts";
 import { KeyringError, newItem } from "../../backends/keyring.ts";
+import { TEMP_PREFIX } from "../../lib/store/atomic.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { GlobalOptions } from "../../lib/cli/global.ts";
-import { keyringConformance } from "../support/keyring_conformance.ts";
 import { havePeer } from "../support/peers.ts";
 import { testRuntime } from "../support/runtime.ts";
 
@@ -61,13 +61,8 @@ function segment(jwe: string, i: number): Uint8Array {
   return Uint8Array.from(atob(s + "=".repeat((4 - s.length % 4) % 4)), (c) => c.charCodeAt(0));
 }
 
-keyringConformance("file", async () => {
-  const root = await Deno.makeTempDir({ prefix: "file-conformance-" });
-  return {
-    keyring: keyringIn(`${root}/keys`).keyring,
-    cleanup: () => Deno.remove(root, { recursive: true }),
-  };
-}, { keepsLabels: true });
+// The shared keyring conformance suite runs against this backend in
+// backend_file_conformance_test.ts.
 
 Deno.test("file names escape only % and / and decode back", () => {
   assert.equal(
@@ -384,3 +379,20 @@ for (const peer of PEERS) {
     });
   });
 }
+
+Deno.test("temp files of writes killed long ago are removed by a later write; fresh ones stay", async () => {
+  await withDir(async (dir) => {
+    const { keyring } = keyringIn(dir);
+    await keyring.set(newItem({ key: "a", data: enc.encode("1") }));
+    const stale = `${dir}/${TEMP_PREFIX}0123456789abcdef`;
+    const fresh = `${dir}/${TEMP_PREFIX}fedcba9876543210`;
+    await Deno.writeTextFile(stale, "half-written", { mode: 0o600 });
+    await Deno.writeTextFile(fresh, "being written", { mode: 0o600 });
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await Deno.utime(stale, hourAgo, hourAgo);
+    assert.deepEqual(await keyring.keys(), ["a"], "temp files are never keys");
+    await keyring.set(newItem({ key: "b", data: enc.encode("2") }));
+    const names = (await Array.fromAsync(Deno.readDir(dir), (e) => e.name)).sort();
+    assert.deepEqual(names, [`${TEMP_PREFIX}fedcba9876543210`, "a", "b"].sort());
+  });
+});
