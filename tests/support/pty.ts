@@ -49,6 +49,19 @@ export async function runOnPty(args: string[], options: PtyOptions): Promise<Pty
     steps: options.steps ?? [],
     stdin_null: options.stdinNull ?? false,
   };
+  return await runPtySpec(spec);
+}
+
+/** What pty_run.py runs: a command line, its environment and the prompts to answer. */
+export interface PtySpec {
+  cmd: string[];
+  env: Record<string, string>;
+  steps: [string, string][];
+  stdin_null?: boolean;
+}
+
+/** Runs any command on a pseudo-terminal through pty_run.py (runOnPty runs aws-vault). */
+export async function runPtySpec(spec: PtySpec): Promise<PtyResult> {
   // The spec goes through stdin so test secrets never sit in a process's argv.
   const child = new Deno.Command("python3", {
     args: [HELPER],

@@ -12,7 +12,7 @@ import { memoryLedger } from "../../lib/prompt/used_codes.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { cliCommand, DENO_DIR } from "../support/cli.ts";
 import { rejection } from "../support/errors.ts";
-import { havePty } from "../support/pty.ts";
+import { havePty, runPtySpec } from "../support/pty.ts";
 import { type StandIns, standIns } from "../support/stand_in.ts";
 import { testRuntime } from "../support/runtime.ts";
 
@@ -317,7 +317,7 @@ Deno.test("ykman gets the controlling terminal as stdin and stderr even when our
       env: { PATH: s.dir, DENO_DIR, NO_COLOR: "1" },
       steps: [],
     };
-    const out = await runPtyHelper(spec);
+    const out = await runPtySpec(spec);
     assert.equal(out.code, 0, out.output);
     assert.match(out.output, /code=424242/);
     assert.match(out.output, /Touch your YubiKey/);
@@ -352,22 +352,4 @@ Deno.test("with no controlling terminal, ykman's stderr stays on our stderr", as
 
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Runs tests/support/pty_run.py with a spec of our own (a command that is not aws-vault). */
-async function runPtyHelper(
-  spec: Record<string, unknown>,
-): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command("python3", {
-    args: [new URL("../support/pty_run.py", import.meta.url).pathname],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(spec)));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error("pty helper failed");
-  return JSON.parse(new TextDecoder().decode(out.stdout));
 }
