@@ -261,15 +261,22 @@ def cmd_add_generic_password(state, argv):
     return 0
 
 
+def find_or_report(state, o, rest):
+    """The keychain and the item -s/-a name; reports security's not-found error when missing."""
+    name, kc = one_keychain(state, rest)
+    item = find(kc["items"], o.get("-s"), o.get("-a")) if kc is not None else None
+    if item is None:
+        sec_perror("SecKeychainSearchCopyNext", ERR_ITEM_NOT_FOUND)
+    return name, kc, item
+
+
 def cmd_find_generic_password(state, argv):
     opts, rest = parse(argv, "a:c:C:D:G:j:l:s:gwh")
     if opts is None:
         return 2
     o = dict(opts)
-    name, kc = one_keychain(state, rest)
-    item = find(kc["items"], o.get("-s"), o.get("-a")) if kc is not None else None
+    name, kc, item = find_or_report(state, o, rest)
     if item is None:
-        sec_perror("SecKeychainSearchCopyNext", ERR_ITEM_NOT_FOUND)
         return ERR_ITEM_NOT_FOUND
     password = bytes.fromhex(item["password"])
     if "-w" in o:
@@ -289,10 +296,8 @@ def cmd_delete_generic_password(state, argv):
     if opts is None:
         return 2
     o = dict(opts)
-    name, kc = one_keychain(state, rest)
-    item = find(kc["items"], o.get("-s"), o.get("-a")) if kc is not None else None
+    name, kc, item = find_or_report(state, o, rest)
     if item is None:
-        sec_perror("SecKeychainSearchCopyNext", ERR_ITEM_NOT_FOUND)
         return ERR_ITEM_NOT_FOUND
     sys.stdout.write(print_item(name, item))
     kc["items"].remove(item)
