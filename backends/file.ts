@@ -11,8 +11,9 @@ import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/prompt/tty.ts";
 import type { Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
+import { removeStaleTempFiles, writeFileAtomic } from "../lib/store/atomic.ts";
 import { goJsonEscape } from "../lib/store/go_json.ts";
+import { withLock } from "../lib/store/lock.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
 
@@ -26,6 +27,11 @@ export const FILE_P2C = 8192;
 export const MAX_P2C = 1_300_000;
 /** Age after which a temporary file of an interrupted write is removed. */
 const STALE_TEMP_MS = 10 * 60_000;
+/**
+ * The lock file of a vault's first write, in the vault directory: a `%` without two hex digits
+ * after it is never an item's file name.
+ */
+const VAULT_LOCK = "%aws-vault-new-vault.lock";
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
@@ -65,6 +71,8 @@ export class FileKeyring implements Keyring {
   /** True once the passphrase decrypted an item or was confirmed for a new vault. */
   #verified = false;
   #verifying: Promise<void> | undefined;
+  /** True while the passphrase was confirmed for a vault with no item yet. */
+  #creatingVault = false;
   #prompting: Promise<string> | undefined;
 
   constructor(dir: string, options: FileKeyringOptions) {
@@ -77,21 +85,7 @@ export class FileKeyring implements Keyring {
     const path = this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return undefined;
-    const passphrase = await this.#getPassphrase();
-    try {
-      const item = await decryptItem(text, passphrase, path);
-      this.#verified = true;
-      return item;
-    } catch (err) {
-      if (!(err instanceof DecryptionFailed)) throw err;
-      if (this.#verified) {
-        throw new KeyringError(
-          `cannot decrypt ${path}: the item is corrupt or was encrypted with another passphrase`,
-        );
-      }
-      this.#forgetPassphrase();
-      throw new UserError(`wrong passphrase for vault ${this.dir}`);
-    }
+    return await this.#open(path, text);
   }
 
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
@@ -115,6 +109,32 @@ export class FileKeyring implements Keyring {
       );
       await this.#verifying;
     }
+    if (this.#creatingVault) {
+      // The first item of a new vault fixes its passphrase: written under the vault lock, after
+      // a second look, so a parallel first write with another passphrase cannot start a second
+      // vault in the same directory.
+      await withLock(`${this.dir}/${VAULT_LOCK}`, async () => {
+        if (this.#creatingVault) {
+          this.#creatingVault = false;
+          this.#verified = false;
+          await this.#proveWithOtherItem(passphrase, "");
+          if (!this.#verified && (await this.#hasReadableItem())) {
+            this.#forgetPassphrase();
+            throw new UserError(`wrong passphrase for vault ${this.dir}`);
+          }
+          this.#verified = true;
+        }
+        await this.#write(path, item, passphrase);
+      }, { timeoutMs: 60_000 });
+      return;
+    }
+    await this.#write(path, item, passphrase);
+  }
+
+  async #write(path: string, item: Item, passphrase: string): Promise<void> {
+    // A file that does not decrypt may be the only copy of a key: never replace it.
+    const existing = await this.#readItemFile(path);
+    if (existing !== undefined) await this.#open(path, existing);
     const jwe = await encryptItem(item, passphrase, new Date());
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
@@ -125,9 +145,17 @@ export class FileKeyring implements Keyring {
     await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: new Date() });
   }
 
+  /**
+   * Removes an item once it decrypts: a wrong passphrase deletes nothing (as it writes nothing),
+   * and a file that cannot be decrypted is kept.
+   */
   async remove(key: string): Promise<boolean> {
+    const path = this.#pathOf(key);
+    const text = await this.#readItemFile(path);
+    if (text === undefined) return false;
+    await this.#open(path, text);
     try {
-      await Deno.remove(this.#pathOf(key));
+      await Deno.remove(path);
       return true;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
@@ -139,8 +167,11 @@ export class FileKeyring implements Keyring {
     const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(this.dir)) {
-        if (!entry.isFile || entry.name.startsWith(TEMP_PREFIX)) continue;
-        names.push(decodeFileName(entry.name));
+        // Only names aws-vault's escaping produces are items: temp files (`%aws-vault-tmp-...`)
+        // and hand-made escapes (`a%2fb` is not the file of `a/b`) are not.
+        if (!entry.isFile) continue;
+        const key = decodeFileName(entry.name);
+        if (isItemFileName(entry.name, key)) names.push(key);
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return [];
@@ -182,6 +213,60 @@ export class FileKeyring implements Keyring {
       }
     }
     this.#verified = true;
+    this.#creatingVault = true;
+  }
+
+  /** Whether some file of the vault is a JWE item (one that another passphrase may open). */
+  async #hasReadableItem(): Promise<boolean> {
+    for (const key of await this.keys()) {
+      const text = await this.#readItemFile(this.#pathOf(key)).catch(() => undefined);
+      if (text !== undefined && text.trim().split(".").length === 5) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Decrypts an item file. When it does not decrypt, another item tells a wrong passphrase
+   * (UserError, nothing changes) from a corrupt file (KeyringError, the file is kept).
+   */
+  async #open(path: string, text: string): Promise<Item> {
+    const passphrase = await this.#getPassphrase();
+    try {
+      const item = await decryptItem(text, passphrase, path);
+      this.#verified = true;
+      return item;
+    } catch (err) {
+      if (!(err instanceof DecryptionFailed || err instanceof KeyringError)) throw err;
+      if (!this.#verified && err instanceof DecryptionFailed) {
+        await this.#proveWithOtherItem(passphrase, path);
+      }
+      if (!this.#verified && err instanceof DecryptionFailed) {
+        this.#forgetPassphrase();
+        throw new UserError(`wrong passphrase for vault ${this.dir}`);
+      }
+      throw new KeyringError(
+        `${path} cannot be decrypted (corrupt, or encrypted with another passphrase); it is kept: move it away to replace it (${
+          err instanceof KeyringError ? err.message : "integrity check failed"
+        })`,
+      );
+    }
+  }
+
+  /** Sets #verified when the passphrase decrypts some other item of the vault. */
+  async #proveWithOtherItem(passphrase: string, except: string): Promise<void> {
+    for (const key of await this.keys()) {
+      const path = this.#pathOf(key);
+      if (path === except) continue;
+      const text = await this.#readItemFile(path).catch(() => undefined);
+      if (text === undefined) continue;
+      try {
+        await decryptItem(text, passphrase, path);
+        this.#verified = true;
+        return;
+      } catch {
+        // wrong passphrase or another bad file: try the next one
+      }
+    }
   }
 
   async #getPassphrase(): Promise<string> {
@@ -240,6 +325,15 @@ export function encodeFileName(key: string): string {
     throw new KeyringError(`invalid item key ${JSON.stringify(key)}`);
   }
   return key.replaceAll("%", "%25").replaceAll("/", "%2F");
+}
+
+/** Whether a directory entry is the file of `key` (its name is exactly aws-vault's escaping). */
+function isItemFileName(name: string, key: string): boolean {
+  try {
+    return encodeFileName(key) === name;
+  } catch {
+    return false;
+  }
 }
 
 /** The key of a file name: every `%XX` escape is decoded (as aws-vault does). */

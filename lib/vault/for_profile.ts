@@ -77,7 +77,7 @@ export async function credentialsForProfile(
   });
   const provider = await buildProvider(profile, {
     masterKeys: new CredentialStore(keyring),
-    sessions: new SessionStore(keyring, () => runtime.now()),
+    sessions: new SessionStore(keyring, () => runtime.now(), { notice }),
     lock,
     sts: deps.sts ?? sdkStsClientFactory({ debug: (m) => runtime.debug(m) }),
     mfa,
