@@ -20,3 +20,14 @@ if (mode === "set") {
     console.log(`${(err as Error).name}: ${(err as Error).message}`);
   }
 }
+
+if (mode === "add-section") {
+  const { addProfileSection } = await import("../../lib/config/edit.ts");
+  const [path, name] = args;
+  try {
+    await addProfileSection(path, name);
+    console.log("ok");
+  } catch (err) {
+    console.log(`${(err as Error).name}: ${(err as Error).message}`);
+  }
+}
