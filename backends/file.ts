@@ -32,6 +32,12 @@ const STALE_TEMP_MS = 10 * 60_000;
  * after it is never an item's file name.
  */
 const VAULT_LOCK = "%aws-vault-new-vault.lock";
+/** The longest file name (bytes) Linux, macOS and Windows file systems take. */
+const NAME_MAX = 255;
+/** Prefix of long-name item files (see longFileName). */
+const LONG_PREFIX = "%aws-vault-long-";
+/** The JWE header field holding the key of a long-name item file. */
+const KEY_HEADER = "aws-vault-key";
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
@@ -82,7 +88,7 @@ export class FileKeyring implements Keyring {
   }
 
   async get(key: string): Promise<Item | undefined> {
-    const path = this.#pathOf(key);
+    const path = await this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return undefined;
     return await this.#open(path, text);
@@ -90,7 +96,7 @@ export class FileKeyring implements Keyring {
 
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
     try {
-      const info = await Deno.stat(this.#pathOf(key));
+      const info = await Deno.stat(await this.#pathOf(key));
       return { modificationTime: info.mtime ?? undefined };
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
@@ -99,7 +105,7 @@ export class FileKeyring implements Keyring {
   }
 
   async set(item: Item): Promise<void> {
-    const path = this.#pathOf(item.key);
+    const path = await this.#pathOf(item.key);
     await this.#ensureDir();
     const passphrase = await this.#getPassphrase();
     if (!this.#verified) {
@@ -135,7 +141,10 @@ export class FileKeyring implements Keyring {
     // A file that does not decrypt may be the only copy of a key: never replace it.
     const existing = await this.#readItemFile(path);
     if (existing !== undefined) await this.#open(path, existing);
-    const jwe = await encryptItem(item, passphrase, new Date());
+    const long = path.slice(this.dir.length + 1).startsWith(LONG_PREFIX);
+    const jwe = await encryptItem(item, passphrase, new Date(), {
+      keyHeader: long ? item.key : undefined,
+    });
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
@@ -150,7 +159,7 @@ export class FileKeyring implements Keyring {
    * and a file that cannot be decrypted is kept.
    */
   async remove(key: string): Promise<boolean> {
-    const path = this.#pathOf(key);
+    const path = await this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return false;
     await this.#open(path, text);
@@ -170,6 +179,11 @@ export class FileKeyring implements Keyring {
         // Only names aws-vault's escaping produces are items: temp files (`%aws-vault-tmp-...`)
         // and hand-made escapes (`a%2fb` is not the file of `a/b`) are not.
         if (!entry.isFile) continue;
+        if (entry.name.startsWith(LONG_PREFIX)) {
+          const key = await this.#longKeyOf(entry.name);
+          if (key !== undefined) names.push(key);
+          continue;
+        }
         const key = decodeFileName(entry.name);
         if (isItemFileName(entry.name, key)) names.push(key);
       }
@@ -187,7 +201,7 @@ export class FileKeyring implements Keyring {
   async #verifyForWrite(passphrase: string): Promise<void> {
     let sawWrongPassphrase = false;
     for (const key of await this.keys()) {
-      const path = this.#pathOf(key);
+      const path = await this.#pathOf(key);
       const text = await this.#readItemFile(path).catch(() => undefined);
       if (text === undefined) continue;
       try {
@@ -219,7 +233,7 @@ export class FileKeyring implements Keyring {
   /** Whether some file of the vault is a JWE item (one that another passphrase may open). */
   async #hasReadableItem(): Promise<boolean> {
     for (const key of await this.keys()) {
-      const text = await this.#readItemFile(this.#pathOf(key)).catch(() => undefined);
+      const text = await this.#readItemFile(await this.#pathOf(key)).catch(() => undefined);
       if (text !== undefined && text.trim().split(".").length === 5) return true;
     }
     return false;
@@ -255,7 +269,7 @@ export class FileKeyring implements Keyring {
   /** Sets #verified when the passphrase decrypts some other item of the vault. */
   async #proveWithOtherItem(passphrase: string, except: string): Promise<void> {
     for (const key of await this.keys()) {
-      const path = this.#pathOf(key);
+      const path = await this.#pathOf(key);
       if (path === except) continue;
       const text = await this.#readItemFile(path).catch(() => undefined);
       if (text === undefined) continue;
@@ -267,6 +281,20 @@ export class FileKeyring implements Keyring {
         // wrong passphrase or another bad file: try the next one
       }
     }
+  }
+
+  /** The key a long-name file holds in its header, if the file's name is that key's. */
+  async #longKeyOf(name: string): Promise<string | undefined> {
+    const text = await this.#readItemFile(`${this.dir}/${name}`).catch(() => undefined);
+    if (text === undefined) return undefined;
+    let key: unknown;
+    try {
+      key = parseHeader(text.trim().split(".")[0], name)[KEY_HEADER];
+    } catch {
+      return undefined;
+    }
+    if (typeof key !== "string" || (await longFileName(key)) !== name) return undefined;
+    return key;
   }
 
   async #getPassphrase(): Promise<string> {
@@ -303,8 +331,11 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  #pathOf(key: string): string {
-    return `${this.dir}/${encodeFileName(key)}`;
+  /** The file of a key: aws-vault's name, or the long-name form when that passes NAME_MAX. */
+  async #pathOf(key: string): Promise<string> {
+    const name = encodeFileName(key);
+    if (new TextEncoder().encode(name).length <= NAME_MAX) return `${this.dir}/${name}`;
+    return `${this.dir}/${await longFileName(key)}`;
   }
 
   #fsError(err: unknown): Error {
@@ -325,6 +356,17 @@ export function encodeFileName(key: string): string {
     throw new KeyringError(`invalid item key ${JSON.stringify(key)}`);
   }
   return key.replaceAll("%", "%25").replaceAll("/", "%2F");
+}
+
+/**
+ * The file name of a key whose escaped name is longer than NAME_MAX (aws-vault cannot store
+ * such keys at all): a prefix no escaped name has, and the SHA-256 of the key. The key itself
+ * is in the file's JWE header (authenticated with the content), so listing needs no passphrase.
+ */
+async function longFileName(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  return LONG_PREFIX + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /** Whether a directory entry is the file of `key` (its name is exactly aws-vault's escaping). */
@@ -357,12 +399,23 @@ export function decodeFileName(name: string): string {
 }
 
 /** Encrypts an item into aws-vault's JWE compact form. */
-export async function encryptItem(item: Item, passphrase: string, now: Date): Promise<string> {
+export async function encryptItem(
+  item: Item,
+  passphrase: string,
+  now: Date,
+  options: { keyHeader?: string } = {},
+): Promise<string> {
   const { CompactEncrypt } = await import("jose");
   const payload = new TextEncoder().encode(goJsonEscape(encodeItemJson(item)));
+  const header: { alg: string; enc: string; [name: string]: string } = {
+    alg: FILE_ALG,
+    created: goTimeString(now),
+    enc: FILE_ENC,
+  };
+  if (options.keyHeader !== undefined) header[KEY_HEADER] = options.keyHeader;
   // jose appends p2c and p2s after these, giving Go's sorted key order byte for byte.
   return await new CompactEncrypt(payload)
-    .setProtectedHeader({ alg: FILE_ALG, created: goTimeString(now), enc: FILE_ENC })
+    .setProtectedHeader(header)
     .setKeyManagementParameters({
       p2c: FILE_P2C,
       p2s: crypto.getRandomValues(new Uint8Array(12)),

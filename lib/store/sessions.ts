@@ -100,6 +100,12 @@ export class SessionStore {
     for (const old of previous) if (old !== newKey) await this.#removeSession(old);
   }
 
+  /** Throws when the keyring could not store a session under this key (before any STS call). */
+  check(key: Omit<SessionKey, "expiration">): void {
+    // The longest expiry field a key gets (10 digits, until 2286).
+    this.#keyring.checkKey?.(formatSessionKey({ ...key, expiration: new Date(9999999999_000) }));
+  }
+
   /** Every current-format session key in the keyring (expired ones included). */
   async list(): Promise<SessionKey[]> {
     const out: SessionKey[] = [];

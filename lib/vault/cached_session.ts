@@ -58,6 +58,8 @@ export class CachedSessionProvider implements RefreshableProvider {
   }
 
   async #fetch(): Promise<Credentials> {
+    // A session that cannot be cached would burn the MFA code for nothing: refuse first.
+    this.#o.cache.check?.(this.key);
     const creds = await this.#o.inner.retrieve();
     await this.#o.cache.set(this.key, creds);
     this.#o.debug?.(`cached a new ${this.key.type} session for ${this.key.profileName}`);

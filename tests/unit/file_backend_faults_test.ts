@@ -186,3 +186,36 @@ Deno.test("item 5: two first writes to a new vault with different passphrases ne
     });
   }
 });
+
+// Item 6: names too long for a file name.
+Deno.test("item 6: keys whose file name would pass NAME_MAX are stored, listed, read and removed", async () => {
+  await withDir(async (dir) => {
+    const keyring = keyringIn(dir);
+    const long = "p".repeat(250) + "é".repeat(20); // 290 bytes
+    const store = new CredentialStore(keyring);
+    await store.set(long, creds);
+    await store.set("short", creds);
+    const sessions = new SessionStore(keyring, () => NOW);
+    const key = { type: "sts.AssumeRole", profileName: long, mfaSerial: "arn:aws:iam::1:mfa/x" };
+    await sessions.set(key, session(3600));
+    assert.equal((await sessions.get(key))?.accessKeyId, "ASIAEXAMPLE");
+    const names = await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
+    for (const name of names) assert.ok(new TextEncoder().encode(name).length <= 255, name);
+    assert.deepEqual(await store.names(), [long, "short"].sort());
+    assert.deepEqual(await store.get(long), creds);
+    assert.equal(await sessions.removeForProfile(long), 1);
+    assert.equal(await store.remove(long), true);
+    assert.deepEqual(await keyring.keys(), ["short"]);
+  });
+});
+
+Deno.test("item 6: a long-name file renamed to another long name is not taken for that key", async () => {
+  await withDir(async (dir) => {
+    const keyring = keyringIn(dir);
+    const a = "a".repeat(300);
+    await new CredentialStore(keyring).set(a, creds);
+    const [file] = await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
+    await Deno.rename(`${dir}/${file}`, `${dir}/${file.slice(0, -4)}0000`);
+    assert.deepEqual(await keyring.keys(), []);
+  });
+});
