@@ -141,6 +141,8 @@ function resolveInChain(
   }
   profile.durations = resolveDurations(profile, flags, options.env);
   resolveMinTtl(profile, options.env);
+  checkRegion(profile, "region");
+  checkRegion(profile, "ssoRegion");
 
   const sourceName = profile.sourceProfileName;
   if (sourceName !== undefined) {
@@ -153,6 +155,29 @@ function resolveInChain(
     profile.sourceProfile = source;
   }
   return profile;
+}
+
+/** What a region name is made of (`eu-west-1`, `us-gov-west-1`, `cn-north-1`, `local`). */
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/i;
+
+/**
+ * Refuses a region that is not a region name: it reaches endpoint host names, the child's
+ * environment and `export` output meant for `eval`.
+ */
+function checkRegion(profile: ProfileConfig, field: "region" | "ssoRegion"): void {
+  const value = profile[field];
+  if (value === undefined || REGION.test(value)) return;
+  const origin = profile.origins[field];
+  const from = origin?.kind === "flag"
+    ? origin.flag
+    : origin?.kind === "env"
+    ? origin.name
+    : "the config file";
+  throw new UserError(
+    `invalid ${field === "region" ? "region" : "sso_region"} ${
+      JSON.stringify(value)
+    } (from ${from}): a region is letters, digits and '-', e.g. eu-west-1`,
+  );
 }
 
 /** Fills a string field unless it is already set; empty values count as unset (as in Go). */
