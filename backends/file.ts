@@ -32,6 +32,8 @@ const STALE_TEMP_MS = 10 * 60_000;
  * after it is never an item's file name.
  */
 const VAULT_LOCK = "%aws-vault-new-vault.lock";
+/** How many times a typed passphrase may be wrong before the command fails. */
+const PASSPHRASE_TRIES = 3;
 /** The longest file name (bytes) Linux, macOS and Windows file systems take. */
 const NAME_MAX = 255;
 /** Prefix of long-name item files (see longFileName). */
@@ -49,6 +51,8 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** One line to the user (stderr), e.g. "wrong passphrase, try again". */
+  notice?: (text: string) => void;
 }
 
 /** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
@@ -61,6 +65,7 @@ export function openFileKeyring(options: GlobalOptions, runtime: Runtime): Promi
       passphrase: runtime.env.get(PASSPHRASE_ENV),
       terminal: runtime.terminal,
       debug: runtime.debug,
+      notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
     }),
   );
 }
@@ -244,25 +249,28 @@ export class FileKeyring implements Keyring {
    * (UserError, nothing changes) from a corrupt file (KeyringError, the file is kept).
    */
   async #open(path: string, text: string): Promise<Item> {
-    const passphrase = await this.#getPassphrase();
-    try {
-      const item = await decryptItem(text, passphrase, path);
-      this.#verified = true;
-      return item;
-    } catch (err) {
-      if (!(err instanceof DecryptionFailed || err instanceof KeyringError)) throw err;
-      if (!this.#verified && err instanceof DecryptionFailed) {
-        await this.#proveWithOtherItem(passphrase, path);
+    for (let attempt = 1;; attempt++) {
+      const passphrase = await this.#getPassphrase();
+      try {
+        const item = await decryptItem(text, passphrase, path);
+        this.#verified = true;
+        return item;
+      } catch (err) {
+        if (!(err instanceof DecryptionFailed || err instanceof KeyringError)) throw err;
+        if (!this.#verified && err instanceof DecryptionFailed) {
+          await this.#proveWithOtherItem(passphrase, path);
+        }
+        if (!this.#verified && err instanceof DecryptionFailed) {
+          this.#forgetPassphrase();
+          // A typed passphrase gets three tries, as sudo gives; one from the environment none.
+          if (this.#options.passphrase === undefined && attempt < PASSPHRASE_TRIES) {
+            this.#options.notice?.("wrong passphrase, try again");
+            continue;
+          }
+          throw new UserError(`wrong passphrase for vault ${this.dir}`);
+        }
+        throw corrupt(path, err);
       }
-      if (!this.#verified && err instanceof DecryptionFailed) {
-        this.#forgetPassphrase();
-        throw new UserError(`wrong passphrase for vault ${this.dir}`);
-      }
-      throw new KeyringError(
-        `${path} cannot be decrypted (corrupt, or encrypted with another passphrase); it is kept: move it away to replace it (${
-          err instanceof KeyringError ? err.message : "integrity check failed"
-        })`,
-      );
     }
   }
 
@@ -367,6 +375,15 @@ async function longFileName(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
   return LONG_PREFIX + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
     .join("");
+}
+
+/** The error for an item file that does not decrypt while the passphrase is proven. */
+function corrupt(path: string, err: Error): KeyringError {
+  return new KeyringError(
+    `${path} cannot be decrypted (corrupt, or encrypted with another passphrase); it is kept: move it away to replace it (${
+      err instanceof KeyringError ? err.message : "integrity check failed"
+    })`,
+  );
 }
 
 /** Whether a directory entry is the file of `key` (its name is exactly aws-vault's escaping). */
