@@ -32,6 +32,8 @@ const STALE_TEMP_MS = 10 * 60_000;
  * after it is never an item's file name.
  */
 const VAULT_LOCK = "%aws-vault-new-vault.lock";
+/** The largest item file read (aws-vault items are a few KB; SSO tokens a few more). */
+const MAX_ITEM_BYTES = 1024 * 1024;
 /** How many times a typed passphrase may be wrong before the command fails. */
 const PASSPHRASE_TRIES = 3;
 /** The longest file name (bytes) Linux, macOS and Windows file systems take. */
@@ -322,12 +324,46 @@ export class FileKeyring implements Keyring {
     this.#verified = false;
   }
 
+  /**
+   * The text of an item file, undefined when there is none. Only a regular file is opened (a
+   * FIFO would block) and at most MAX_ITEM_BYTES are read (a pseudo file may never end).
+   */
   async #readItemFile(path: string): Promise<string | undefined> {
+    let file: Deno.FsFile | undefined;
     try {
-      return await Deno.readTextFile(path);
+      if (!(await Deno.stat(path)).isFile) {
+        throw new KeyringError(`${path} is not a regular file, so not a vault item`);
+      }
+      file = await Deno.open(path, { read: true });
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        size += n;
+        if (size > MAX_ITEM_BYTES) {
+          throw new KeyringError(
+            `${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`,
+          );
+        }
+        chunks.push(buf.slice(0, n));
+      }
+      const all = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      return new TextDecoder().decode(all);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
-      throw this.#fsError(err);
+      if (err instanceof KeyringError || err instanceof Deno.errors.PermissionDenied) {
+        throw this.#fsError(err);
+      }
+      throw new KeyringError(`cannot read ${path}: ${(err as Error).message}`);
+    } finally {
+      file?.close();
     }
   }
 

@@ -147,6 +147,11 @@ function resolveInChain(
   const sourceName = profile.sourceProfileName;
   if (sourceName !== undefined) {
     const chain = [...chainSoFar, name];
+    if (chain.length > MAX_CHAIN) {
+      throw new UserError(
+        `profile ${chain[0]}: its source_profile chain is longer than ${MAX_CHAIN} profiles`,
+      );
+    }
     if (chain.includes(sourceName)) {
       throw loopError(config, chain[0], [...chain, sourceName]);
     }
@@ -156,6 +161,12 @@ function resolveInChain(
   }
   return profile;
 }
+
+/**
+ * The longest source_profile or include_profile chain followed (real ones have a handful of
+ * hops; without a bound a generated config exhausts the stack).
+ */
+const MAX_CHAIN = 100;
 
 /** What a region name is made of (`eu-west-1`, `us-gov-west-1`, `cn-north-1`, `local`). */
 const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/i;
@@ -221,13 +232,20 @@ type Via = "include_profile" | "default" | "sso_session" | undefined;
  */
 function applySections(profile: ProfileConfig, config: ConfigFile): void {
   const visited: string[] = [];
+  const seen = new Set<string>();
   let current: string | undefined = profile.name;
   let via: Via = undefined;
   while (current !== undefined) {
-    if (visited.includes(current)) {
+    if (seen.has(current)) {
       throw loopError(config, profile.name, [...visited, current]);
     }
+    if (visited.length > MAX_CHAIN) {
+      throw new UserError(
+        `profile ${profile.name}: its include_profile chain is longer than ${MAX_CHAIN} profiles`,
+      );
+    }
     visited.push(current);
+    seen.add(current);
     const header = profileHeader(current);
     const section: Record<string, string> = config.profileSection(current) ?? {};
     const originOf = (sectionHeader: string, key: string, how: Via): Origin => ({

@@ -217,7 +217,14 @@ function newInfo(): LockInfo {
 }
 
 async function ensureDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists || err instanceof Deno.errors.NotADirectory) {
+      throw new UserError(`lock directory ${dir} is not a directory: move it away`);
+    }
+    throw new UserError(`cannot create lock directory ${dir}: ${(err as Error).message}`);
+  }
 }
 
 function sleep(ms: number): Promise<void> {
