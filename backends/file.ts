@@ -84,6 +84,7 @@ export class FileKeyring implements Keyring {
   /** True once the passphrase decrypted an item or was confirmed for a new vault. */
   #verified = false;
   #verifying: Promise<void> | undefined;
+  #dirChecked: Promise<void> | undefined;
   /** True while the passphrase was confirmed for a vault with no item yet. */
   #creatingVault = false;
   #prompting: Promise<string> | undefined;
@@ -95,6 +96,7 @@ export class FileKeyring implements Keyring {
   }
 
   async get(key: string): Promise<Item | undefined> {
+    await this.#checkDir();
     const path = await this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return undefined;
@@ -102,6 +104,7 @@ export class FileKeyring implements Keyring {
   }
 
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
+    await this.#checkDir();
     try {
       const info = await Deno.stat(await this.#pathOf(key));
       return { modificationTime: info.mtime ?? undefined };
@@ -114,6 +117,7 @@ export class FileKeyring implements Keyring {
   async set(item: Item): Promise<void> {
     const path = await this.#pathOf(item.key);
     await this.#ensureDir();
+    await this.#checkDir();
     const passphrase = await this.#getPassphrase();
     if (!this.#verified) {
       // Concurrent writers share one check (and one confirmation prompt).
@@ -166,6 +170,7 @@ export class FileKeyring implements Keyring {
    * and a file that cannot be decrypted is kept.
    */
   async remove(key: string): Promise<boolean> {
+    await this.#checkDir();
     const path = await this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return false;
@@ -180,6 +185,7 @@ export class FileKeyring implements Keyring {
   }
 
   async keys(): Promise<string[]> {
+    await this.#checkDir();
     const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(this.dir)) {
@@ -365,6 +371,38 @@ export class FileKeyring implements Keyring {
     } finally {
       file?.close();
     }
+  }
+
+  /**
+   * Refuses a vault directory that others may write to or that another user owns: whoever can
+   * write there can replace items or plant files. Checked once per process.
+   */
+  #checkDir(): Promise<void> {
+    if (Deno.build.os === "windows") return Promise.resolve();
+    this.#dirChecked ??= (async () => {
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(this.dir);
+      } catch {
+        this.#dirChecked = undefined; // missing (created 0700 on the first write) or unreadable
+        return;
+      }
+      const uid = Deno.uid();
+      if (uid !== null && info.uid !== null && info.uid !== uid) {
+        throw new KeyringError(
+          `vault directory ${this.dir} is owned by uid ${info.uid}, not by you (uid ${uid}): refusing it; use your own (chown ${uid} ${this.dir}, or --file-dir)`,
+        );
+      }
+      const mode = (info.mode ?? 0) & 0o7777;
+      if (mode & 0o022) {
+        throw new KeyringError(
+          `vault directory ${this.dir} is writable by ${
+            mode & 0o002 ? "everyone" : "its group"
+          } (mode ${mode.toString(8).padStart(4, "0")}): refusing it; run chmod 700 ${this.dir}`,
+        );
+      }
+    })();
+    return this.#dirChecked;
   }
 
   async #ensureDir(): Promise<void> {
