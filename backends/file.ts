@@ -486,7 +486,7 @@ export function decodeFileName(name: string): string {
       i += ch.length;
     }
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(bytes));
 }
 
 /** Encrypts an item into aws-vault's JWE compact form. */

@@ -31,3 +31,26 @@ if (mode === "add-section") {
     console.log(`${(err as Error).name}: ${(err as Error).message}`);
   }
 }
+
+if (mode === "storm") {
+  // Writes credentials and sessions under the given names forever (until killed), printing a
+  // line after each full round.
+  const { CredentialStore, SessionStore } = await import("../../lib/store/mod.ts");
+  const [dir, passphrase, namesJson] = args;
+  const names: string[] = JSON.parse(namesJson);
+  const keyring = new FileKeyring(dir, { passphrase, terminal });
+  const creds = new CredentialStore(keyring);
+  const sessions = new SessionStore(keyring, () => new Date());
+  for (let round = 1;; round++) {
+    for (const name of names) {
+      await creds.set(name, { accessKeyId: `AKIA${round}`, secretAccessKey: name });
+      await sessions.set({ type: "sts.GetSessionToken", profileName: name, mfaSerial: "" }, {
+        accessKeyId: `ASIA${round}`,
+        secretAccessKey: name,
+        sessionToken: "t",
+        expiration: new Date(Date.now() + 3600_000 + round * 1000),
+      });
+    }
+    console.log(round);
+  }
+}

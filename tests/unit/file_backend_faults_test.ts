@@ -219,3 +219,18 @@ Deno.test("item 6: a long-name file renamed to another long name is not taken fo
     assert.deepEqual(await keyring.keys(), []);
   });
 });
+
+Deno.test("found by the attack suite: a name starting with a BOM keeps it (file names and session keys)", async () => {
+  await withDir(async (dir) => {
+    const keyring = keyringIn(dir);
+    const name = "\ufeff%x";
+    await new CredentialStore(keyring).set(name, creds);
+    assert.deepEqual(await keyring.keys(), [name]);
+    const sessions = new SessionStore(keyring, () => NOW);
+    await sessions.set(
+      { type: "sts.GetSessionToken", profileName: name, mfaSerial: "" },
+      session(60),
+    );
+    assert.equal(await sessions.removeForProfile(name), 1);
+  });
+});
