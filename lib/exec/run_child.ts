@@ -121,32 +121,16 @@ export async function runChild(
   args: string[],
   options: RunChildOptions,
 ): Promise<number> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(command, {
-      args,
-      env: options.env,
-      clearEnv: true,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new UserError(`exec: ${command}: command not found`, { exitCode: 127 });
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new UserError(`exec: ${command}: permission denied`, { exitCode: 126 });
-    }
-    throw new UserError(`exec: cannot run ${command}: ${(err as Error).message}`, {
-      exitCode: 126,
-    });
-  }
+  // Listeners first: a signal that arrives while the child starts is held and then delivered,
+  // never left to its default action (which would end us and orphan the child).
+  let child: Deno.ChildProcess | undefined;
+  const held: Deno.Signal[] = [];
   const listeners: [Deno.Signal, () => void][] = [];
   if (Deno.build.os !== "windows") {
     for (const signal of FORWARDED) {
       const forward = () => {
         if (options.interactive && FROM_TERMINAL.has(signal)) return;
+        if (!child) return void held.push(signal);
         try {
           child.kill(signal);
         } catch { /* the child already exited */ }
@@ -158,6 +142,35 @@ export async function runChild(
         // not a signal of this OS (SIGSTKFLT, SIGPWR outside Linux)
       }
     }
+  }
+  const removeListeners = () => {
+    for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
+  };
+  try {
+    child = new Deno.Command(command, {
+      args,
+      env: options.env,
+      clearEnv: true,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (err) {
+    removeListeners();
+    if (err instanceof Deno.errors.NotFound) {
+      throw new UserError(`exec: ${command}: command not found`, { exitCode: 127 });
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new UserError(`exec: ${command}: permission denied`, { exitCode: 126 });
+    }
+    throw new UserError(`exec: cannot run ${command}: ${(err as Error).message}`, {
+      exitCode: 126,
+    });
+  }
+  for (const signal of held.splice(0)) {
+    try {
+      child.kill(signal);
+    } catch { /* the child already exited */ }
   }
   try {
     let status: Deno.CommandStatus;
@@ -176,6 +189,6 @@ export async function runChild(
     }
     return status.code;
   } finally {
-    for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
+    removeListeners();
   }
 }

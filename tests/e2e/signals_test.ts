@@ -134,16 +134,17 @@ Deno.test("item 14: every catchable signal sent to aws-vault reaches the child; 
             out += value;
           }
           proc.kill(signal);
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            out += value;
-          }
+          // Our exit first: a regression leaves the child running and holding the pipe open.
           const status = await proc.status;
           await proc.stderr.cancel();
           const childPid = Number(await Deno.readTextFile(pidFile));
           const orphan = await Deno.stat(`/proc/${childPid}`).then(() => true, () => false);
           if (orphan) Deno.kill(childPid, "SIGKILL");
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            out += value;
+          }
           assert.equal(orphan, false, `${signal}: the child was left running`);
           assert.match(out, new RegExp(`GOT-${n}`), `${signal} did not reach the child`);
           assert.equal(status.code, 7, `${signal}: exit code`);
