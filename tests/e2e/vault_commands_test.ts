@@ -4,7 +4,10 @@ import { FileKeyring } from "../../backends/file.ts";
 import { UserError } from "../../lib/errors.ts";
 import { CredentialStore, OidcTokenStore, SessionStore } from "../../lib/store/mod.ts";
 import { runCli } from "../support/cli.ts";
-import { havePty, runOnPty } from "../support/pty.ts";
+import { ignoreWithout } from "../support/peers.ts";
+import { PTY, runOnPty } from "../support/pty.ts";
+
+const noPty = await ignoreWithout(PTY);
 
 const PASS = "e2e passphrase";
 
@@ -48,44 +51,48 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-Deno.test("add prompts on the terminal (stdin not a tty), hides secrets, creates the vault and config section", async () => {
-  if (!(await havePty())) return;
-  const sb = await sandbox("[profile other]\nregion = eu-west-1\n");
-  try {
-    const r = await runOnPty(["add", "work"], {
-      env: sb.env,
-      stdinNull: true,
-      steps: [
-        ["Enter Access Key ID: ", "AKIAE2EEXAMPLE\r"],
-        ["Enter Secret Access Key: ", "wJalrSECRETe2e\r"],
-        [`Enter passphrase to unlock "${sb.keys}": `, `${PASS}\r`],
-        ["Enter passphrase again to confirm: ", `${PASS}\r`],
-      ],
-    });
-    assert.deepEqual(r.pending, []);
-    assert.equal(r.code, 0, r.output);
-    assert.match(r.output, /AKIAE2EEXAMPLE/, "the key ID is echoed");
-    assert.doesNotMatch(r.output, /wJalrSECRETe2e/, "the secret is not echoed");
-    assert.doesNotMatch(r.output, new RegExp(PASS), "the passphrase is not echoed");
-    assert.match(r.output, /Added credentials to profile "work" in vault/);
-    assert.equal(
-      await Deno.readTextFile(sb.config),
-      "[profile other]\nregion = eu-west-1\n\n[profile work]\n",
-    );
-    assert.deepEqual(await new CredentialStore(keyringOf(sb)).get("work"), {
-      accessKeyId: "AKIAE2EEXAMPLE",
-      secretAccessKey: "wJalrSECRETe2e",
-    });
-    // list reads only names: no passphrase, no terminal needed.
-    const list = await runCli(["list", "--credentials"], { env: sb.env });
-    assert.equal(list.stdout, "work\n");
-  } finally {
-    await sb.cleanup();
-  }
-});
+Deno.test(
+  "add prompts on the terminal (stdin not a tty), hides secrets, creates the vault and config section",
+  { ignore: noPty },
+  async () => {
+    const sb = await sandbox("[profile other]\nregion = eu-west-1\n");
+    try {
+      const r = await runOnPty(["add", "work"], {
+        env: sb.env,
+        stdinNull: true,
+        steps: [
+          ["Enter Access Key ID: ", "AKIAE2EEXAMPLE\r"],
+          ["Enter Secret Access Key: ", "wJalrSECRETe2e\r"],
+          [`Enter passphrase to unlock "${sb.keys}": `, `${PASS}\r`],
+          ["Enter passphrase again to confirm: ", `${PASS}\r`],
+        ],
+      });
+      assert.deepEqual(r.pending, []);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /AKIAE2EEXAMPLE/, "the key ID is echoed");
+      assert.doesNotMatch(r.output, /wJalrSECRETe2e/, "the secret is not echoed");
+      assert.doesNotMatch(r.output, new RegExp(PASS), "the passphrase is not echoed");
+      assert.match(r.output, /Added credentials to profile "work" in vault/);
+      assert.equal(
+        await Deno.readTextFile(sb.config),
+        "[profile other]\nregion = eu-west-1\n\n[profile work]\n",
+      );
+      assert.deepEqual(await new CredentialStore(keyringOf(sb)).get("work"), {
+        accessKeyId: "AKIAE2EEXAMPLE",
+        secretAccessKey: "wJalrSECRETe2e",
+      });
+      // list reads only names: no passphrase, no terminal needed.
+      const list = await runCli(["list", "--credentials"], { env: sb.env });
+      assert.equal(list.stdout, "work\n");
+    } finally {
+      await sb.cleanup();
+    }
+  },
+);
 
-Deno.test("add: empty key, closed input, mismatched new passphrase and bad names store nothing", async () => {
-  if (!(await havePty())) return;
+Deno.test("add: empty key, closed input, mismatched new passphrase and bad names store nothing", {
+  ignore: noPty,
+}, async () => {
   const sb = await sandbox();
   try {
     const empty = await runOnPty(["add", "work"], {
@@ -160,8 +167,9 @@ Deno.test("add --env refuses source_profile profiles; a wrong passphrase modifie
   }
 });
 
-Deno.test("remove asks on the terminal; -f skips; --sessions-only keeps the credentials", async () => {
-  if (!(await havePty())) return;
+Deno.test("remove asks on the terminal; -f skips; --sessions-only keeps the credentials", {
+  ignore: noPty,
+}, async () => {
   const sb = await sandbox("[profile work]\n");
   try {
     const k = keyringOf(sb);

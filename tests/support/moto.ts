@@ -2,7 +2,7 @@
  * moto_server as an independent STS + IAM: started on a free loopback port for a test, stopped
  * after. `awsCli` runs the AWS CLI v2 (/usr/bin/aws) against it.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandPeer, type Peer } from "./peers.ts";
 
 /**
  * The AWS CLI v2 (Debian `awscli`); the `aws` first on PATH may be v1. Debian's 2.9 predates
@@ -16,11 +16,11 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-/** Whether moto_server and the AWS CLI v2 are installed (skips the test when not, fails under CI). */
-export async function haveMotoAndCli(): Promise<boolean> {
-  return (await havePeer("moto_server", commandWorks("moto_server", ["--help"]))) &&
-    (await havePeer("aws CLI v2", commandWorks(AWS_CLI_V2, ["--version"])));
-}
+/** moto_server and the AWS CLI v2. */
+export const MOTO_AND_CLI: Peer[] = [
+  commandPeer("moto_server", "moto_server", ["--help"]),
+  commandPeer("aws CLI v2", AWS_CLI_V2, ["--version"]),
+];
 
 /** Starts moto_server on a free port and waits until it answers. */
 export async function startMoto(): Promise<Moto> {

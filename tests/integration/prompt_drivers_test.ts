@@ -12,7 +12,8 @@ import { memoryLedger } from "../../lib/prompt/used_codes.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { cliCommand, DENO_DIR } from "../support/cli.ts";
 import { rejection } from "../support/errors.ts";
-import { havePty, runPtySpec } from "../support/pty.ts";
+import { PTY, runPtySpec } from "../support/pty.ts";
+import { ignoreWithout } from "../support/peers.ts";
 import { type StandIns, standIns } from "../support/stand_in.ts";
 import { testRuntime } from "../support/runtime.ts";
 
@@ -305,8 +306,11 @@ Deno.test("a failing mfa_process is one line naming neither its command nor its 
   });
 });
 
-Deno.test("ykman gets the controlling terminal as stdin and stderr even when ours are not", async () => {
-  if (!(await havePty())) return;
+const noPty = await ignoreWithout(PTY);
+
+Deno.test("ykman gets the controlling terminal as stdin and stderr even when ours are not", {
+  ignore: noPty,
+}, async () => {
   await withStandIns(async (s) => {
     await s.add("ykman", { stdout: "424242\n", stderr: "Touch your YubiKey...\n" });
     const errFile = `${s.dir}/stderr.txt`;
