@@ -7,12 +7,11 @@
  * stdin), is asked once per process even when empty, a new vault asks twice, and a write first
  * proves the passphrase against an existing item so a typo never splits the vault in two.
  */
-import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
-import type { Terminal } from "../lib/prompt/tty.ts";
+import type { Terminal } from "../lib/terminal.ts";
 import type { Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
-import { goJsonEscape } from "../lib/store/go_json.ts";
+import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
 
@@ -40,7 +39,10 @@ export interface FileKeyringOptions {
 }
 
 /** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
-export function openFileKeyring(options: GlobalOptions, runtime: Runtime): Promise<Keyring> {
+export function openFileKeyring(
+  options: { fileDir?: string },
+  runtime: Runtime,
+): Promise<Keyring> {
   let dir = options.fileDir || "~/.awsvault/keys/";
   if (dir === "~" || dir.startsWith("~/")) dir = runtime.homeDir() + dir.slice(1);
   dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;

@@ -12,14 +12,8 @@
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError } from "./keyring.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
-import {
-  findExecutable,
-  runTool,
-  runToolOk,
-  stdoutText,
-  toolFailure,
-  type ToolResult,
-} from "./exec_util.ts";
+import { lookPath } from "../lib/process/path_lookup.ts";
+import { runTool, runToolOk, stdoutText, toolFailure, type ToolResult } from "./exec_util.ts";
 
 const BUS_NAME = "org.freedesktop.secrets";
 const SERVICE_PATH = "/org/freedesktop/secrets";
@@ -60,7 +54,7 @@ export async function secretServiceUnavailable(
   }
   // Found on PATH without spawning them: this check runs before every command.
   for (const tool of ["secret-tool", "busctl"]) {
-    if (!await findExecutable(tool, env.PATH ?? Deno.env.get("PATH"))) {
+    if (!await lookPath(tool, env.PATH ?? Deno.env.get("PATH"))) {
       return `'${tool}' is not installed`;
     }
   }

@@ -3,7 +3,7 @@
  * streams and the controlling terminal. main.ts builds the real one; tests build their own with
  * test collaborators, so nothing patches globals.
  */
-import { type Terminal, ttyTerminal } from "./prompt/tty.ts";
+import { type Terminal, ttyTerminal } from "./terminal.ts";
 
 /** Read access to environment variables. */
 export interface Env {

@@ -3,7 +3,7 @@
  * call is actually made, so commands served from the session cache never load it.
  */
 import { UserError } from "../errors.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { resolveStsEndpoint, type StsEndpointOptions } from "./sts_endpoint.ts";
 
 /** GetSessionToken parameters. */

@@ -5,6 +5,7 @@
  * credential in at least one backend.
  */
 import { openBackend } from "../../backends/mod.ts";
+import { configProfileNames } from "../config/config_file.ts";
 import { isCredentialKey } from "../store/credentials.ts";
 import { UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
@@ -26,8 +27,9 @@ export async function migrateBackendCommand(
 ): Promise<number> {
   if (opts.from === opts.to) throw new UsageError("--from and --to must name different backends");
   const out = (line: string) => ctx.runtime.stdout(`${line}\n`);
-  const source = await openBackend(opts.from, ctx.options, ctx.runtime);
-  const destination = await openBackend(opts.to, ctx.options, ctx.runtime);
+  const options = { ...ctx.options, profileNames: configProfileNames(ctx.runtime) };
+  const source = await openBackend(opts.from, options, ctx.runtime);
+  const destination = await openBackend(opts.to, options, ctx.runtime);
 
   let keys = (await source.keys()).filter(isCredentialKey).sort();
   if (opts.profile !== undefined) {

@@ -491,7 +491,10 @@ function context(cmd: Command, runtime: Runtime): CommandContext {
     runtime,
     options,
     keyring: () => {
-      keyring ??= import("../../backends/mod.ts").then((m) => m.openKeyring(options, runtime));
+      keyring ??= Promise.all([import("../../backends/mod.ts"), import("../config/config_file.ts")])
+        .then(([m, c]) =>
+          m.openKeyring({ ...options, profileNames: c.configProfileNames(runtime) }, runtime)
+        );
       return keyring;
     },
   };

@@ -46,6 +46,11 @@ export function configFilePath(runtime: Runtime): string {
   return `${runtime.homeDir()}/.aws/config`;
 }
 
+/** The config's profile names, read when asked (the pass backend asks; see BackendOptions). */
+export function configProfileNames(runtime: Runtime): () => Promise<Set<string>> {
+  return async () => new Set((await loadConfig(runtime)).profileNames());
+}
+
 /** Reads and parses the config file; a missing file is an empty config (and is not created). */
 export async function loadConfig(runtime: Runtime): Promise<ConfigFile> {
   const path = configFilePath(runtime);

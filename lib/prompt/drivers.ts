@@ -3,9 +3,9 @@
  * way and returns what was entered (program drivers trim their output; callers trim again).
  */
 import { NotImplementedError, UserError } from "../errors.ts";
-import { lookPath } from "../exec/path_lookup.ts";
+import { lookPath } from "../process/path_lookup.ts";
 import type { Env } from "../runtime.ts";
-import type { Terminal } from "./tty.ts";
+import type { Terminal } from "../terminal.ts";
 import { runPromptProcess } from "./prompt_process.ts";
 
 /** Asks for the MFA code of one device. */

@@ -2,7 +2,7 @@
  * Remembers, per MFA device, the TOTP window of the last code we sent and a hash of that code
  * (never the code itself), so one code is never sent to AWS twice, even by another process.
  */
-import { writeFileAtomic } from "../store/atomic.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
 
 /** TOTP codes change every 30 seconds. */
 export const TOTP_WINDOW_MS = 30_000;

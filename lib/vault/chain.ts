@@ -10,7 +10,7 @@ import type { ProfileConfig } from "../config/profile.ts";
 import type { MfaCodes } from "../prompt/mfa.ts";
 import { AssumeRoleProvider } from "./assume_role.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
-import type { CredentialProvider } from "./credentials.ts";
+import type { CredentialProvider } from "../credentials.ts";
 import { MasterKeysProvider, type MasterKeyStore } from "./master_keys.ts";
 import type { Locker, SessionCache } from "./session_cache.ts";
 import { SessionTokenProvider } from "./session_token.ts";

@@ -7,14 +7,15 @@ import type { Keyring } from "../../backends/keyring.ts";
 import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
 import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
-import { withoutPrivateVariables } from "../exec/child_env.ts";
-import { CredentialStore, lockDir, SessionStore, withLock } from "../store/mod.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
+import { lockDir, withLock } from "../fs/lock.ts";
+import { CredentialStore, SessionStore } from "../store/mod.ts";
 import { promptDriver } from "../prompt/drivers.ts";
 import { MfaCodes } from "../prompt/mfa.ts";
 import { selectPromptDriver } from "../prompt/select.ts";
 import { fileLedger } from "../prompt/used_codes.ts";
 import { buildProvider } from "./chain.ts";
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import type { Locker } from "./session_cache.ts";
 
 /** What the caller supplies. */

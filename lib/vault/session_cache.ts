@@ -3,7 +3,7 @@
  * session key fields, and a cross-process lock. Kept as interfaces so providers are tested with
  * in-memory doubles and run with the real store.
  */
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../credentials.ts";
 
 /** The fields of an aws-vault session key (the expiry part is added by the store). */
 export interface SessionKey {

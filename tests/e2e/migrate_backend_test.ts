@@ -6,6 +6,7 @@ import { newItem } from "../../backends/keyring.ts";
 import { cliCommand, runCli } from "../support/cli.ts";
 import { makePassStore, PASS_GPG, type PassStore } from "../support/gpg_pass.ts";
 import { ignoreWithout } from "../support/peers.ts";
+import { argvLog } from "../support/argv_log.ts";
 import { readUntil } from "../support/read_until.ts";
 
 const noPass = await ignoreWithout(PASS_GPG);
@@ -169,6 +170,29 @@ Deno.test("migrate-backend killed midway leaves every credential in at least one
       const item = inFile.has(p) ? await file.get(p) : await pass.get(p);
       assert(item, `credential ${p} must survive in one backend`);
       assert.equal(dec.decode(item.data), dec.decode(cred(p).data));
+    }
+  });
+});
+
+Deno.test("migrate-backend file -> pass: pass and gpg never get the vault passphrase", {
+  ignore: noPass,
+}, async () => {
+  await withSetup(async ({ store, env, file }) => {
+    await file.set(cred("work"));
+    const shims = `${store.home}/shims`;
+    await Deno.mkdir(shims);
+    const tools = await argvLog(shims, ["pass", "gpg", "gpg2"]);
+    const r = await runCli(["migrate-backend", "--from", "file", "--to", "pass"], {
+      env: { ...env, ...tools.env },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const runs = await tools.environments();
+    const ran = new Set(runs.map((run) => run.tool));
+    assert.ok(ran.has("pass") && (ran.has("gpg") || ran.has("gpg2")), `tools seen: ${[...ran]}`);
+    for (const run of runs) {
+      assert.equal(run.vars.GNUPGHOME, store.gnupgHome, `${run.tool} got our environment`);
+      assert.equal(run.vars.AWS_VAULT_FILE_PASSPHRASE, undefined, `${run.tool} got the passphrase`);
+      assert.ok(!Object.values(run.vars).includes(PASSPHRASE), `${run.tool} saw the passphrase`);
     }
   });
 });

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { FileKeyring } from "../../backends/file.ts";
 import { UserError } from "../../lib/errors.ts";
-import { lockDir, withLock, writeFileAtomic } from "../../lib/store/mod.ts";
+import { writeFileAtomic } from "../../lib/fs/atomic.ts";
+import { lockDir, withLock } from "../../lib/fs/lock.ts";
 import { sessionLockName } from "../../lib/vault/session_cache.ts";
 import { testRuntime } from "../support/runtime.ts";
 import { readUntil } from "../support/read_until.ts";

@@ -8,7 +8,7 @@ import {
   openFileKeyring,
 } from "../../backends/file.ts";
 import { KeyringError, newItem } from "../../backends/keyring.ts";
-import { TEMP_PREFIX } from "../../lib/store/atomic.ts";
+import { TEMP_PREFIX } from "../../lib/fs/atomic.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { GlobalOptions } from "../../lib/cli/global.ts";
 import { keyringIn, PASS, segment, withDir } from "../support/file_vault.ts";

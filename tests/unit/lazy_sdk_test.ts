@@ -48,7 +48,7 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/clear.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/profile.ts", "/lib/config/mod.ts"],
   ["../../lib/cli/migrate_backend.ts", "/backends/mod.ts"],
-  ["../../backends/file.ts", "/lib/store/atomic.ts"],
+  ["../../backends/file.ts", "/lib/fs/atomic.ts"],
 ];
 
 for (const [entry, reached] of ENTRIES) {

@@ -5,7 +5,7 @@ import { ykmanArgv } from "../../lib/prompt/drivers.ts";
 import { MfaCodes } from "../../lib/prompt/mfa.ts";
 import { selectPromptDriver } from "../../lib/prompt/select.ts";
 import { fileLedger, memoryLedger } from "../../lib/prompt/used_codes.ts";
-import { withLock } from "../../lib/store/lock.ts";
+import { withLock } from "../../lib/fs/lock.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { rejection } from "../support/errors.ts";
 
