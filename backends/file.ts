@@ -9,6 +9,7 @@
  */
 import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/terminal.ts";
+import type { Logger } from "../lib/logger.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
@@ -36,12 +37,15 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** The clock (default: the system's): item `created` headers, stale temp files. */
+  now?: () => Date;
 }
 
 /** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
 export function openFileKeyring(
   options: { fileDir?: string },
   runtime: Runtime,
+  log?: Logger,
 ): Promise<Keyring> {
   let dir = options.fileDir || "~/.awsvault/keys/";
   if (dir === "~" || dir.startsWith("~/")) dir = runtime.homeDir() + dir.slice(1);
@@ -50,7 +54,8 @@ export function openFileKeyring(
     new FileKeyring(dir, {
       passphrase: runtime.env.get(PASSPHRASE_ENV),
       terminal: runtime.terminal,
-      debug: runtime.debug,
+      debug: log && ((message) => log.debug(message)),
+      now: () => runtime.now(),
     }),
   );
 }
@@ -73,6 +78,10 @@ export class FileKeyring implements Keyring {
     this.dir = dir;
     this.#options = options;
     this.#passphrase = options.passphrase;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
   }
 
   async get(key: string): Promise<Item | undefined> {
@@ -117,14 +126,14 @@ export class FileKeyring implements Keyring {
       );
       await this.#verifying;
     }
-    const jwe = await encryptItem(item, passphrase, new Date());
+    const jwe = await encryptItem(item, passphrase, this.#now());
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
       throw this.#fsError(err);
     }
     // Writers killed mid-write leave encrypted temp files; a later write tidies them up.
-    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: new Date() });
+    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: this.#now() });
   }
 
   async remove(key: string): Promise<boolean> {

@@ -5,6 +5,7 @@
  * An explicitly chosen backend that is unavailable is an error, never a silent fallback.
  */
 import { UserError } from "../lib/errors.ts";
+import { type Logger, SILENT_LOGGER } from "../lib/logger.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
 import { lookPath } from "../lib/process/path_lookup.ts";
@@ -35,7 +36,7 @@ export interface BackendFactory {
   /** Why this backend cannot be used here, or undefined when it can. */
   unavailable(options: BackendOptions, runtime: Runtime): Promise<string | undefined>;
   /** Opens the backend. */
-  open(options: BackendOptions, runtime: Runtime): Promise<Keyring>;
+  open(options: BackendOptions, runtime: Runtime, log: Logger): Promise<Keyring>;
   /**
    * Whether a user on this machine would expect this backend as the default, so skipping it
    * deserves a notice. Absent: always expected. (No session bus at all is a headless machine,
@@ -59,9 +60,9 @@ export const UNSUPPORTED_BACKENDS = [
 const fileBackend: BackendFactory = {
   name: "file",
   unavailable: () => Promise.resolve(undefined),
-  open: async (options, runtime) => {
+  open: async (options, runtime, log) => {
     const { openFileKeyring } = await import("./file.ts");
-    return openFileKeyring(options, runtime);
+    return openFileKeyring(options, runtime, log);
   },
 };
 
@@ -163,16 +164,21 @@ export async function openBackend(
   name: string,
   options: BackendOptions,
   runtime: Runtime,
+  log: Logger = SILENT_LOGGER,
 ): Promise<Keyring> {
   const factory = backendFactory(name);
   const why = await factory.unavailable(options, runtime);
   if (why) throw new UserError(`backend '${name}' is not available: ${why}`);
-  return factory.open(options, runtime);
+  return factory.open(options, runtime, log);
 }
 
 /** Opens the keyring the options select. */
-export async function openKeyring(options: BackendOptions, runtime: Runtime): Promise<Keyring> {
-  if (options.backend) return openBackend(options.backend, options, runtime);
+export async function openKeyring(
+  options: BackendOptions,
+  runtime: Runtime,
+  log: Logger = SILENT_LOGGER,
+): Promise<Keyring> {
+  if (options.backend) return openBackend(options.backend, options, runtime, log);
   const order = defaultOrder(runtime.os);
   const skipped: string[] = [];
   for (const name of order) {
@@ -185,9 +191,9 @@ export async function openKeyring(options: BackendOptions, runtime: Runtime): Pr
             `(choose one with --backend or AWS_VAULT_BACKEND)\n`,
         );
       }
-      return factory.open(options, runtime);
+      return factory.open(options, runtime, log);
     }
-    runtime.debug(`backend ${name} skipped: ${why}`);
+    log.debug(`backend ${name} skipped: ${why}`);
     if (factory.expected?.(runtime) ?? true) skipped.push(`${name} is unavailable: ${why}`);
   }
   throw new UserError("no keyring backend is available");

@@ -30,8 +30,6 @@ export interface Runtime {
   terminal: Terminal;
   /** The operating system, as Deno.build.os spells it. */
   os: typeof Deno.build.os;
-  /** Writes a debug line to stderr when --debug is on (the CLI sets it); never pass secrets. */
-  debug: (message: string) => void;
 }
 
 /** An Env over a plain object (for tests and child environments). */
@@ -46,7 +44,7 @@ export function envFromObject(vars: Record<string, string | undefined>): Env {
 
 const encoder = new TextEncoder();
 
-/** The real runtime of this process; debug output starts off (the CLI turns it on). */
+/** The real runtime of this process (debug output is a Logger, passed separately). */
 export function denoRuntime(): Runtime {
   const env: Env = {
     get: (name) => Deno.env.get(name),
@@ -65,7 +63,6 @@ export function denoRuntime(): Runtime {
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     terminal: ttyTerminal(),
     os: Deno.build.os,
-    debug: () => {},
   };
 }
 

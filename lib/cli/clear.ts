@@ -16,7 +16,7 @@ export async function clearCommand(
   const { runtime } = ctx;
   let startUrl: string | undefined;
   if (profile) {
-    const config = await loadConfig(runtime);
+    const config = await loadConfig(runtime, ctx.log);
     startUrl = ssoStartUrlOf(config, profile);
   }
   const keyring = await ctx.keyring();

@@ -3,7 +3,9 @@
  * (opened only when a command needs it, so `list --profiles` never asks for a passphrase).
  */
 import type { Keyring } from "../../backends/keyring.ts";
+import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Services } from "../vault/services.ts";
 
 /** Global flags, after environment defaults are applied. */
 export interface GlobalOptions {
@@ -26,7 +28,11 @@ export interface GlobalOptions {
 export interface CommandContext {
   runtime: Runtime;
   options: GlobalOptions;
-  /** The selected keyring, opened on first use. */
+  /** Debug output (on with --debug). */
+  log: Logger;
+  /** The command's services (config, keyring, stores, locks, MFA, STS), built on first use. */
+  services(): Promise<Services>;
+  /** The selected keyring, opened on first use (the services' keyring). */
   keyring(): Promise<Keyring>;
 }
 

@@ -37,7 +37,7 @@ export async function listCommand(
   options: ListOptions = {},
 ): Promise<number> {
   const { runtime } = ctx;
-  const config = await loadConfig(runtime);
+  const config = await loadConfig(runtime, ctx.log);
   const profileNames = config.profileNames();
   if (options.profiles) {
     runtime.stdout(

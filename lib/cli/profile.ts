@@ -48,7 +48,7 @@ export async function profileCommand(
   opts: ProfileOptions = {},
 ): Promise<number> {
   const { runtime } = ctx;
-  const config = await loadConfig(runtime);
+  const config = await loadConfig(runtime, ctx.log);
   const profile = resolveProfile(config, name, {
     env: runtime.env,
     flags: { region: opts.region, duration: opts.duration },
@@ -84,7 +84,7 @@ async function listStoredKeys(ctx: CommandContext): Promise<Set<string> | undefi
     const keyring = await ctx.keyring();
     return new Set(await keyring.keys());
   } catch (err) {
-    ctx.runtime.debug(`cannot list stored credentials: ${errorLine(err)}`);
+    ctx.log.debug(`cannot list stored credentials: ${errorLine(err)}`);
     return undefined;
   }
 }

@@ -4,6 +4,7 @@
  * `[profile default]` and `[NAME]` are not profiles, as in aws-vault).
  */
 import { UserError } from "../errors.ts";
+import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import { type IniSection, parseIni } from "./ini.ts";
 
@@ -46,20 +47,18 @@ export function configFilePath(runtime: Runtime): string {
   return `${runtime.homeDir()}/.aws/config`;
 }
 
-/** The config's profile names, read when asked (the pass backend asks; see BackendOptions). */
-export function configProfileNames(runtime: Runtime): () => Promise<Set<string>> {
-  return async () => new Set((await loadConfig(runtime)).profileNames());
-}
-
 /** Reads and parses the config file; a missing file is an empty config (and is not created). */
-export async function loadConfig(runtime: Runtime): Promise<ConfigFile> {
+export async function loadConfig(
+  runtime: Runtime,
+  log: Logger = SILENT_LOGGER,
+): Promise<ConfigFile> {
   const path = configFilePath(runtime);
   let text = "";
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      runtime.debug(`config file ${path} does not exist: using an empty config`);
+      log.debug(`config file ${path} does not exist: using an empty config`);
     } else if (err instanceof Deno.errors.IsADirectory) {
       throw new UserError(`cannot read config file ${path}: it is a directory`);
     } else if (err instanceof Deno.errors.PermissionDenied) {
@@ -71,7 +70,7 @@ export async function loadConfig(runtime: Runtime): Promise<ConfigFile> {
     }
   }
   return parseConfig(text, path, {
-    onIgnoredSection: (name) => runtime.debug(`${path}: ignoring unrecognised section [${name}]`),
+    onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`),
   });
 }
 

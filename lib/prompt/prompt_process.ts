@@ -17,6 +17,8 @@ export interface PromptProcessOptions {
   attachTty?: boolean;
   /** What to call the source in errors, e.g. `zenity` or `mfa_process`. */
   label: string;
+  /** The operating system (the runtime's). */
+  os: typeof Deno.build.os;
 }
 
 // Runs "$@" with stdin and stderr on /dev/tty when the terminal can be opened, else as they are.
@@ -28,7 +30,7 @@ export async function runPromptProcess(
   argv: string[],
   options: PromptProcessOptions,
 ): Promise<string> {
-  const wrapped = options.attachTty && Deno.build.os !== "windows"
+  const wrapped = options.attachTty && options.os !== "windows"
     ? ["/bin/sh", "-c", ON_TTY, "sh", ...argv]
     : argv;
   let out: ProgramResult;

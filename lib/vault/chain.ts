@@ -43,21 +43,50 @@ export interface ChainOptions {
   minRemainingMs?: number;
 }
 
+/**
+ * Where a chain's credentials come from: stored long-term keys handed out as they are, a
+ * GetSessionToken session over them, an assumed role, or (later) SSO, web identity or
+ * credential_process. Everything but "long-term keys" is temporary (has an expiry).
+ */
+export type CredentialSource =
+  | "long-term keys"
+  | "session"
+  | "role"
+  | "sso"
+  | "web identity"
+  | "credential_process";
+
+/** A profile's provider and the source of what it returns. */
+export interface Chain {
+  provider: CredentialProvider;
+  source: CredentialSource;
+}
+
 /** The credential provider for a resolved profile. */
 export async function buildProvider(
   profile: ProfileConfig,
   deps: ChainDeps,
   options: ChainOptions = {},
 ): Promise<CredentialProvider> {
+  return (await buildChain(profile, deps, options)).provider;
+}
+
+/** The credential provider for a resolved profile, and its source. */
+export async function buildChain(
+  profile: ProfileConfig,
+  deps: ChainDeps,
+  options: ChainOptions = {},
+): Promise<Chain> {
   const roles = countRoles(profile);
   const node = await buildNode(profile, deps, options, roles);
-  return node.provider;
+  return { provider: node.provider, source: node.source };
 }
 
 interface Node {
   provider: CredentialProvider;
   /** "keys" for stored long-term keys; "session" for any temporary credentials. */
   kind: "keys" | "session";
+  source: CredentialSource;
   /** The MFA serial a GetSessionToken in this chain already used (so roles need not send it). */
   chainedMfaSerial?: string;
 }
@@ -82,7 +111,11 @@ async function buildNode(
 
   let source: Node;
   if (hasStored) {
-    source = { provider: new MasterKeysProvider(deps.masterKeys, p.name), kind: "keys" };
+    source = {
+      provider: new MasterKeysProvider(deps.masterKeys, p.name),
+      kind: "keys",
+      source: "long-term keys",
+    };
   } else {
     source = await buildNode(p.sourceProfile!, deps, options, roles);
   }
@@ -138,7 +171,12 @@ async function buildNode(
         debug: deps.debug,
       })
       : role;
-    return { provider, kind: "session", chainedMfaSerial: source.chainedMfaSerial };
+    return {
+      provider,
+      kind: "session",
+      source: "role",
+      chainedMfaSerial: source.chainedMfaSerial,
+    };
   }
 
   if (source.kind === "keys") {
@@ -164,7 +202,7 @@ async function buildNode(
       now: deps.now,
       debug: deps.debug,
     });
-    return { provider, kind: "session", chainedMfaSerial: p.mfaSerial };
+    return { provider, kind: "session", source: "session", chainedMfaSerial: p.mfaSerial };
   }
   return source;
 }

@@ -32,12 +32,17 @@ async function withStandIns(fn: (s: StandIns) => Promise<void>): Promise<void> {
 
 /** The driver `name` with PATH (and the rest of the environment) given. */
 function driver(name: string, env: Record<string, string>) {
-  return promptDriver(name, { terminal: testRuntime().terminal, env: envFromObject(env) });
+  return promptDriver(name, {
+    terminal: testRuntime().terminal,
+    env: envFromObject(env),
+    os: Deno.build.os,
+  });
 }
 
 /** MFA codes whose prompts go to `name` on `path`. */
 function mfaVia(name: string, path: string): MfaCodes {
   return new MfaCodes({
+    os: Deno.build.os,
     driver: () => Promise.resolve(driver(name, { PATH: path })),
     ledger: memoryLedger(),
     now: () => new Date(Date.UTC(2026, 0, 1)),
@@ -221,7 +226,11 @@ Deno.test("the program is found on the runtime's PATH, never a relative PATH ent
 
 Deno.test("terminal: asks on the terminal with the prompt text; no program runs", async () => {
   const rt = testRuntime({ answers: [" 135790 "] });
-  const d = promptDriver("terminal", { terminal: rt.terminal, env: envFromObject({}) });
+  const d = promptDriver("terminal", {
+    terminal: rt.terminal,
+    env: envFromObject({}),
+    os: Deno.build.os,
+  });
   assert.equal((await d(M)).trim(), "135790");
   assert.deepEqual(rt.prompts, [PROMPT]);
 });
@@ -273,6 +282,7 @@ Deno.test("mfa_process runs through /bin/sh -c with the given environment; its o
   await withStandIns(async (s) => {
     await s.add("otp-helper", { stdout: " 97531" });
     const mfa = new MfaCodes({
+      os: Deno.build.os,
       driver: () => Promise.reject(new Error("the prompt driver must not be used")),
       ledger: memoryLedger(),
       now: () => new Date(Date.UTC(2026, 0, 1)),
@@ -294,6 +304,7 @@ Deno.test("a failing mfa_process is one line naming neither its command nor its 
   await withStandIns(async (s) => {
     await s.add("otp-helper", { stdout: "leaked-stdout-111111", exitCode: 4 });
     const mfa = new MfaCodes({
+      os: Deno.build.os,
       driver: () => Promise.reject(new Error("the prompt driver must not be used")),
       ledger: memoryLedger(),
       now: () => new Date(Date.UTC(2026, 0, 1)),

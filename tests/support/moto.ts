@@ -40,17 +40,21 @@ export async function startMoto(): Promise<Moto> {
     } catch { /* already gone */ }
     await child.status;
   };
-  for (let i = 0; i < 200; i++) {
+  // moto imports for seconds, and much longer on a loaded machine (test files run in parallel):
+  // wait up to two minutes, but stop at once if it died.
+  let exited = false;
+  child.status.then(() => exited = true);
+  for (let i = 0; i < 1200 && !exited; i++) {
     try {
       const r = await fetch(`${url}/moto-api/`);
       await r.body?.cancel();
       return { url, stop };
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
   await stop();
-  throw new Error("moto_server did not start");
+  throw new Error(exited ? "moto_server exited before it answered" : "moto_server did not start");
 }
 
 /** Runs the AWS CLI v2 against moto with admin test credentials; returns parsed JSON stdout. */

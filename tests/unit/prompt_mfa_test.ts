@@ -16,6 +16,7 @@ function codes(answers: string[], start = Date.UTC(2026, 0, 1, 0, 0, 5)) {
   const notices: string[] = [];
   const asked: string[] = [];
   const mfa = new MfaCodes({
+    os: Deno.build.os,
     driver: () =>
       Promise.resolve((serial: string) => {
         asked.push(serial);
