@@ -5,6 +5,7 @@
  */
 import { type ProgramResult, runProgram, SpawnError } from "../lib/process/spawn.ts";
 import { KeyringError } from "./keyring.ts";
+import { oneLine } from "../lib/encoding.ts";
 
 const decoder = new TextDecoder();
 
@@ -39,7 +40,7 @@ export async function runTool(
       ? "is not installed (not found on PATH)"
       : err.failure === "permission denied"
       ? "cannot be run: permission denied"
-      : `cannot be run: ${oneLine(String(err.cause))}`;
+      : `cannot be run: ${toolMessage(String(err.cause))}`;
     throw new KeyringError(`'${cmd}' ${why}`, { cause: err });
   }
 }
@@ -58,7 +59,7 @@ export async function runToolOk(
 
 /** The KeyringError for a failed tool run. */
 export function toolFailure(cmd: string, what: string, result: ToolResult): KeyringError {
-  const detail = oneLine(result.stderr) || `exit code ${result.code}`;
+  const detail = toolMessage(result.stderr) || `exit code ${result.code}`;
   return new KeyringError(`${what}: ${cmd}: ${detail}`);
 }
 
@@ -68,7 +69,6 @@ export function stdoutText(result: ToolResult): string {
 }
 
 /** A tool's stderr as one line (tools spread one message over lines), at most 300 characters. */
-export function oneLine(text: string): string {
-  const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+function toolMessage(text: string): string {
+  return oneLine(text, 300);
 }

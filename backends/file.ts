@@ -10,11 +10,12 @@
 import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/terminal.ts";
 import type { Logger } from "../lib/logger.ts";
-import type { Runtime } from "../lib/runtime.ts";
+import { expandHome, type Runtime } from "../lib/runtime.ts";
 import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
+import { base64ToBytes } from "../lib/encoding.ts";
 
 /** The key-wrapping algorithm aws-vault writes. */
 export const FILE_ALG = "PBES2-HS256+A128KW";
@@ -47,8 +48,7 @@ export function openFileKeyring(
   runtime: Runtime,
   log?: Logger,
 ): Promise<Keyring> {
-  let dir = options.fileDir || "~/.awsvault/keys/";
-  if (dir === "~" || dir.startsWith("~/")) dir = runtime.homeDir() + dir.slice(1);
+  let dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
   dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
   return Promise.resolve(
     new FileKeyring(dir, {
@@ -333,10 +333,7 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
 
 function parseHeader(segment: string, path: string): Record<string, unknown> {
   try {
-    const b64 = segment.replaceAll("-", "+").replaceAll("_", "/");
-    const bin = atob(b64 + "=".repeat((4 - b64.length % 4) % 4));
-    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-    const header = JSON.parse(new TextDecoder().decode(bytes));
+    const header = JSON.parse(new TextDecoder().decode(base64ToBytes(segment)));
     if (typeof header === "object" && header !== null && !Array.isArray(header)) return header;
   } catch {
     // fall through

@@ -6,7 +6,7 @@
  */
 import { UserError } from "../lib/errors.ts";
 import { type Logger, SILENT_LOGGER } from "../lib/logger.ts";
-import type { Runtime } from "../lib/runtime.ts";
+import { expandHome, type Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
 import { lookPath } from "../lib/process/path_lookup.ts";
 
@@ -20,7 +20,7 @@ export interface BackendOptions {
   passCmd?: string;
   passPrefix?: string;
   fileDir: string;
-  /** keyctl keyring scope. */
+  /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
   keyctlScope: string;
   /**
    * Names of the config's profiles: pass reads prefix-less root entries only under these names
@@ -78,7 +78,7 @@ const passBackend: BackendFactory = {
     return openPassKeyring({
       storeDir: expandHome(
         options.passDir || runtime.env.get("PASSWORD_STORE_DIR") || "~/.password-store",
-        runtime,
+        () => runtime.homeDir(),
       ),
       passCmd: options.passCmd || "pass",
       prefix: options.passPrefix,
@@ -197,8 +197,4 @@ export async function openKeyring(
     if (factory.expected?.(runtime) ?? true) skipped.push(`${name} is unavailable: ${why}`);
   }
   throw new UserError("no keyring backend is available");
-}
-
-function expandHome(path: string, runtime: Runtime): string {
-  return path === "~" || path.startsWith("~/") ? runtime.homeDir() + path.slice(1) : path;
 }

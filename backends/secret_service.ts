@@ -209,14 +209,16 @@ class SecretServiceKeyring implements Keyring {
     return this.#creating;
   }
 
+  /** Reads our collection's label: exit 0 when the collection exists. */
+  #probeCollection(): Promise<ToolResult> {
+    return busctl(
+      ["get-property", BUS_NAME, this.#path, "org.freedesktop.Secret.Collection", "Label"],
+      this.#env,
+    );
+  }
+
   async #createCollection(): Promise<void> {
-    const probe = await busctl([
-      "get-property",
-      BUS_NAME,
-      this.#path,
-      "org.freedesktop.Secret.Collection",
-      "Label",
-    ], this.#env);
+    const probe = await this.#probeCollection();
     if (probe.code === 0) return;
     if (!NO_OBJECT.test(probe.stderr)) {
       throw this.#failure("cannot open the Secret Service collection", probe);
@@ -249,14 +251,7 @@ class SecretServiceKeyring implements Keyring {
       );
       const deadline = Date.now() + this.#promptTimeoutMs;
       while (Date.now() < deadline) {
-        const r = await busctl([
-          "get-property",
-          BUS_NAME,
-          this.#path,
-          "org.freedesktop.Secret.Collection",
-          "Label",
-        ], this.#env);
-        if (r.code === 0) return;
+        if ((await this.#probeCollection()).code === 0) return;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       throw new KeyringError(

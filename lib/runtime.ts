@@ -42,6 +42,11 @@ export function envFromObject(vars: Record<string, string | undefined>): Env {
   };
 }
 
+/** `~` and `~/...` as the user's home directory (as Go's aws-vault expands its paths). */
+export function expandHome(path: string, homeDir: () => string): string {
+  return path === "~" || path.startsWith("~/") ? homeDir() + path.slice(1) : path;
+}
+
 const encoder = new TextEncoder();
 
 /** The real runtime of this process (debug output is a Logger, passed separately). */

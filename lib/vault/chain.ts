@@ -6,7 +6,7 @@
 import type { StsClientFactory } from "../aws/sts_client.ts";
 import { formatDuration } from "../duration.ts";
 import { NotImplementedError, UserError } from "../errors.ts";
-import type { ProfileConfig } from "../config/profile.ts";
+import { type ProfileConfig, sourceChain } from "../config/profile.ts";
 import type { MfaCodes } from "../prompt/mfa.ts";
 import { AssumeRoleProvider } from "./assume_role.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
@@ -78,7 +78,8 @@ export async function buildChain(
   options: ChainOptions = {},
 ): Promise<Chain> {
   const roles = countRoles(profile);
-  const node = await buildNode(profile, deps, options, roles);
+  const { keysAt } = await sourceChain(profile, (name) => deps.masterKeys.has(name));
+  const node = await buildNode(profile, deps, options, roles, keysAt);
   return { provider: node.provider, source: node.source };
 }
 
@@ -105,8 +106,9 @@ async function buildNode(
   deps: ChainDeps,
   options: ChainOptions,
   roles: ProfileConfig[],
+  keysAt: ProfileConfig | undefined,
 ): Promise<Node> {
-  const hasStored = await deps.masterKeys.has(p.name);
+  const hasStored = p === keysAt;
   if (!hasStored && !p.sourceProfile) return otherSource(p);
 
   let source: Node;
@@ -117,7 +119,7 @@ async function buildNode(
       source: "long-term keys",
     };
   } else {
-    source = await buildNode(p.sourceProfile!, deps, options, roles);
+    source = await buildNode(p.sourceProfile!, deps, options, roles, keysAt);
   }
   const sts: StsTarget = {
     clientFor: deps.sts,
