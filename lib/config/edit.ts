@@ -4,8 +4,8 @@
  * config (dotfile managers) instead of replacing the link.
  */
 import { UserError } from "../errors.ts";
-import { dirname, writeFileAtomic } from "../store/atomic.ts";
-import { withLock } from "../store/lock.ts";
+import { dirname, writeFileAtomic } from "../fs/atomic.ts";
+import { withLock } from "../fs/lock.ts";
 import { decodeConfigText, parseConfig, profileHeader, readConfigBytes } from "./config_file.ts";
 
 /**

@@ -5,7 +5,7 @@
  */
 import { formatDuration } from "../duration.ts";
 import { UserError } from "../errors.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import {
   type Locker,
   type SessionCache,

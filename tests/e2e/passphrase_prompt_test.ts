@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { FileKeyring } from "../../backends/file.ts";
 import { UserError } from "../../lib/errors.ts";
 import { CredentialStore, SessionStore } from "../../lib/store/mod.ts";
-import { havePty, runOnPty } from "../support/pty.ts";
+import { ignoreWithout } from "../support/peers.ts";
+import { PTY, runOnPty } from "../support/pty.ts";
+
+const noPty = await ignoreWithout(PTY);
 
 const PASS = "right passphrase";
 const PROMPT = "Enter passphrase to unlock";
@@ -45,8 +48,9 @@ async function vaultWithSession(): Promise<{ home: string; env: Record<string, s
 
 const count = (text: string, part: string) => text.split(part).length - 1;
 
-Deno.test("item 11: Ctrl-C at the passphrase prompt ends the command at once with 130", async () => {
-  if (!(await havePty())) return;
+Deno.test("item 11: Ctrl-C at the passphrase prompt ends the command at once with 130", {
+  ignore: noPty,
+}, async () => {
   const { home, env } = await vaultWithSession();
   try {
     const r = await runOnPty(["exec", "work", "--", "sh", "-c", "echo CHILD RAN"], {
@@ -61,8 +65,9 @@ Deno.test("item 11: Ctrl-C at the passphrase prompt ends the command at once wit
   }
 });
 
-Deno.test("item 11: a typo says wrong passphrase, asks again, and the cached session is used", async () => {
-  if (!(await havePty())) return;
+Deno.test("item 11: a typo says wrong passphrase, asks again, and the cached session is used", {
+  ignore: noPty,
+}, async () => {
   const { home, env } = await vaultWithSession();
   try {
     const r = await runOnPty(["exec", "work", "--", "sh", "-c", 'echo "KEY=$AWS_ACCESS_KEY_ID"'], {
@@ -78,8 +83,9 @@ Deno.test("item 11: a typo says wrong passphrase, asks again, and the cached ses
   }
 });
 
-Deno.test("item 11: three wrong passphrases fail with one line, and nothing changes", async () => {
-  if (!(await havePty())) return;
+Deno.test("item 11: three wrong passphrases fail with one line, and nothing changes", {
+  ignore: noPty,
+}, async () => {
   const { home, env } = await vaultWithSession();
   try {
     const before = (await Array.fromAsync(Deno.readDir(`${home}/keys`), (e) => e.name)).sort();

@@ -10,7 +10,7 @@ import { parseConfig } from "../../lib/config/config_file.ts";
 import { resolveProfile } from "../../lib/config/resolve.ts";
 import { UserError } from "../../lib/errors.ts";
 import { envFromObject } from "../../lib/runtime.ts";
-import { withLock } from "../../lib/store/lock.ts";
+import { withLock } from "../../lib/fs/lock.ts";
 
 const noTerminal = { readLine: () => Promise.reject(new UserError("no terminal in this test")) };
 

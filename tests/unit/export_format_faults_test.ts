@@ -8,7 +8,10 @@ import { resolveProfile } from "../../lib/config/resolve.ts";
 import { parseConfig } from "../../lib/config/config_file.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { hostileStrings, runSeed, seededRandom } from "../support/hostile.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { commandPeer, ignoreWithout } from "../support/peers.ts";
+
+const FISH = commandPeer("fish", "fish", ["-c", "true"]);
+const noFish = await ignoreWithout(FISH);
 
 const dec = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -48,7 +51,7 @@ Deno.test("item 9: env, export-env and fish output is read back verbatim by real
     ["dash", ["env", "export-env"]],
     ["bash", ["env", "export-env"]],
   ];
-  if (await havePeer("fish", commandWorks("fish", ["-c", "true"]))) shells.push(["fish", ["fish"]]);
+  if (!noFish) shells.push(["fish", ["fish"]]);
   const names = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
   for (const [shell, formats] of shells) {
     for (const format of formats) {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { MfaCodes } from "../../lib/prompt/mfa.ts";
 import { fileLedger } from "../../lib/prompt/used_codes.ts";
-import { withLock } from "../../lib/store/lock.ts";
+import { withLock } from "../../lib/fs/lock.ts";
 
 const M = "arn:aws:iam::111111111111:mfa/shared";
 
@@ -29,6 +29,7 @@ Deno.test("item 10: two profiles sharing a device, in parallel, send one code on
         ledger: fileLedger(ledgerPath, (fn) => withLock(`${dir}/ledger.lock`, fn)),
         now: () => new Date(1_700_000_000_000),
         notice: () => {},
+        os: Deno.build.os,
       });
     for (let trial = 0; trial < 5; trial++) {
       await Deno.remove(ledgerPath).catch(() => {});
