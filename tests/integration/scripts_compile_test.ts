@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { CompileUsageError, outputName, parseArgs, TARGETS } from "../../scripts/compile.ts";
 import { DENO_DIR } from "../support/cli.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { commandPeer, ignoreWithout, python3, requirePeers } from "../support/peers.ts";
 
 const SCRIPT = new URL("../../scripts/compile.ts", import.meta.url).pathname;
 const ELF = "/bin/true";
@@ -16,6 +16,9 @@ const ELF = "/bin/true";
 const OTHER_LINUX = Deno.build.target === "aarch64-unknown-linux-gnu"
   ? "x86_64-unknown-linux-gnu"
   : "aarch64-unknown-linux-gnu";
+
+const ZIPFILE = commandPeer("python3 zipfile", "python3", ["-c", "import zipfile"]);
+const noZipfile = await ignoreWithout(ZIPFILE);
 
 const env = (vars: Record<string, string> = {}) => ({ get: (name: string) => vars[name] });
 
@@ -83,7 +86,7 @@ async function scratchDenoDir(dir: string): Promise<string> {
 
 /** Writes a zip holding one stored (uncompressed) file, as Deno's runtime zips hold denort. */
 async function writeZip(path: string, name: string, data: Uint8Array): Promise<void> {
-  const out = await new Deno.Command("python3", {
+  const out = await new Deno.Command(await python3(), {
     args: [
       "-c",
       "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr(sys.argv[2], sys.stdin.buffer.read()); z.close()",
@@ -120,8 +123,11 @@ async function runCompile(args: string[], vars: Record<string, string>, cwd: str
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("compile: runtimes given or cached, SHA256SUMS, and one line when none can be had", async (t) => {
-  if (!(await havePeer("python3", commandWorks("python3", ["-c", "import zipfile"])))) return;
+Deno.test({
+  name: "compile: runtimes given or cached, SHA256SUMS, and one line when none can be had",
+  ignore: noZipfile,
+}, async (t) => {
+  await requirePeers(ZIPFILE);
   const dir = await Deno.makeTempDir({ prefix: "aws-vault-compile-" });
   try {
     const denoDir = await scratchDenoDir(dir);
