@@ -29,6 +29,22 @@ const STALE_TEMP_MS = 10 * 60_000;
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
+/**
+ * Encrypts and decrypts items in place of the keyring's own passphrase: the credential agent
+ * (lib/agent), which holds the passphrase so this process never sees it.
+ */
+export interface ItemCrypto {
+  /**
+   * The item in one file's text; undefined when this crypto cannot serve now (locked, gone):
+   * the keyring then uses its own passphrase. Throws a KeyringError for a file it cannot open.
+   */
+  decrypt(text: string, path: string): Promise<Item | undefined>;
+  /** The JWE text of an item; undefined when this crypto cannot serve now. */
+  encrypt(item: Item): Promise<string | undefined>;
+  /** Told the passphrase once the keyring has proved it itself (so a locked agent unlocks). */
+  unlock?(passphrase: string): Promise<void>;
+}
+
 /** Options for FileKeyring. */
 export interface FileKeyringOptions {
   /** The passphrase from the environment, when set (may be empty). */
@@ -37,24 +53,40 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** Tried before the passphrase for every read and write (the credential agent). */
+  crypto?: ItemCrypto;
 }
 
-/** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
-export function openFileKeyring(options: GlobalOptions, runtime: Runtime): Promise<Keyring> {
+/** Extra collaborators of openFileKeyring. */
+export interface OpenFileKeyringOptions {
+  /** The ItemCrypto for this vault directory, if one serves it. */
+  crypto?: (dir: string) => Promise<ItemCrypto | undefined>;
+}
+
+/** The vault directory the global options name (`--file-dir`, `~/` expanded). */
+export function fileVaultDir(options: GlobalOptions, runtime: Runtime): string {
   let dir = options.fileDir || "~/.awsvault/keys/";
   if (dir === "~" || dir.startsWith("~/")) dir = runtime.homeDir() + dir.slice(1);
-  dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
-  return Promise.resolve(
-    new FileKeyring(dir, {
-      passphrase: runtime.env.get(PASSPHRASE_ENV),
-      terminal: runtime.terminal,
-      debug: runtime.debug,
-    }),
-  );
+  return dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
 }
 
-/** Thrown inside this module when a JWE does not decrypt with the passphrase. */
-class DecryptionFailed extends Error {}
+/** Opens the file backend for these global options. */
+export async function openFileKeyring(
+  options: GlobalOptions,
+  runtime: Runtime,
+  open: OpenFileKeyringOptions = {},
+): Promise<FileKeyring> {
+  const dir = fileVaultDir(options, runtime);
+  return new FileKeyring(dir, {
+    passphrase: runtime.env.get(PASSPHRASE_ENV),
+    terminal: runtime.terminal,
+    debug: runtime.debug,
+    crypto: await open.crypto?.(dir),
+  });
+}
+
+/** Thrown by decryptItem when a JWE does not decrypt with the passphrase. */
+export class DecryptionFailed extends Error {}
 
 /** A directory of aws-vault JWE item files. */
 export class FileKeyring implements Keyring {
@@ -77,10 +109,12 @@ export class FileKeyring implements Keyring {
     const path = this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return undefined;
+    const served = await this.#options.crypto?.decrypt(text, path);
+    if (served) return served;
     const passphrase = await this.#getPassphrase();
     try {
       const item = await decryptItem(text, passphrase, path);
-      this.#verified = true;
+      await this.#markVerified(passphrase);
       return item;
     } catch (err) {
       if (!(err instanceof DecryptionFailed)) throw err;
@@ -107,15 +141,8 @@ export class FileKeyring implements Keyring {
   async set(item: Item): Promise<void> {
     const path = this.#pathOf(item.key);
     await this.#ensureDir();
-    const passphrase = await this.#getPassphrase();
-    if (!this.#verified) {
-      // Concurrent writers share one check (and one confirmation prompt).
-      this.#verifying ??= this.#verifyForWrite(passphrase).finally(() =>
-        this.#verifying = undefined
-      );
-      await this.#verifying;
-    }
-    const jwe = await encryptItem(item, passphrase, new Date());
+    const jwe = await this.#options.crypto?.encrypt(item) ??
+      await encryptItem(item, await this.verifiedPassphrase(), new Date());
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
@@ -150,9 +177,23 @@ export class FileKeyring implements Keyring {
   }
 
   /**
-   * Proves the passphrase before the first write: it must decrypt an existing item. A vault with
-   * no readable item is new, and a prompted passphrase must then be typed twice.
+   * The passphrase (given or prompted), proved against the vault as before a first write: it
+   * must decrypt an existing item; in a new vault a prompted passphrase is typed twice.
+   * `agent start` unlocks with it.
    */
+  async verifiedPassphrase(): Promise<string> {
+    const passphrase = await this.#getPassphrase();
+    if (!this.#verified) {
+      // Concurrent writers share one check (and one confirmation prompt).
+      this.#verifying ??= this.#verifyForWrite(passphrase).finally(() =>
+        this.#verifying = undefined
+      );
+      await this.#verifying;
+    }
+    return passphrase;
+  }
+
+  /** Proves the passphrase: see verifiedPassphrase. */
   async #verifyForWrite(passphrase: string): Promise<void> {
     let sawWrongPassphrase = false;
     for (const key of await this.keys()) {
@@ -161,7 +202,7 @@ export class FileKeyring implements Keyring {
       if (text === undefined) continue;
       try {
         await decryptItem(text, passphrase, path);
-        this.#verified = true;
+        await this.#markVerified(passphrase);
         return;
       } catch (err) {
         if (err instanceof DecryptionFailed) sawWrongPassphrase = true;
@@ -181,7 +222,14 @@ export class FileKeyring implements Keyring {
         throw new UserError(`passphrases do not match; nothing was stored in ${this.dir}`);
       }
     }
+    await this.#markVerified(passphrase);
+  }
+
+  /** Records a proved passphrase; the first time, hands it to a locked agent. */
+  async #markVerified(passphrase: string): Promise<void> {
+    if (this.#verified) return;
     this.#verified = true;
+    await this.#options.crypto?.unlock?.(passphrase);
   }
 
   async #getPassphrase(): Promise<string> {
@@ -263,7 +311,11 @@ export function decodeFileName(name: string): string {
 }
 
 /** Encrypts an item into aws-vault's JWE compact form. */
-export async function encryptItem(item: Item, passphrase: string, now: Date): Promise<string> {
+export async function encryptItem(
+  item: Item,
+  passphrase: string | Uint8Array,
+  now: Date,
+): Promise<string> {
   const { CompactEncrypt } = await import("jose");
   const payload = new TextEncoder().encode(goJsonEscape(encodeItemJson(item)));
   // jose appends p2c and p2s after these, giving Go's sorted key order byte for byte.
@@ -273,14 +325,22 @@ export async function encryptItem(item: Item, passphrase: string, now: Date): Pr
       p2c: FILE_P2C,
       p2s: crypto.getRandomValues(new Uint8Array(12)),
     })
-    .encrypt(new TextEncoder().encode(passphrase));
+    .encrypt(passphraseBytes(passphrase));
+}
+
+function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
+  return typeof passphrase === "string" ? new TextEncoder().encode(passphrase) : passphrase;
 }
 
 /**
  * Decrypts one item file. Throws DecryptionFailed when the passphrase does not open it and a
  * KeyringError naming the file when it is not an aws-vault item.
  */
-async function decryptItem(text: string, passphrase: string, path: string): Promise<Item> {
+export async function decryptItem(
+  text: string,
+  passphrase: string | Uint8Array,
+  path: string,
+): Promise<Item> {
   const jwe = text.trim();
   const parts = jwe.split(".");
   if (parts.length !== 5) {
@@ -302,7 +362,7 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
   const jose = await import("jose");
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await jose.compactDecrypt(jwe, new TextEncoder().encode(passphrase), {
+    ({ plaintext } = await jose.compactDecrypt(jwe, passphraseBytes(passphrase), {
       keyManagementAlgorithms: [FILE_ALG],
       contentEncryptionAlgorithms: [FILE_ENC],
       maxPBES2Count: MAX_P2C,

@@ -8,7 +8,11 @@ import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
+import type { OpenFileKeyringOptions } from "./file.ts";
 import { findExecutable } from "./exec_util.ts";
+
+/** Collaborators a backend may use beyond its options (the credential agent, for `file`). */
+export type BackendExtras = OpenFileKeyringOptions;
 
 /** One backend this build supports. */
 export interface BackendFactory {
@@ -17,7 +21,7 @@ export interface BackendFactory {
   /** Why this backend cannot be used here, or undefined when it can. */
   unavailable(options: GlobalOptions, runtime: Runtime): Promise<string | undefined>;
   /** Opens the backend. */
-  open(options: GlobalOptions, runtime: Runtime): Promise<Keyring>;
+  open(options: GlobalOptions, runtime: Runtime, extras?: BackendExtras): Promise<Keyring>;
   /**
    * Whether a user on this machine would expect this backend as the default, so skipping it
    * deserves a notice. Absent: always expected. (No session bus at all is a headless machine,
@@ -41,9 +45,9 @@ export const UNSUPPORTED_BACKENDS = [
 const fileBackend: BackendFactory = {
   name: "file",
   unavailable: () => Promise.resolve(undefined),
-  open: async (options, runtime) => {
+  open: async (options, runtime, extras) => {
     const { openFileKeyring } = await import("./file.ts");
-    return openFileKeyring(options, runtime);
+    return await openFileKeyring(options, runtime, extras);
   },
 };
 
@@ -148,16 +152,21 @@ export async function openBackend(
   name: string,
   options: GlobalOptions,
   runtime: Runtime,
+  extras?: BackendExtras,
 ): Promise<Keyring> {
   const factory = backendFactory(name);
   const why = await factory.unavailable(options, runtime);
   if (why) throw new UserError(`backend '${name}' is not available: ${why}`);
-  return factory.open(options, runtime);
+  return factory.open(options, runtime, extras);
 }
 
 /** Opens the keyring the options select. */
-export async function openKeyring(options: GlobalOptions, runtime: Runtime): Promise<Keyring> {
-  if (options.backend) return openBackend(options.backend, options, runtime);
+export async function openKeyring(
+  options: GlobalOptions,
+  runtime: Runtime,
+  extras?: BackendExtras,
+): Promise<Keyring> {
+  if (options.backend) return openBackend(options.backend, options, runtime, extras);
   const order = defaultOrder(runtime.os);
   const skipped: string[] = [];
   for (const name of order) {
@@ -170,7 +179,7 @@ export async function openKeyring(options: GlobalOptions, runtime: Runtime): Pro
             `(choose one with --backend or AWS_VAULT_BACKEND)\n`,
         );
       }
-      return factory.open(options, runtime);
+      return factory.open(options, runtime, extras);
     }
     runtime.debug(`backend ${name} skipped: ${why}`);
     if (factory.expected?.(runtime) ?? true) skipped.push(`${name} is unavailable: ${why}`);

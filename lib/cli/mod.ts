@@ -248,6 +248,43 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
     async () => (await import("./migrate_backend.ts")).migrateBackendCommand as Action,
   );
 
+  const agent = sub(
+    program,
+    "agent",
+    "Run a credential agent that holds the file vault open (unlock once).",
+  );
+  run(
+    sub(agent, "start", "Ask the vault passphrase once and keep serving it in the background.")
+      .addOption(
+        durationOption("--timeout <duration>", "Exit after this long (0: never).").default(
+          8 * 3600_000,
+          "8h",
+        ),
+      )
+      .addOption(
+        durationOption("--idle <duration>", "Lock after this long unused (0: never).").default(
+          3600_000,
+          "1h",
+        ),
+      )
+      .option("--foreground", "Serve in this process (for a systemd user unit).", false)
+      .option("--locked", "Start locked: the first command that needs the vault asks.", false)
+      .addOption(new Option("--daemon-child").hideHelp()),
+    async () => (await import("./agent.ts")).agentStartCommand as Action,
+  );
+  run(
+    sub(agent, "stop", "Stop the agent; it forgets the passphrase."),
+    async () => (await import("./agent.ts")).agentStopCommand as Action,
+  );
+  run(
+    sub(agent, "status", "Say whether an agent runs, since when, and when it locks."),
+    async () => (await import("./agent.ts")).agentStatusCommand as Action,
+  );
+  run(
+    sub(agent, "lock", "Make the agent forget the passphrase; it keeps running."),
+    async () => (await import("./agent.ts")).agentLockCommand as Action,
+  );
+
   run(
     sub(program, "proxy", "Start a proxy for the EC2 instance metadata service.", { hidden: true })
       .alias("server")
@@ -491,7 +528,17 @@ function context(cmd: Command, runtime: Runtime): CommandContext {
     runtime,
     options,
     keyring: () => {
-      keyring ??= import("../../backends/mod.ts").then((m) => m.openKeyring(options, runtime));
+      keyring ??= import("../../backends/mod.ts").then((m) =>
+        m.openKeyring(options, runtime, {
+          // A running credential agent encrypts and decrypts for the file backend.
+          crypto: async (dir) =>
+            (await import("../agent/client.ts")).agentCrypto(dir, {
+              env: runtime.env,
+              notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+              debug: (m) => runtime.debug(m),
+            }),
+        })
+      );
       return keyring;
     },
   };
