@@ -51,11 +51,12 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
   program.helpCommand(true);
   // Global flags are accepted after the command name too; help lists them once, as globals.
   // They are added only to the command being run: building them for every command costs startup.
-  program.hook("preSubcommand", (_program, command) => {
+  const globalsOnSubcommands = (_parent: Command, command: Command) => {
     if (!command.options.some((o) => o.long === "--debug")) {
       addGlobalOptions(command, { hidden: true });
     }
-  });
+  };
+  program.hook("preSubcommand", globalsOnSubcommands);
   program.configureHelp({ showGlobalOptions: true });
   program.addOption(new Option("--help-long", "Generate long help."));
   program.on("option:help-long", () => {
@@ -252,7 +253,7 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
     program,
     "agent",
     "Run a credential agent that holds the file vault open (unlock once).",
-  );
+  ).hook("preSubcommand", globalsOnSubcommands);
   run(
     sub(agent, "start", "Ask the vault passphrase once and keep serving it in the background.")
       .addOption(
