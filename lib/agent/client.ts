@@ -130,6 +130,11 @@ export function currentUid(): number | undefined {
   return Deno.build.os === "windows" ? undefined : Deno.uid() ?? undefined;
 }
 
+/** A vault directory as the agent names it: absolute (the agent runs in `/`). */
+export function absoluteVaultDir(dir: string): string {
+  return dir.startsWith("/") ? dir : `${Deno.cwd().replace(/\/+$/, "")}/${dir}`;
+}
+
 /** Options for agentCrypto. */
 export interface AgentCryptoOptions {
   env: Env;
@@ -152,7 +157,7 @@ export async function agentCrypto(
     const place = agentSocketPlace(options.env, uid);
     if (!(await checkSocketDir(place.dir, uid))) return undefined;
     if (!(await checkSocketFile(place.path, uid))) return undefined;
-    return new AgentItemCrypto(place.path, dir, options.debug);
+    return new AgentItemCrypto(place.path, absoluteVaultDir(dir), options.debug);
   } catch (err) {
     if (!(err instanceof AgentSocketRefused) && !(err instanceof UserError)) throw err;
     options.notice(`not using the credential agent: ${err.message}`);

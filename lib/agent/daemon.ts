@@ -14,6 +14,9 @@ import { AgentServer } from "./server.ts";
 /** The hidden flag of `agent start` that makes the process the detached agent. */
 export const DAEMON_CHILD_FLAG = "--daemon-child";
 
+/** How long `agent start` waits for the detached agent to listen (it proves the passphrase). */
+const START_TIMEOUT_MS = 60_000;
+
 /** What the detached agent is told on its stdin. */
 export interface AgentSettings {
   socketPath: string;
@@ -87,14 +90,26 @@ export async function spawnAgent(
     // It died before reading: its exit status below says so.
   }
   const reader = child.stdout.getReader();
+  // An agent that never answers is killed rather than waited for.
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone already
+    }
+  }, START_TIMEOUT_MS);
   let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-    if (text.includes("\n") || text.length > 4096) break;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      if (text.includes("\n") || text.length > 4096) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
   }
-  await reader.cancel().catch(() => {});
   let answer: { ok?: boolean; pid?: number; message?: string } = {};
   try {
     answer = JSON.parse(text.split("\n")[0]);

@@ -123,7 +123,7 @@ export class AgentServer {
         } catch {
           break; // closed by stop()
         }
-        this.#handle(conn);
+        this.#handle(conn).catch((err) => this.#o.debug?.(`agent connection: ${err}`));
       }
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);

@@ -4,8 +4,8 @@
  */
 import { FileKeyring, fileVaultDir, PASSPHRASE_ENV } from "../../backends/file.ts";
 import { formatDuration } from "../duration.ts";
-import { UserError } from "../errors.ts";
-import { agentRequest, currentUid, probeAgent } from "../agent/client.ts";
+import { UsageError, UserError } from "../errors.ts";
+import { absoluteVaultDir, agentRequest, currentUid, probeAgent } from "../agent/client.ts";
 import { listeningAgent, runDetachedAgent, spawnAgent } from "../agent/daemon.ts";
 import { AGENT_PROTOCOL_VERSION, type AgentStatus } from "../agent/protocol.ts";
 import { type AgentSocketPlace, agentSocketPlace, checkSocketDir } from "../agent/socket_path.ts";
@@ -39,7 +39,9 @@ export async function agentStartCommand(
   const { runtime } = ctx;
   const { place, uid } = placeOf(ctx);
   refuseOtherBackend(ctx);
-  const dir = fileVaultDir(ctx.options, runtime);
+  const dir = absoluteVaultDir(fileVaultDir(ctx.options, runtime));
+  const timeoutMs = checkedLimit("--timeout", opts.timeout ?? DEFAULT_AGENT_TIMEOUT_MS);
+  const idleMs = checkedLimit("--idle", opts.idle ?? DEFAULT_AGENT_IDLE_MS);
   const running = await probeAgent(place, uid);
   if (running.state === "running") throw alreadyRunning(running.status, place);
   let passphrase: string | undefined;
@@ -54,8 +56,8 @@ export async function agentStartCommand(
   const settings = {
     socketPath: place.path,
     dir,
-    timeoutMs: opts.timeout ?? DEFAULT_AGENT_TIMEOUT_MS,
-    idleMs: opts.idle ?? DEFAULT_AGENT_IDLE_MS,
+    timeoutMs,
+    idleMs,
     passphrase,
   };
   await checkSocketDir(place.dir, uid, { create: true });
@@ -128,6 +130,14 @@ export async function agentStatusCommand(ctx: CommandContext): Promise<number> {
   ];
   ctx.runtime.stdout(lines.join("\n") + "\n");
   return 0;
+}
+
+/** Longest --timeout or --idle: a year (longer is a typo, and past a date's range). */
+const MAX_LIMIT_MS = 366 * 24 * 3600_000;
+
+function checkedLimit(flag: string, ms: number): number {
+  if (ms > MAX_LIMIT_MS) throw new UsageError(`${flag} must be at most a year (0: never)`);
+  return ms;
 }
 
 function placeOf(ctx: CommandContext): { place: AgentSocketPlace; uid: number } {
