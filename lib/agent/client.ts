@@ -219,6 +219,7 @@ class AgentItemCrypto implements ItemCrypto {
     options: { quiet?: boolean } = {},
   ): Promise<(AgentReply & { ok: true }) | undefined> {
     if (this.#aside) return undefined;
+    this.#debug(`credential agent: ${request.op}`);
     let reply: AgentReply;
     try {
       reply = await agentRequest(this.#socketPath, request);
