@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { FileKeyring } from "../../backends/file.ts";
 import { newItem } from "../../backends/keyring.ts";
-import { agentCrypto } from "../../lib/agent/client.ts";
+import { agentCrypto, AgentNotRunning, agentRequest } from "../../lib/agent/client.ts";
 import { LineReader, LineTooLong, parseRequest } from "../../lib/agent/protocol.ts";
 import { AgentServer } from "../../lib/agent/server.ts";
 import { agentSocketPlace, checkSocketDir, checkSocketFile } from "../../lib/agent/socket_path.ts";
@@ -152,6 +152,44 @@ Deno.test("the file backend through an in-process agent: reads and writes, locke
     assert.equal(await agentCrypto(vault, opts), undefined);
   } finally {
     server.stop("test");
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("the client against a broken agent: silence, garbage, another version, a hang-up", async () => {
+  const tmp = await Deno.makeTempDir();
+  const path = `${tmp}/s`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const replies = ["", "garbage\n", '{"v":2,"ok":true}\n', "close"];
+  const serving = (async () => {
+    for (const reply of replies) {
+      const conn = await listener.accept();
+      const buf = new Uint8Array(1024);
+      await conn.read(buf);
+      if (reply === "") {
+        await conn.read(buf).catch(() => null); // never answers; the client gives up
+      } else if (reply !== "close") {
+        await conn.write(new TextEncoder().encode(reply));
+      }
+      conn.close();
+    }
+  })();
+  try {
+    const status = { v: 1, op: "status" } as const;
+    await assert.rejects(
+      () => agentRequest(path, status, { timeoutMs: 200 }),
+      /did not answer within 0.2s/,
+    );
+    await assert.rejects(() => agentRequest(path, status), /reply that is not valid/);
+    await assert.rejects(() => agentRequest(path, status), /protocol version 2.*restart the agent/);
+    await assert.rejects(
+      () => agentRequest(path, status),
+      /closed the connection before answering/,
+    );
+    await serving;
+    listener.close();
+    await assert.rejects(() => agentRequest(path, status), AgentNotRunning);
+  } finally {
     await Deno.remove(tmp, { recursive: true });
   }
 });
