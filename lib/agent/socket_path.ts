@@ -27,13 +27,26 @@ export function agentSocketPlace(env: Env, uid: number): AgentSocketPlace {
     if (!given.startsWith("/")) {
       throw new UserError(`${AGENT_SOCK_ENV} must be an absolute path (it is '${given}')`);
     }
-    return { path: given, dir: dirname(given) };
+    return checkedLength({ path: given, dir: dirname(given) });
   }
   const runtimeDir = env.get("XDG_RUNTIME_DIR");
   const base = runtimeDir?.startsWith("/")
     ? `${trimSlash(runtimeDir)}/aws-vault`
     : `${trimSlash(env.get("TMPDIR") || "/tmp")}/aws-vault-${uid}`;
-  return { path: `${base}/agent.sock`, dir: base };
+  return checkedLength({ path: `${base}/agent.sock`, dir: base });
+}
+
+/** The longest socket path the kernel takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+function checkedLength(place: AgentSocketPlace): AgentSocketPlace {
+  if (new TextEncoder().encode(place.path).length > MAX_SOCKET_PATH_BYTES) {
+    throw new UserError(
+      `the agent socket path ${place.path} is longer than a Unix socket allows ` +
+        `(${MAX_SOCKET_PATH_BYTES} bytes); set ${AGENT_SOCK_ENV} to a shorter path`,
+    );
+  }
+  return place;
 }
 
 /**

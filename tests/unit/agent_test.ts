@@ -67,6 +67,11 @@ Deno.test("agentSocketPlace: AWS_VAULT_AGENT_SOCK, then XDG_RUNTIME_DIR, then a 
   assert.equal(place({ XDG_RUNTIME_DIR: "relative" }).path, "/tmp/aws-vault-1000/agent.sock");
   assert.equal(place({ TMPDIR: "/var/tmp/" }).path, "/var/tmp/aws-vault-1000/agent.sock");
   assert.throws(() => place({ AWS_VAULT_AGENT_SOCK: "a.sock" }), /must be an absolute path/);
+  assert.throws(
+    () => place({ AWS_VAULT_AGENT_SOCK: `/${"d".repeat(110)}/a.sock` }),
+    /longer than a Unix socket allows \(107 bytes\)/,
+  );
+  assert.throws(() => place({ TMPDIR: `/${"é".repeat(50)}` }), /longer than a Unix socket/);
 });
 
 Deno.test("checkSocketDir/checkSocketFile: creates 0700, refuses other owners, modes and kinds", async () => {
