@@ -66,6 +66,31 @@ Deno.test("unlock once: 20 export/exec calls with no passphrase and no terminal,
   }
 });
 
+Deno.test("agent start asks the passphrase on the terminal once and detaches from it", async () => {
+  if (!(await havePty())) return;
+  const home = await agentHome(CONFIG);
+  try {
+    await home.addKeys("jonsmith", JON.accessKeyId, JON.secretAccessKey);
+    const r = await runOnPty(["agent", "start"], {
+      env: home.clientEnv,
+      steps: [["Enter passphrase to unlock", `${PASSPHRASE}\r`]],
+    });
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual(r.pending, []);
+    const pid = Number(/agent started \(pid (\d+)\)/.exec(r.output)?.[1]);
+    assert.ok(processAlive(pid), r.output);
+    // Its own session, no controlling terminal: closing the terminal does not hang it up.
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    assert.equal(Number(fields[3]), pid, "session leader");
+    assert.equal(Number(fields[4]), 0, "no controlling terminal");
+    const after = await home.run(["export", "-n", "--format=json", "jonsmith"]);
+    assert.equal(after.code, 0, after.stderr);
+  } finally {
+    await home.cleanup();
+  }
+});
+
 Deno.test("32 parallel callers through the agent: one STS call, same credentials", async () => {
   const sts = new TestSts([JON]);
   const home = await agentHome(CONFIG);
