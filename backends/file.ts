@@ -7,14 +7,15 @@
  * stdin), is asked once per process even when empty, a new vault asks twice, and a write first
  * proves the passphrase against an existing item so a typo never splits the vault in two.
  */
-import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
-import type { Terminal } from "../lib/prompt/tty.ts";
-import type { Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
-import { goJsonEscape } from "../lib/store/go_json.ts";
+import type { Terminal } from "../lib/terminal.ts";
+import type { Logger } from "../lib/logger.ts";
+import { expandHome, type Runtime } from "../lib/runtime.ts";
+import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
+import { base64ToBytes } from "../lib/encoding.ts";
 
 /** The key-wrapping algorithm aws-vault writes. */
 export const FILE_ALG = "PBES2-HS256+A128KW";
@@ -53,35 +54,38 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** The clock (default: the system's): item `created` headers, stale temp files. */
+  now?: () => Date;
   /** Tried before the passphrase for every read and write (the credential agent). */
   crypto?: ItemCrypto;
 }
 
-/** Extra collaborators of openFileKeyring. */
+/** What openFileKeyring reads of the backend options. */
 export interface OpenFileKeyringOptions {
+  fileDir?: string;
   /** The ItemCrypto for this vault directory, if one serves it. */
-  crypto?: (dir: string) => Promise<ItemCrypto | undefined>;
+  fileCrypto?: (dir: string) => Promise<ItemCrypto | undefined>;
 }
 
-/** The vault directory the global options name (`--file-dir`, `~/` expanded). */
-export function fileVaultDir(options: GlobalOptions, runtime: Runtime): string {
-  let dir = options.fileDir || "~/.awsvault/keys/";
-  if (dir === "~" || dir.startsWith("~/")) dir = runtime.homeDir() + dir.slice(1);
+/** The vault directory the options name (`--file-dir`, `~/` expanded). */
+export function fileVaultDir(options: { fileDir?: string }, runtime: Runtime): string {
+  const dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
   return dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
 }
 
-/** Opens the file backend for these global options. */
+/** Opens the file backend for these options. */
 export async function openFileKeyring(
-  options: GlobalOptions,
+  options: OpenFileKeyringOptions,
   runtime: Runtime,
-  open: OpenFileKeyringOptions = {},
+  log?: Logger,
 ): Promise<FileKeyring> {
   const dir = fileVaultDir(options, runtime);
   return new FileKeyring(dir, {
     passphrase: runtime.env.get(PASSPHRASE_ENV),
     terminal: runtime.terminal,
-    debug: runtime.debug,
-    crypto: await open.crypto?.(dir),
+    debug: log && ((message) => log.debug(message)),
+    now: () => runtime.now(),
+    crypto: await options.fileCrypto?.(dir),
   });
 }
 
@@ -103,6 +107,10 @@ export class FileKeyring implements Keyring {
     this.dir = dir;
     this.#options = options;
     this.#passphrase = options.passphrase;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
   }
 
   async get(key: string): Promise<Item | undefined> {
@@ -142,14 +150,14 @@ export class FileKeyring implements Keyring {
     const path = this.#pathOf(item.key);
     await this.#ensureDir();
     const jwe = await this.#options.crypto?.encrypt(item) ??
-      await encryptItem(item, await this.verifiedPassphrase(), new Date());
+      await encryptItem(item, await this.verifiedPassphrase(), this.#now());
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
       throw this.#fsError(err);
     }
     // Writers killed mid-write leave encrypted temp files; a later write tidies them up.
-    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: new Date() });
+    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: this.#now() });
   }
 
   async remove(key: string): Promise<boolean> {
@@ -382,10 +390,7 @@ export async function decryptItem(
 
 function parseHeader(segment: string, path: string): Record<string, unknown> {
   try {
-    const b64 = segment.replaceAll("-", "+").replaceAll("_", "/");
-    const bin = atob(b64 + "=".repeat((4 - b64.length % 4) % 4));
-    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-    const header = JSON.parse(new TextDecoder().decode(bytes));
+    const header = JSON.parse(new TextDecoder().decode(base64ToBytes(segment)));
     if (typeof header === "object" && header !== null && !Array.isArray(header)) return header;
   } catch {
     // fall through

@@ -6,7 +6,7 @@
  * one line on stdout (ready, or why not), after which both pipes are closed.
  */
 import { errorLine } from "../errors.ts";
-import { withoutPrivateVariables } from "../exec/child_env.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
 import { UserError } from "../errors.ts";
 import { LineReader } from "./protocol.ts";
 import { AgentServer } from "./server.ts";

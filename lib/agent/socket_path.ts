@@ -6,7 +6,7 @@
  */
 import { UserError } from "../errors.ts";
 import type { Env } from "../runtime.ts";
-import { dirname } from "../store/atomic.ts";
+import { dirname } from "../fs/atomic.ts";
 
 /** Environment variable naming the socket path. */
 export const AGENT_SOCK_ENV = "AWS_VAULT_AGENT_SOCK";

@@ -10,7 +10,7 @@ import { listeningAgent, runDetachedAgent, spawnAgent } from "../agent/daemon.ts
 import { AGENT_PROTOCOL_VERSION, type AgentStatus } from "../agent/protocol.ts";
 import { type AgentSocketPlace, agentSocketPlace, checkSocketDir } from "../agent/socket_path.ts";
 import { rfc3339 } from "../rfc3339.ts";
-import { withLock } from "../store/lock.ts";
+import { withLock } from "../fs/lock.ts";
 import type { CommandContext } from "./global.ts";
 
 /** The default lifetime of an agent. */
@@ -50,7 +50,7 @@ export async function agentStartCommand(
     passphrase = await new FileKeyring(dir, {
       passphrase: runtime.env.get(PASSPHRASE_ENV),
       terminal: runtime.terminal,
-      debug: runtime.debug,
+      debug: (m) => ctx.log.debug(m),
     }).verifiedPassphrase();
   }
   const settings = {
@@ -66,7 +66,7 @@ export async function agentStartCommand(
     const again = await probeAgent(place, uid);
     if (again.state === "running") throw alreadyRunning(again.status, place);
     if (again.state === "stale") await Deno.remove(place.path).catch(() => {});
-    if (opts.foreground) return await listeningAgent(settings, runtime.debug);
+    if (opts.foreground) return await listeningAgent(settings, (m) => ctx.log.debug(m));
     return await spawnAgent(settings, runtime.env.toObject());
   }, { timeoutMs: 60_000 });
   const pid = typeof started === "number" ? started : Deno.pid;

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { FileKeyring } from "../../backends/file.ts";
 import { runCli } from "../support/cli.ts";
-import { havePty, runOnPty } from "../support/pty.ts";
+import { ignoreWithout, IN_CI, peerMissing, requirePeers } from "../support/peers.ts";
+import { PTY, runOnPty } from "../support/pty.ts";
 import { TestSts } from "../support/test_sts.ts";
 import {
   agentHome,
@@ -23,6 +24,16 @@ const JON = {
   secretAccessKey: "jon-secret-key-0000000000000000000000000",
 };
 const CONFIG = "[profile jonsmith]\nregion = eu-west-1\n";
+const noPty = await ignoreWithout(PTY);
+/** Connecting as another user needs root (to switch) and a python every user may run. */
+const SYSTEM_PYTHON = "/usr/bin/python3";
+const notRoot = Deno.uid() !== 0;
+if (notRoot) console.log("SKIP: connecting to the agent as another user needs root");
+const noSystemPython = await ignoreWithout({
+  name: `system python (${SYSTEM_PYTHON})`,
+  probe: async () =>
+    (await Deno.stat(SYSTEM_PYTHON).catch(() => undefined)) ? undefined : "missing",
+});
 const ASKS = /cannot prompt: no terminal available \(Enter passphrase to unlock/;
 
 Deno.test("unlock once: 20 export/exec calls with no passphrase and no terminal, one STS call", async () => {
@@ -66,8 +77,11 @@ Deno.test("unlock once: 20 export/exec calls with no passphrase and no terminal,
   }
 });
 
-Deno.test("agent start asks the passphrase on the terminal once and detaches from it", async () => {
-  if (!(await havePty())) return;
+Deno.test({
+  name: "agent start asks the passphrase on the terminal once and detaches from it",
+  ignore: noPty,
+}, async () => {
+  await requirePeers(PTY);
   const home = await agentHome(CONFIG);
   try {
     await home.addKeys("jonsmith", JON.accessKeyId, JON.secretAccessKey);
@@ -131,7 +145,8 @@ Deno.test("agent lock: the next call asks, once; a wrong answer leaves it locked
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /wrong passphrase/);
     assert.match((await home.run(["agent", "status"])).stdout, /locked: yes/);
-    if (await havePty()) {
+    // Typed on a terminal where one can be had; from the environment otherwise.
+    if (IN_CI || (await peerMissing(PTY)) === undefined) {
       const typed = await runOnPty(["export", "-n", "--format=json", "jonsmith"], {
         env: home.clientEnv,
         steps: [["Enter passphrase to unlock", `${PASSPHRASE}\r`]],
@@ -281,11 +296,10 @@ Deno.test("agent socket places with loose permissions or another owner are refus
   }
 });
 
-Deno.test("another user is never served: the kernel refuses them the 0700 socket directory", async () => {
-  if (Deno.uid() !== 0) {
-    console.log("SKIP: needs root to connect as another user");
-    return;
-  }
+Deno.test({
+  name: "another user is never served: the kernel refuses them the 0700 socket directory",
+  ignore: notRoot || noSystemPython,
+}, async () => {
   const home = await agentHome(CONFIG);
   try {
     await home.addKeys("jonsmith", JON.accessKeyId, JON.secretAccessKey);
@@ -299,7 +313,7 @@ Deno.test("another user is never served: the kernel refuses them the 0700 socket
           `--regid=${uid}`,
           "--clear-groups",
           // The system python: a user's pyenv shims live under root's 0700 home.
-          "/usr/bin/python3",
+          SYSTEM_PYTHON,
           "-c",
           "import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); " +
           's.sendall(b\'{"v":1,"op":"status"}\\n\'); print(s.recv(4096).decode())',
