@@ -12,6 +12,7 @@
 import { DecryptionFailed, decryptItem, encryptItem, FileKeyring } from "../../backends/file.ts";
 import { decodeItemJson, encodeItemJson } from "../../backends/item_json.ts";
 import { KeyringError } from "../../backends/keyring.ts";
+import { bytesToHex } from "../encoding.ts";
 import { errorLine, UserError } from "../errors.ts";
 import { parseSessionKey } from "../store/session_key.ts";
 import {
@@ -379,5 +380,5 @@ export class AgentServer {
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(new Uint8Array(digest));
 }
