@@ -191,12 +191,13 @@ class AgentItemCrypto implements ItemCrypto {
     return decodeItemJson(reply.item, path);
   }
 
-  async encrypt(item: Item): Promise<string | undefined> {
+  async encrypt(item: Item, options: { keyHeader?: string }): Promise<string | undefined> {
     const reply = await this.#ask({
       v: AGENT_PROTOCOL_VERSION,
       op: "encrypt",
       dir: this.#dir,
       item: encodeItemJson(item),
+      ...(options.keyHeader !== undefined ? { keyHeader: options.keyHeader } : {}),
     });
     if (!reply) return undefined;
     if (typeof reply.jwe !== "string") throw this.#invalid();

@@ -20,7 +20,7 @@ export type AgentRequest =
   | { v: number; op: "stop" }
   | { v: number; op: "unlock"; dir: string; passphrase: string }
   | { v: number; op: "decrypt"; dir: string; path: string; jwe: string }
-  | { v: number; op: "encrypt"; dir: string; item: string };
+  | { v: number; op: "encrypt"; dir: string; item: string; keyHeader?: string };
 
 /** Error codes of a failed reply. */
 export type AgentErrorCode =
@@ -99,7 +99,10 @@ export function parseRequest(line: string): AgentRequest | AgentReply & { ok: fa
       problem = strings("dir", "path", "jwe");
       break;
     case "encrypt":
-      problem = strings("dir", "item");
+      problem = strings("dir", "item") ??
+        (r.keyHeader === undefined || typeof r.keyHeader === "string"
+          ? undefined
+          : "field keyHeader must be a string");
       break;
     default:
       return bad(`unknown op ${JSON.stringify(r.op)}`.slice(0, 200));

@@ -213,7 +213,7 @@ export class AgentServer {
       case "decrypt":
         return await this.#decrypt(req.dir, req.path, req.jwe);
       case "encrypt":
-        return await this.#encrypt(req.dir, req.item);
+        return await this.#encrypt(req.dir, req.item, req.keyHeader);
     }
   }
 
@@ -260,7 +260,7 @@ export class AgentServer {
     }
   }
 
-  async #encrypt(dir: string, itemJson: string): Promise<AgentReply> {
+  async #encrypt(dir: string, itemJson: string, keyHeader?: string): Promise<AgentReply> {
     if (dir !== this.#o.dir) return this.#wrongVault(dir);
     const passphrase = this.#passphrase;
     if (!passphrase) return errorReply("locked", "the agent is locked");
@@ -271,7 +271,7 @@ export class AgentServer {
     } catch (err) {
       return errorReply("bad-request", errorLine(err));
     }
-    const jwe = await encryptItem(item, passphrase, new Date());
+    const jwe = await encryptItem(item, passphrase, new Date(), { keyHeader });
     this.#remember(await sha256Hex(jwe), item.key, encodeItemJson(item), passphrase);
     return { v: AGENT_PROTOCOL_VERSION, ok: true, jwe };
   }
