@@ -4,8 +4,13 @@
  */
 import type { Keyring } from "../../backends/keyring.ts";
 import type { Runtime } from "../runtime.ts";
+import type { OptionsOf } from "./spec.ts";
+import type { GLOBAL_FLAGS } from "./table.ts";
 
-/** Global flags, after environment defaults are applied. */
+/** The global flags as parsed (lib/cli/table.ts), environment defaults applied. */
+export type GlobalFlags = OptionsOf<typeof GLOBAL_FLAGS>;
+
+/** What the backends read of the global flags (GlobalFlags has all of it). */
 export interface GlobalOptions {
   debug: boolean;
   /** `--backend`/`AWS_VAULT_BACKEND`; undefined means "pick the best available". */
@@ -25,34 +30,7 @@ export interface GlobalOptions {
 /** The context a command runs in. */
 export interface CommandContext {
   runtime: Runtime;
-  options: GlobalOptions;
+  options: GlobalFlags;
   /** The selected keyring, opened on first use. */
   keyring(): Promise<Keyring>;
 }
-
-/** Every backend name `--backend` accepts (aws-vault's and ByteNess's). */
-export const BACKEND_NAMES = [
-  "keychain",
-  "secret-service",
-  "kwallet",
-  "keyctl",
-  "pass",
-  "passage",
-  "file",
-  "wincred",
-  "winhello",
-  "op",
-  "op-connect",
-  "op-desktop",
-  "proton-pass",
-] as const;
-
-/** Every prompt driver `--prompt` accepts. */
-export const PROMPT_NAMES = [
-  "terminal",
-  "kdialog",
-  "osascript",
-  "wincredui",
-  "ykman",
-  "zenity",
-] as const;

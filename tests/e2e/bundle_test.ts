@@ -56,7 +56,7 @@ Deno.test("the bundled single file runs like main.ts", async (t) => {
     await t.step("--help", async () => {
       const bundled = await runFile(file, ["--help"], env, dir);
       assert.equal(bundled.code, 0, bundled.stderr);
-      assert.match(bundled.stdout, /^Usage: aws-vault /);
+      assert.match(bundled.stdout, /^usage: aws-vault /);
       same(bundled, await runCli(["--help"], { env, cwd: dir }));
     });
 

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import type { Keyring } from "../../backends/keyring.ts";
 import type { CommandContext } from "../../lib/cli/global.ts";
 import { profileCommand } from "../../lib/cli/profile.ts";
+import type { InputOf } from "../../lib/cli/spec.ts";
+import type { PROFILE } from "../../lib/cli/table.ts";
 import { KeyringError } from "../../backends/keyring.ts";
 import { UserError } from "../../lib/errors.ts";
 import { type TestRuntime, testRuntime } from "../support/runtime.ts";
@@ -32,14 +34,24 @@ function keyringWith(keys: string[] | "locked"): () => Promise<Keyring> {
 async function run(
   name: string,
   keys: string[] | "locked",
-  opts: Record<string, unknown> = {},
+  opts: Partial<InputOf<typeof PROFILE>["options"]> = {},
 ): Promise<TestRuntime> {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/config`, CONFIG);
     const runtime = testRuntime({ env: { AWS_CONFIG_FILE: `${dir}/config` }, home: dir });
     const ctx = { runtime, options: {}, keyring: keyringWith(keys) } as unknown as CommandContext;
-    assert.equal(await profileCommand(ctx, name, opts), 0);
+    const options = {
+      json: false,
+      noSession: false,
+      duration: undefined,
+      region: undefined,
+      ...opts,
+    };
+    assert.equal(
+      await profileCommand(ctx, { args: { profile: name }, options: { ...options } }),
+      0,
+    );
     return runtime;
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -70,7 +82,7 @@ Deno.test("profile: stored keys on a profile with source_profile end the chain t
 });
 
 Deno.test("profile --no-session says GetSessionToken is skipped", async () => {
-  const rt = await run("deploy", [], { session: false });
+  const rt = await run("deploy", [], { noSession: true });
   const out = rt.out.join("");
   assert.doesNotMatch(out, /GetSessionToken \d/);
   assert.match(out, /GetSessionToken: skipped \(--no-session\)/);
