@@ -23,8 +23,16 @@ export function completionCommand(
 
 /** The candidates for the last of `words` (the words after the program name), one per line. */
 export async function completeWords(words: string[], runtime: Runtime): Promise<string> {
-  const candidates = await candidatesFor(words, runtime);
-  return candidates.map((c) => `${c}\n`).join("");
+  const cur = words.length > 0 ? words[words.length - 1] : "";
+  // What can the last word become?
+  let candidates = (await candidatesFor(words, runtime)).filter((c) => c.startsWith(cur));
+  if (cur !== "" && candidates.includes(cur)) {
+    // A finished word: scripts that pass only finished words (aws-vault's fish script, bash
+    // scripts that drop an empty current word) ask what comes next, as kingpin reads them.
+    const next = await candidatesFor([...words, ""], runtime);
+    if (next.length > 0) candidates = [...candidates.filter((c) => c !== cur), ...next];
+  }
+  return [...new Set(candidates)].map((c) => `${c}\n`).join("");
 }
 
 async function candidatesFor(words: string[], runtime: Runtime): Promise<string[]> {
