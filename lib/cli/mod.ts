@@ -23,7 +23,9 @@ export async function runCli(argv: string[], runtime: Runtime): Promise<number> 
   const { parsed, error } = parsePartial(ROOT, argv, env);
   const builtin = (spec: (typeof BUILTIN_FLAGS)[keyof typeof BUILTIN_FLAGS]) =>
     parsed.given.has(spec) && parsed.values.get(spec) === true;
-  if (builtin(BUILTIN_FLAGS.help)) {
+  // --help wins over a mistake elsewhere on the line (a flag the parser stopped at).
+  const helpAfterError = error !== undefined && beforeDoubleDash(argv).includes("--help");
+  if (builtin(BUILTIN_FLAGS.help) || helpAfterError) {
     const { helpText } = await import("./help.ts");
     runtime.stdout(helpText(parsed.path));
     return 0;
@@ -63,6 +65,11 @@ export async function runCli(argv: string[], runtime: Runtime): Promise<number> 
     options: optionsOf(parsed, cmd.flags),
     args: Object.fromEntries(parsed.args),
   });
+}
+
+function beforeDoubleDash(argv: string[]): string[] {
+  const end = argv.indexOf("--");
+  return end < 0 ? argv : argv.slice(0, end);
 }
 
 /** The words to complete when argv asks for kingpin's `--completion-bash`, else undefined. */
