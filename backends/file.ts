@@ -14,6 +14,7 @@ import type { Runtime } from "../lib/runtime.ts";
 import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
 import { goJsonEscape } from "../lib/store/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
+import { decryptPbes2Jwe, JweDecryptionFailed, JweInvalid } from "./jwe.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
 
 /** The key-wrapping algorithm aws-vault writes. */
@@ -299,17 +300,15 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
   if (p2c > MAX_P2C) {
     throw new KeyringError(`${path}: p2c ${p2c} exceeds the limit of ${MAX_P2C}; refusing it`);
   }
-  const jose = await import("jose");
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await jose.compactDecrypt(jwe, new TextEncoder().encode(passphrase), {
-      keyManagementAlgorithms: [FILE_ALG],
-      contentEncryptionAlgorithms: [FILE_ENC],
-      maxPBES2Count: MAX_P2C,
-    }));
+    ({ plaintext } = await decryptPbes2Jwe(jwe, passphrase, { maxP2c: MAX_P2C }));
   } catch (err) {
-    if (err instanceof jose.errors.JWEDecryptionFailed) throw new DecryptionFailed();
-    throw new KeyringError(`${path}: not a valid aws-vault item (${(err as Error).message})`);
+    if (err instanceof JweDecryptionFailed) throw new DecryptionFailed();
+    if (err instanceof JweInvalid) {
+      throw new KeyringError(`${path}: not a valid aws-vault item (${err.message})`);
+    }
+    throw err;
   }
   let json: string;
   try {
