@@ -1,7 +1,7 @@
 /**
  * Builds the single-file aws-vault, `dist/aws-vault.js`, with `deno bundle` (esbuild), then:
- * - replaces the bundle's `createRequire(import.meta.url)` with scripts/bundle_node_shims.js, so
- *   commander does not load Deno's Node compatibility layer at startup (~35 ms);
+ * - refuses a bundle that needs CommonJS (`createRequire` from `node:module`): its Node
+ *   compatibility layer would load at every start;
  * - keeps the AWS SDK out of the bundle and pins its lazy `import()`s to the npm versions in
  *   deno.json: bundled in, its static `node:` imports would load at every start.
  *
@@ -10,16 +10,8 @@
  */
 
 const ROOT = new URL("../", import.meta.url);
-const SHIMS = new URL("bundle_node_shims.js", import.meta.url);
 /** Packages left out of the bundle and imported from npm when first used. */
 const EXTERNAL_PACKAGES = ["@aws-sdk/"];
-
-// What `deno bundle --platform deno` emits for CommonJS `require` (deno 2.9).
-const CREATE_REQUIRE_IMPORT =
-  'import { createRequire as __deno_internal_createRequire } from "node:module";\n';
-const CREATE_REQUIRE_CALL = "var __require = __deno_internal_createRequire(import.meta.url);\n";
-// What esbuild emits instead when the bundle has externals: it calls a `require` in scope.
-const ESBUILD_DYNAMIC_REQUIRE = 'typeof require !== "undefined" ? require';
 
 /** Options for {@link bundle}. */
 export interface BundleOptions {
@@ -50,10 +42,7 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
   try {
     const raw = await Deno.readTextFile(rawPath);
     const imports = await importMap();
-    const text = pinExternalImports(
-      replaceNodeRequire(raw, await Deno.readTextFile(SHIMS)),
-      imports,
-    );
+    const text = pinExternalImports(refuseCommonJs(raw), imports);
     const tmp = `${output}.tmp`;
     await Deno.writeTextFile(tmp, `#!/usr/bin/env -S deno run -A\n${text}`, { mode: 0o755 });
     await Deno.rename(tmp, output);
@@ -63,15 +52,16 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
   return output;
 }
 
-/** Puts the shimmed `require` where the bundle's CommonJS modules find it. */
-export function replaceNodeRequire(bundled: string, shims: string): string {
-  if (bundled.includes(CREATE_REQUIRE_CALL) && bundled.includes(CREATE_REQUIRE_IMPORT)) {
-    return bundled.replace(CREATE_REQUIRE_IMPORT, "")
-      .replace(CREATE_REQUIRE_CALL, `${shims}\nvar __require = require;\n`);
+/** The bundle, unless it needs CommonJS (whose `require` loads Deno's Node layer at start). */
+export function refuseCommonJs(bundled: string): string {
+  // deno bundle's createRequire prelude, or esbuild's call of a `require` in scope.
+  if (
+    bundled.includes('from "node:module"') ||
+    bundled.includes('typeof require !== "undefined" ? require')
+  ) {
+    throw new Error("the bundle needs CommonJS (node:module): a CommonJS package is on the path");
   }
-  if (bundled.includes(ESBUILD_DYNAMIC_REQUIRE)) return `${shims}\n${bundled}`;
-  if (!bundled.includes("node:module")) return bundled; // no CommonJS in the bundle
-  throw new Error("deno bundle's require prelude changed: update scripts/bundle.ts");
+  return bundled;
 }
 
 /**
