@@ -7,7 +7,14 @@
  * and not empty, else its default. Errors are UsageErrors (exit code 2), one line each.
  */
 import { UsageError } from "../errors.ts";
-import type { ArgSpec, CommandSpec, FlagSet, FlagSpec, OptionsOf } from "./spec.ts";
+import {
+  type ArgSpec,
+  type CommandSpec,
+  type FlagSet,
+  type FlagSpec,
+  type OptionsOf,
+  shown,
+} from "./spec.ts";
 
 /** A flag of any value type. */
 type AnyFlag = FlagSpec<unknown>;
@@ -171,7 +178,7 @@ class Parser<Ctx> {
           c.name,
           ...(c.aliases ?? []),
         ]);
-        throw new UsageError(`unknown command '${token}'${suggestion(token, names, "")}`);
+        throw new UsageError(`unknown command '${shown(token)}'${suggestion(token, names, "")}`);
       }
       this.parsed.path.push(sub);
       return;
@@ -180,7 +187,7 @@ class Parser<Ctx> {
     const spec = args[this.#argIndex];
     if (!spec) {
       const where = this.parsed.path.length > 1 ? ` for '${cmd.name}'` : "";
-      throw new UsageError(`unexpected argument '${token}'${where}`);
+      throw new UsageError(`unexpected argument '${shown(token)}'${where}`);
     }
     let value: unknown;
     try {
@@ -205,13 +212,13 @@ class Parser<Ctx> {
         : undefined;
       if (negated) {
         if (inline !== undefined) {
-          throw new UsageError(`--${name} takes no value (got '${inline}')`);
+          throw new UsageError(`--${name} takes no value (got '${shown(inline)}')`);
         }
         this.set(negated, "false", `--${name}`);
         return;
       }
       const names = scope.filter((f) => !f.hidden).map((f) => f.name);
-      throw new UsageError(`unknown option '--${name}'${suggestion(name, names, "--")}`);
+      throw new UsageError(`unknown option '--${shown(name)}'${suggestion(name, names, "--")}`);
     }
     if (spec.boolean) {
       this.set(spec, inline ?? "true", `--${name}`);
@@ -223,9 +230,9 @@ class Parser<Ctx> {
   shorts(cluster: string): void {
     const scope = flagsInScope(this.parsed.path);
     for (let i = 0; i < cluster.length; i++) {
-      const c = cluster[i];
+      const c = String.fromCodePoint(cluster.codePointAt(i)!);
       const spec = scope.find((f) => f.short === c);
-      if (!spec) throw new UsageError(`unknown option '-${c}'`);
+      if (!spec) throw new UsageError(`unknown option '-${shown(c)}'`);
       if (spec.boolean) {
         this.set(spec, "true", `-${c}`);
         continue;
@@ -272,6 +279,7 @@ function messageOf(err: unknown): string {
 
 /** `, did you mean '--region'?` for the closest known name, or nothing. */
 export function suggestion(given: string, known: string[], prefix: string): string {
+  if (given.length > 64) return ""; // no name is that long; and the distance costs length²
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of known) {

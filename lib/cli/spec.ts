@@ -126,11 +126,24 @@ export interface FlagOptions {
   complete?: Completion;
 }
 
+/**
+ * A word of the command line as error messages show it: control characters escaped (no escape
+ * sequence reaches the terminal, the message stays one line) and at most 60 characters.
+ */
+export function shown(word: string): string {
+  const cut = [...word].length > 60 ? `${[...word].slice(0, 60).join("")}...` : word;
+  // deno-lint-ignore no-control-regex
+  return cut.replace(
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /** Go's strconv.ParseBool, which kingpin uses for boolean flags and their variables. */
 export function parseBool(raw: string): boolean {
   if (["1", "t", "T", "TRUE", "true", "True"].includes(raw)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(raw)) return false;
-  throw new Error(`'${raw}' is not a boolean (use true or false)`);
+  throw new Error(`'${shown(raw)}' is not a boolean (use true or false)`);
 }
 
 function placeholderOf(name: string): string {
@@ -139,14 +152,16 @@ function placeholderOf(name: string): string {
 
 function checkDuration(raw: string): number {
   const ms = parseDuration(raw);
-  if (ms === undefined) throw new Error(`"${raw}" is not a duration (use e.g. 90m, 12h or 3600s)`);
+  if (ms === undefined) {
+    throw new Error(`"${shown(raw)}" is not a duration (use e.g. 90m, 12h or 3600s)`);
+  }
   return ms;
 }
 
 function checkChoice<C extends string>(choices: readonly C[], raw: string): C {
   const found = choices.find((c) => c === raw);
   if (found === undefined) {
-    throw new Error(`'${raw}' is not one of ${choices.join(", ")}`);
+    throw new Error(`'${shown(raw)}' is not one of ${choices.join(", ")}`);
   }
   return found;
 }

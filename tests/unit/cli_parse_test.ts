@@ -414,3 +414,33 @@ Deno.test("suggestions use the edit distance", () => {
   assert.equal(editDistance("kitten", "sitting"), 3);
   assert.equal(editDistance("strat", "start"), 1, "a swap of neighbours is one edit");
 });
+
+Deno.test("hostile words: escapes, newlines, NULs and huge words give one short, safe line", () => {
+  const huge = "x".repeat(1_000_000);
+  const cases: string[][] = [
+    ["\x1b[31mred"],
+    ["list", "--\x1b]0;title\x07"],
+    ["list", "-\x1b"],
+    ["exec\nrm"],
+    ["list", "\0"],
+    ["list", "--debug=\x1b[2J"],
+    ["export", "--format", "json\r\nini", "p"],
+    ["export", "-d", "1h\x00", "p"],
+    [huge],
+    ["list", `--${huge}`],
+    ["export", "--format", huge, "p"],
+    ["list", "-🦀"],
+    ["lïst"],
+  ];
+  for (const argv of cases) {
+    assert.throws(() => parse(argv), (e: unknown) => {
+      assert(e instanceof UsageError, String(e));
+      assert.doesNotMatch(e.message, /[\x00-\x1f\x7f]/, JSON.stringify(argv).slice(0, 80));
+      assert(e.message.length < 300, `short: ${e.message.slice(0, 80)}`);
+      return true;
+    });
+  }
+  // Arbitrary bytes reach a child verbatim.
+  const args = Object.fromEntries(parse(["exec", "p", "cat", "\x1b\n\0", huge]).args);
+  assert.deepEqual(args.args, ["\x1b\n\0", huge]);
+});
