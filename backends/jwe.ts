@@ -2,7 +2,7 @@
  * Decrypts aws-vault's file-backend JWE (compact, PBES2-HS256+A128KW / A256GCM) with WebCrypto
  * alone. This is the read path of every cached-session command, so it avoids loading an npm
  * package at start-up; writing still goes through jose (backends/file.ts). Tested against jose,
- * jwcrypto and joserfc (tests/unit/file_backend_test.ts).
+ * jwcrypto and joserfc (tests/integration/backends_file_interop_test.ts).
  */
 
 /** The JWE does not open with this passphrase (wrong passphrase or tampered data). */

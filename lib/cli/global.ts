@@ -3,34 +3,31 @@
  * (opened only when a command needs it, so `list --profiles` never asks for a passphrase).
  */
 import type { Keyring } from "../../backends/keyring.ts";
+import type { BackendOptions } from "../../backends/mod.ts";
+import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Services } from "../vault/services.ts";
 import type { OptionsOf } from "./spec.ts";
 import type { GLOBAL_FLAGS } from "./table.ts";
 
 /** The global flags as parsed (lib/cli/table.ts), environment defaults applied. */
 export type GlobalFlags = OptionsOf<typeof GLOBAL_FLAGS>;
 
-/** What the backends read of the global flags (GlobalFlags has all of it). */
-export interface GlobalOptions {
+/** What the layers below read of the global flags (GlobalFlags has all of it). */
+export interface GlobalOptions extends Omit<BackendOptions, "profileNames"> {
   debug: boolean;
-  /** `--backend`/`AWS_VAULT_BACKEND`; undefined means "pick the best available". */
-  backend?: string;
   /** `--prompt`/`AWS_VAULT_PROMPT`; undefined means auto-selection. */
   prompt?: string;
-  keychain: string;
-  secretServiceCollection: string;
-  passDir?: string;
-  passCmd?: string;
-  passPrefix?: string;
-  fileDir: string;
-  /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
-  keyctlScope: string;
 }
 
 /** The context a command runs in. */
 export interface CommandContext {
   runtime: Runtime;
   options: GlobalFlags;
-  /** The selected keyring, opened on first use. */
+  /** Debug output (on with --debug). */
+  log: Logger;
+  /** The command's services (config, keyring, stores, locks, MFA, STS), built on first use. */
+  services(): Promise<Services>;
+  /** The selected keyring, opened on first use (the services' keyring). */
   keyring(): Promise<Keyring>;
 }

@@ -4,15 +4,24 @@
  * completion modules are imported only when asked for.
  */
 import { NotImplementedError, UsageError } from "../errors.ts";
+import { DebugLogger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Services } from "../vault/services.ts";
 import type { CommandContext, GlobalFlags } from "./global.ts";
 import { commandOf, flagsInScope, optionsOf, type Parsed, parsePartial } from "./parse.ts";
 import { BUILTIN_FLAGS, GLOBAL_FLAGS, ROOT, VERSION } from "./table.ts";
 
 export { VERSION };
 
-/** Parses argv and runs the command; returns the process exit code. */
-export async function runCli(argv: string[], runtime: Runtime): Promise<number> {
+/**
+ * Parses argv and runs the command; returns the process exit code. `log` is turned on when the
+ * command line has `--debug` (main.ts reads it to show a bug's stack trace).
+ */
+export async function runCli(
+  argv: string[],
+  runtime: Runtime,
+  log: DebugLogger = new DebugLogger(runtime.stderr),
+): Promise<number> {
   const completing = completionRequest(argv);
   if (completing) {
     const { completeWords } = await import("./completion.ts");
@@ -58,8 +67,8 @@ export async function runCli(argv: string[], runtime: Runtime): Promise<number> 
     throw error;
   }
   const cmd = commandOf(parsed);
-  refuseNotBuilt(parsed, runtime);
-  const ctx = context(optionsOf(parsed, GLOBAL_FLAGS), runtime);
+  const ctx = context(optionsOf(parsed, GLOBAL_FLAGS), runtime, log);
+  refuseNotBuilt(parsed, ctx.log);
   if (!cmd.run) throw new UsageError(`'${cmd.name}' cannot be run`);
   return await cmd.run(ctx, {
     options: optionsOf(parsed, cmd.flags),
@@ -81,7 +90,7 @@ function completionRequest(argv: string[]): string[] | undefined {
 }
 
 /** Refuses a command or a flag whose feature has not landed (exit 1, not a usage error). */
-function refuseNotBuilt(parsed: Parsed<CommandContext>, runtime: Runtime): void {
+function refuseNotBuilt(parsed: Parsed<CommandContext>, log: CommandContext["log"]): void {
   const cmd = commandOf(parsed);
   if (cmd.notBuilt) throw new NotImplementedError(`'aws-vault ${cmd.name}'`);
   for (const spec of flagsInScope(parsed.path)) {
@@ -89,22 +98,23 @@ function refuseNotBuilt(parsed: Parsed<CommandContext>, runtime: Runtime): void 
     if (parsed.values.get(spec) === spec.initial) continue;
     if (!parsed.fromArgv.has(spec)) {
       // A standing preference in the environment is no reason to fail every command.
-      runtime.debug(`$${spec.env} ignored: --${spec.name} is not built yet`);
+      log.debug(`$${spec.env} ignored: --${spec.name} is not built yet`);
       continue;
     }
     throw new NotImplementedError(`'--${spec.name}'`);
   }
 }
 
-function context(options: GlobalFlags, runtime: Runtime): CommandContext {
-  if (options.debug) runtime.debug = (message) => runtime.stderr(`aws-vault: debug: ${message}\n`);
-  let keyring: ReturnType<CommandContext["keyring"]> | undefined;
+function context(options: GlobalFlags, runtime: Runtime, log: DebugLogger): CommandContext {
+  if (options.debug) log.enable();
+  let services: Promise<Services> | undefined;
+  const servicesOnce = () =>
+    services ??= import("../vault/services.ts").then((m) => m.buildServices(runtime, options, log));
   return {
     runtime,
     options,
-    keyring: () => {
-      keyring ??= import("../../backends/mod.ts").then((m) => m.openKeyring(options, runtime));
-      return keyring;
-    },
+    log,
+    services: servicesOnce,
+    keyring: async () => (await servicesOnce()).keyring(),
   };
 }

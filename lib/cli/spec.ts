@@ -132,8 +132,8 @@ export interface FlagOptions {
  */
 export function shown(word: string): string {
   const cut = [...word].length > 60 ? `${[...word].slice(0, 60).join("")}...` : word;
-  // deno-lint-ignore no-control-regex
   return cut.replace(
+    // deno-lint-ignore no-control-regex
     /[\x00-\x1f\x7f-\x9f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );

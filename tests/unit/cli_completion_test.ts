@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../../lib/cli/mod.ts";
 import { cliCommand, DENO_DIR } from "../support/cli.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { commandPeer, ignoreWithout, requirePeers } from "../support/peers.ts";
 import { testRuntime } from "../support/runtime.ts";
 
 const CONFIG = `[default]
@@ -119,6 +119,15 @@ Deno.test("--completion-bash: a broken or missing config completes no profiles, 
   });
 });
 
+const BASH = commandPeer("bash", "bash", ["--version"]);
+const ZSH = commandPeer("zsh", "zsh", ["--version"]);
+const FISH = commandPeer("fish", "fish", ["--version"]);
+const [noBash, noZsh, noFish] = [
+  await ignoreWithout(BASH),
+  await ignoreWithout(ZSH),
+  await ignoreWithout(FISH),
+];
+
 /** An `aws-vault` on PATH that runs this checkout. */
 async function installWrapper(dir: string): Promise<string> {
   await Deno.mkdir(`${dir}/bin`);
@@ -153,106 +162,119 @@ function bashProgram(setup: string, fn: string, words: string[]): string {
     `printf '%s\\n' "\${COMPREPLY[@]}"`;
 }
 
-Deno.test("completion bash: the script, sourced in real bash, completes from the table", async () => {
-  if (!await havePeer("bash", commandWorks("bash", ["--version"]))) return;
-  await withConfig(async (dir, env) => {
-    const PATH = await installWrapper(dir);
-    const setup = "source <(aws-vault completion bash)\ncomplete -p aws-vault >/dev/null || exit 9";
-    const run = (words: string[]) =>
-      shell("bash", [
-        "--norc",
-        "--noprofile",
-        "-c",
-        bashProgram(setup, "_aws_vault_complete", words),
-      ], {
-        ...env,
-        PATH,
-      });
-    assert.deepEqual(await run(["aws-vault", "ex"]), ["exec", "export"]);
-    assert.deepEqual(await run(["aws-vault", "exec", ""]), PROFILES);
-    assert.deepEqual(await run(["aws-vault", "exec", "--backend", "pa"]), ["pass", "passage"]);
-    assert.deepEqual(await run(["aws-vault", "--backend", "=", "fi"]), ["file"]);
-    assert.deepEqual(await run(["aws-vault", "export", "--format", "e"]), ["env", "export-env"]);
-    // --completion-script-bash prints the same script.
-    const rt = testRuntime();
-    await runCli(["--completion-script-bash"], rt);
-    const viaCommand = testRuntime();
-    await runCli(["completion", "bash"], viaCommand);
-    assert.equal(rt.out.join(""), viaCommand.out.join(""));
+Deno.test({
+  name: "completion bash: the script, sourced in real bash, completes from the table",
+  ignore: noBash,
+  fn: async () => {
+    await requirePeers(BASH);
+    await withConfig(async (dir, env) => {
+      const PATH = await installWrapper(dir);
+      const setup =
+        "source <(aws-vault completion bash)\ncomplete -p aws-vault >/dev/null || exit 9";
+      const run = (words: string[]) =>
+        shell("bash", [
+          "--norc",
+          "--noprofile",
+          "-c",
+          bashProgram(setup, "_aws_vault_complete", words),
+        ], {
+          ...env,
+          PATH,
+        });
+      assert.deepEqual(await run(["aws-vault", "ex"]), ["exec", "export"]);
+      assert.deepEqual(await run(["aws-vault", "exec", ""]), PROFILES);
+      assert.deepEqual(await run(["aws-vault", "exec", "--backend", "pa"]), ["pass", "passage"]);
+      assert.deepEqual(await run(["aws-vault", "--backend", "=", "fi"]), ["file"]);
+      assert.deepEqual(await run(["aws-vault", "export", "--format", "e"]), ["env", "export-env"]);
+      // --completion-script-bash prints the same script.
+      const rt = testRuntime();
+      await runCli(["--completion-script-bash"], rt);
+      const viaCommand = testRuntime();
+      await runCli(["completion", "bash"], viaCommand);
+      assert.equal(rt.out.join(""), viaCommand.out.join(""));
 
-    // A script written for kingpin: unquoted words, so an empty current word is dropped.
-    const kingpin = `_kp() {
+      // A script written for kingpin: unquoted words, so an empty current word is dropped.
+      const kingpin = `_kp() {
   local cur="\${COMP_WORDS[COMP_CWORD]}"
   local opts=$( \${COMP_WORDS[0]} --completion-bash \${COMP_WORDS[@]:1:$COMP_CWORD} )
   COMPREPLY=( $(compgen -W "\${opts}" -- \${cur}) )
 }
 complete -F _kp -o default aws-vault`;
-    const legacy = (words: string[]) =>
-      shell("bash", ["--norc", "--noprofile", "-c", bashProgram(kingpin, "_kp", words)], {
-        ...env,
-        PATH,
-      });
-    assert.deepEqual(await legacy(["aws-vault", "exec", ""]), PROFILES);
-    assert.deepEqual(await legacy(["aws-vault", "exec", "wo"]), ["work"]);
-    assert.deepEqual(await legacy(["aws-vault", "l"]), ["list", "login"]);
-  });
+      const legacy = (words: string[]) =>
+        shell("bash", ["--norc", "--noprofile", "-c", bashProgram(kingpin, "_kp", words)], {
+          ...env,
+          PATH,
+        });
+      assert.deepEqual(await legacy(["aws-vault", "exec", ""]), PROFILES);
+      assert.deepEqual(await legacy(["aws-vault", "exec", "wo"]), ["work"]);
+      assert.deepEqual(await legacy(["aws-vault", "l"]), ["list", "login"]);
+    });
+  },
 });
 
-Deno.test("completion zsh: the script, sourced in real zsh, completes from the table", async () => {
-  if (!await havePeer("zsh", commandWorks("zsh", ["--version"]))) return;
-  await withConfig(async (dir, env) => {
-    const PATH = await installWrapper(dir);
-    // compadd exists only inside a completion widget: a function stands in and prints.
-    const run = (words: string[]) =>
-      shell("zsh", [
-        "-f",
-        "-c",
-        `compdef() { print -r -- "compdef $*" >&2 }
+Deno.test({
+  name: "completion zsh: the script, sourced in real zsh, completes from the table",
+  ignore: noZsh,
+  fn: async () => {
+    await requirePeers(ZSH);
+    await withConfig(async (dir, env) => {
+      const PATH = await installWrapper(dir);
+      // compadd exists only inside a completion widget: a function stands in and prints.
+      const run = (words: string[]) =>
+        shell("zsh", [
+          "-f",
+          "-c",
+          `compdef() { print -r -- "compdef $*" >&2 }
 compadd() { while [[ $1 == -* && $1 != -- ]]; do shift; done; [[ $1 == -- ]] && shift; print -l -- "$@" }
 _files() { print FILES }
 source <(aws-vault completion zsh)
 words=(${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length}
 _aws_vault_complete`,
-      ], { ...env, PATH });
-    assert.deepEqual(await run(["aws-vault", "exec", ""]), PROFILES);
-    assert.deepEqual((await run(["aws-vault", ""])).sort(), [...COMMANDS].sort());
-    assert.deepEqual(
-      await run(["aws-vault", "--backend", ""]).then((r) => r.slice(0, 7)),
-      BACKENDS,
-    );
-    assert.deepEqual(await run(["aws-vault", "exec", "work", ""]), ["FILES"]);
-  });
+        ], { ...env, PATH });
+      assert.deepEqual(await run(["aws-vault", "exec", ""]), PROFILES);
+      assert.deepEqual((await run(["aws-vault", ""])).sort(), [...COMMANDS].sort());
+      assert.deepEqual(
+        await run(["aws-vault", "--backend", ""]).then((r) => r.slice(0, 7)),
+        BACKENDS,
+      );
+      assert.deepEqual(await run(["aws-vault", "exec", "work", ""]), ["FILES"]);
+    });
+  },
 });
 
-Deno.test("completion fish: the script, sourced in real fish, completes from the table", async () => {
-  if (!await havePeer("fish", commandWorks("fish", ["--version"]))) return;
-  await withConfig(async (dir, env) => {
-    const PATH = await installWrapper(dir);
-    const run = (line: string, script = "aws-vault completion fish | source") =>
-      shell("fish", ["--no-config", "-c", `${script}\ncomplete -C '${line}'`], {
-        ...env,
-        PATH,
-        HOME: dir,
-      });
-    assert.deepEqual((await run("aws-vault exec ")).sort(), [...PROFILES].sort());
-    assert.deepEqual((await run("aws-vault ex")).sort(), ["exec", "export"]);
-    assert.deepEqual((await run("aws-vault --backend pa")).sort(), ["pass", "passage"]);
-    assert.deepEqual((await run("aws-vault completion ")).sort(), ["bash", "fish", "zsh"]);
-    // A fish script written for kingpin: finished words only.
-    const kingpin = `function __kp
+Deno.test({
+  name: "completion fish: the script, sourced in real fish, completes from the table",
+  ignore: noFish,
+  fn: async () => {
+    await requirePeers(FISH);
+    await withConfig(async (dir, env) => {
+      const PATH = await installWrapper(dir);
+      const run = (line: string, script = "aws-vault completion fish | source") =>
+        shell("fish", ["--no-config", "-c", `${script}\ncomplete -C '${line}'`], {
+          ...env,
+          PATH,
+          HOME: dir,
+        });
+      assert.deepEqual((await run("aws-vault exec ")).sort(), [...PROFILES].sort());
+      assert.deepEqual((await run("aws-vault ex")).sort(), ["exec", "export"]);
+      assert.deepEqual((await run("aws-vault --backend pa")).sort(), ["pass", "passage"]);
+      assert.deepEqual((await run("aws-vault completion ")).sort(), ["bash", "fish", "zsh"]);
+      // A fish script written for kingpin: finished words only.
+      const kingpin = `function __kp
   set -l parts (commandline -opc)
   set -e parts[1]
   aws-vault --completion-bash $parts
 end
 complete -c aws-vault -f -a '(__kp)'`;
-    assert.deepEqual((await run("aws-vault exec ", kingpin)).sort(), [...PROFILES].sort());
-    assert.deepEqual((await run("aws-vault export --format ", kingpin)).sort(), [
-      "env",
-      "export-env",
-      "fish",
-      "ini",
-      "json",
-      "powershell",
-    ]);
-  });
+      assert.deepEqual((await run("aws-vault exec ", kingpin)).sort(), [...PROFILES].sort());
+      assert.deepEqual((await run("aws-vault export --format ", kingpin)).sort(), [
+        "env",
+        "export-env",
+        "fish",
+        "ini",
+        "json",
+        "powershell",
+      ]);
+    });
+  },
 });

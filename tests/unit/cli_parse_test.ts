@@ -435,6 +435,7 @@ Deno.test("hostile words: escapes, newlines, NULs and huge words give one short,
   for (const argv of cases) {
     assert.throws(() => parse(argv), (e: unknown) => {
       assert(e instanceof UsageError, String(e));
+      // deno-lint-ignore no-control-regex
       assert.doesNotMatch(e.message, /[\x00-\x1f\x7f]/, JSON.stringify(argv).slice(0, 80));
       assert(e.message.length < 300, `short: ${e.message.slice(0, 80)}`);
       return true;

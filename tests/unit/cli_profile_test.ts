@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { Keyring } from "../../backends/keyring.ts";
 import type { CommandContext } from "../../lib/cli/global.ts";
+import { SILENT_LOGGER } from "../../lib/logger.ts";
 import { profileCommand } from "../../lib/cli/profile.ts";
 import type { InputOf } from "../../lib/cli/spec.ts";
 import type { PROFILE } from "../../lib/cli/table.ts";
@@ -40,7 +41,12 @@ async function run(
   try {
     await Deno.writeTextFile(`${dir}/config`, CONFIG);
     const runtime = testRuntime({ env: { AWS_CONFIG_FILE: `${dir}/config` }, home: dir });
-    const ctx = { runtime, options: {}, keyring: keyringWith(keys) } as unknown as CommandContext;
+    const ctx = {
+      runtime,
+      options: {},
+      log: SILENT_LOGGER,
+      keyring: keyringWith(keys),
+    } as unknown as CommandContext;
     const options = {
       json: false,
       noSession: false,
@@ -48,10 +54,7 @@ async function run(
       region: undefined,
       ...opts,
     };
-    assert.equal(
-      await profileCommand(ctx, { args: { profile: name }, options: { ...options } }),
-      0,
-    );
+    assert.equal(await profileCommand(ctx, { args: { profile: name }, options }), 0);
     return runtime;
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,7 @@
 /**
  * The WebCrypto JWE reader (backends/jwe.ts) against jose as the writer: it opens what jose
  * writes, and refuses every tampered part, a wrong passphrase, and headers it must not accept.
- * (jwcrypto and joserfc files are read through it in file_backend_test.ts.)
+ * (jwcrypto and joserfc files are read through it in tests/integration/backends_file_interop_test.ts.)
  */
 import assert from "node:assert/strict";
 import { CompactEncrypt } from "jose";
