@@ -1,7 +1,7 @@
 /**
  * The single-file build: `scripts/bundle.ts` writes one JavaScript file that runs on its own
  * (outside the project folder) and behaves like `deno run main.ts` for commands that never call
- * AWS, with commander's Node modules shimmed and the AWS SDK left out until first use.
+ * AWS, with no CommonJS or Node module loaded at start and the AWS SDK left out until first use.
  */
 import assert from "node:assert/strict";
 import { bundle } from "../../scripts/bundle.ts";
