@@ -1,5 +1,4 @@
 /** `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. */
-import { NotImplementedError } from "../errors.ts";
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
 import {
@@ -19,6 +18,10 @@ export interface ExecOptions extends CredentialFlags {
   server?: boolean;
   ecsServer?: boolean;
   ec2Server?: boolean;
+  /** `--lazy`: the ECS server fetches on the first request, not before the child starts. */
+  lazy?: boolean;
+  /** `--all-profiles`: the ECS server vends every configured profile (see exec_server.ts). */
+  allProfiles?: boolean;
   profileEnv?: boolean;
 }
 
@@ -31,13 +34,22 @@ export async function execCommand(
   opts: ExecOptions,
 ): Promise<number> {
   const { runtime } = ctx;
-  if (opts.server || opts.ecsServer || opts.ec2Server) {
-    throw new NotImplementedError(
-      "'exec' with a credential server (--server, --ecs-server, --ec2-server)",
-    );
+  const serverMode = Boolean(opts.server || opts.ecsServer || opts.ec2Server);
+  if (serverMode || opts.lazy || opts.allProfiles) {
+    (await import("./exec_server.ts")).checkServerFlags(opts);
   }
   refuseNested(runtime.env, "exec");
   const profileName = profileArgument(profileArg, runtime.env);
+  if (serverMode) {
+    const command = defaultCommand(ctx, cmd);
+    return await (await import("./exec_server.ts")).execWithServer(
+      ctx,
+      profileName,
+      command,
+      args ?? [],
+      opts,
+    );
+  }
   const { profile, credentials } = await credentialsForProfile(
     { runtime, keyring: ctx.keyring, promptName: ctx.options.prompt },
     {
@@ -58,22 +70,26 @@ export async function execCommand(
     credentials,
     profileEnv: opts.profileEnv,
   });
-  let command = cmd;
-  if (command === undefined) {
-    command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
-    const banner = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
-    if (
-      runtime.stdoutIsTerminal() && !ctx.options.debug &&
-      runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
-    ) {
-      runtime.stderr(`${banner}\n`);
-    } else {
-      runtime.debug(banner);
-    }
-  }
-  return await runChild(command, args ?? [], {
+  return await runChild(defaultCommand(ctx, cmd), args ?? [], {
     env,
     interactive: Deno.stdin.isTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
   });
+}
+
+/** The command to run: the given one, else the user's shell (with the subshell banner). */
+function defaultCommand(ctx: CommandContext, cmd: string | undefined): string {
+  if (cmd !== undefined) return cmd;
+  const { runtime } = ctx;
+  const command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
+  const banner = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
+  if (
+    runtime.stdoutIsTerminal() && !ctx.options.debug &&
+    runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
+  ) {
+    runtime.stderr(`${banner}\n`);
+  } else {
+    runtime.debug(banner);
+  }
+  return command;
 }

@@ -7,6 +7,7 @@ import {
   refuseNested,
 } from "../exec/guard.ts";
 import { type ExportFormat, formatExport } from "../exec/export_format.ts";
+import { credentialsFromServer, SERVER_URL_VARIABLE } from "../server/client.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
 
@@ -22,6 +23,15 @@ export async function exportCommand(
   opts: ExportOptions,
 ): Promise<number> {
   const { runtime } = ctx;
+  const serverUrl = runtime.env.get(SERVER_URL_VARIABLE);
+  const token = runtime.env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  if (serverUrl && token) {
+    // Inside `exec --ecs-server --all-profiles`: the parent's server has every profile.
+    const profileName = profileArgument(profileArg, runtime.env);
+    const credentials = await credentialsFromServer(serverUrl, token, profileName);
+    runtime.stdout(formatExport(opts.format ?? "env", credentials, { profileName }));
+    return 0;
+  }
   refuseNested(runtime.env, "export");
   const profileName = profileArgument(profileArg, runtime.env);
   const { profile, credentials } = await credentialsForProfile(

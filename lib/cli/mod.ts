@@ -155,6 +155,11 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
         false,
       )
       .option("--lazy", "When using --ecs-server, lazily fetch credentials.", false)
+      .option(
+        "--all-profiles",
+        "With --ecs-server, serve every configured profile (a temporary AWS_CONFIG_FILE for the command).",
+        false,
+      )
       .addOption(
         new Option("--profile-env", "Set AWS_PROFILE in the child instead of credential variables.")
           .default(false).env("AWS_VAULT_PROFILE_ENV"),

@@ -1,8 +1,48 @@
-/** `aws-vault proxy`: not implemented yet. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault proxy` (hidden, alias `server`): the privileged helper `exec --ec2-server` starts
+ * through sudo (see lib/server/ec2_proxy.ts); `--stop` asks a running one to stop.
+ */
+import { UserError } from "../errors.ts";
+import { EC2_METADATA_ADDR, parseListenAddr } from "../server/ec2_server.ts";
+import { runProxy, stopProxy } from "../server/ec2_proxy.ts";
 import type { CommandContext } from "./global.ts";
 
+/** proxy's options. */
+export interface ProxyOptions {
+  stop?: boolean;
+}
+
 /** Runs the command; returns the exit code. */
-export function proxyCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  return Promise.reject(new NotImplementedError("'aws-vault proxy'"));
+export async function proxyCommand(ctx: CommandContext, opts: ProxyOptions): Promise<number> {
+  const { runtime } = ctx;
+  const listen = parseListenAddr(EC2_METADATA_ADDR);
+  if (opts?.stop) {
+    if (!(await stopProxy(listen))) throw new UserError(`no proxy answers on ${EC2_METADATA_ADDR}`);
+    return 0;
+  }
+  let signalled!: () => void;
+  const stopSignal = new Promise<void>((r) => (signalled = r));
+  const signals: Deno.Signal[] = runtime.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, signalled);
+  try {
+    await runProxy({
+      listen,
+      os: runtime.os,
+      log: (line) => runtime.debug(line),
+      stopSignal,
+      run: async (argv) => {
+        const out = await new Deno.Command(argv[0], {
+          args: argv.slice(1),
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+      },
+    });
+  } catch (err) {
+    throw new UserError(`proxy: ${(err as Error).message}`);
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, signalled);
+  }
+  return 0;
 }

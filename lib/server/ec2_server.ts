@@ -159,8 +159,10 @@ async function issueToken(key: CryptoKey, expiresMs: number): Promise<string> {
 async function tokenValid(key: CryptoKey, token: string, nowMs: number): Promise<boolean> {
   const m = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return false;
-  const mac = Uint8Array.from(atob(m[2].replace(/-/g, "+").replace(/_/g, "/") + "="), (c) =>
-    c.charCodeAt(0));
+  const mac = Uint8Array.from(
+    atob(m[2].replace(/-/g, "+").replace(/_/g, "/") + "="),
+    (c) => c.charCodeAt(0),
+  );
   // crypto.subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(m[1]));
   return ok && Number(m[1]) > nowMs;

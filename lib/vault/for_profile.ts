@@ -6,6 +6,7 @@
 import type { Keyring } from "../../backends/keyring.ts";
 import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
 import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import { UserError } from "../errors.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
 import { withoutPrivateVariables } from "../exec/child_env.ts";
 import { CredentialStore, lockDir, SessionStore, withLock } from "../store/mod.ts";
@@ -25,6 +26,13 @@ export interface ProfileCredentialsDeps {
   promptName?: string;
   /** Tests may pass their own STS. */
   sts?: StsClientFactory;
+  /** A credential server runs: automatic prompt selection prefers a GUI driver. */
+  serverMode?: boolean;
+  /**
+   * Whether the terminal prompt may be used now; a server refreshing after its child started
+   * says no (the terminal belongs to the child).
+   */
+  terminalPromptAllowed?: () => boolean;
 }
 
 /** One request. */
@@ -57,16 +65,21 @@ export async function credentialsForProfile(
   // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
   const toolEnv = withoutPrivateVariables(runtime.env.toObject());
   const mfa = new MfaCodes({
-    driver: async () =>
-      promptDriver(
-        await selectPromptDriver({
-          name: deps.promptName,
-          stdoutIsTerminal: runtime.stdoutIsTerminal(),
-          os: runtime.os,
-          path: runtime.env.get("PATH"),
-        }),
-        { terminal: runtime.terminal, env: envFromObject(toolEnv) },
-      ),
+    driver: async () => {
+      const name = await selectPromptDriver({
+        name: deps.promptName,
+        stdoutIsTerminal: runtime.stdoutIsTerminal(),
+        serverMode: deps.serverMode,
+        os: runtime.os,
+        path: runtime.env.get("PATH"),
+      });
+      if (name === "terminal" && deps.terminalPromptAllowed?.() === false) {
+        throw new UserError(
+          "an MFA code is needed to refresh credentials, but the terminal belongs to the running command; use a GUI prompt (--prompt=zenity, kdialog, osascript or ykman) or mfa_process",
+        );
+      }
+      return promptDriver(name, { terminal: runtime.terminal, env: envFromObject(toolEnv) });
+    },
     ledger: fileLedger(
       `${locks}/mfa-codes-used.json`,
       (fn) => withLock(`${locks}/mfa-codes-used.lock`, fn),
