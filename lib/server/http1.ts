@@ -102,6 +102,8 @@ export function serveHttp(options: ServeOptions): HttpServer {
   const log = options.log ?? (() => {});
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
   const open = new Set<Deno.Conn>();
+  /** Connections whose request is being answered. */
+  const busy = new Set<Deno.Conn>();
   const done = new Set<Promise<void>>();
   let closing = false;
 
@@ -115,13 +117,22 @@ export function serveHttp(options: ServeOptions): HttpServer {
         continue;
       }
       if (open.size >= limits.maxConnections) {
-        log(`http: ${addrText(conn.remoteAddr)}: too many connections, closed`);
-        closeQuietly(conn);
-        continue;
+        // Full: drop the oldest connection that is not being answered (an idle or slow one),
+        // so connections that never finish a request cannot lock everyone else out.
+        const victim = [...open].find((c) => !busy.has(c));
+        if (victim) {
+          log(`http: ${addrText(victim.remoteAddr)}: too many connections, oldest closed`);
+          open.delete(victim);
+          closeQuietly(victim);
+        } else {
+          closeQuietly(conn);
+          continue;
+        }
       }
       open.add(conn);
-      const p = serveConnection(conn, options.handler, limits, log).finally(() => {
+      const p = serveConnection(conn, options.handler, limits, log, busy).finally(() => {
         open.delete(conn);
+        busy.delete(conn);
         closeQuietly(conn);
         done.delete(p);
       });
@@ -148,6 +159,7 @@ async function serveConnection(
   handler: HttpHandler,
   limits: HttpLimits,
   log: (line: string) => void,
+  busy: Set<Deno.Conn>,
 ): Promise<void> {
   const remote = conn.remoteAddr as Deno.NetAddr;
   let buffered = new Uint8Array(0);
@@ -211,6 +223,7 @@ async function serveConnection(
         remote,
       };
       let reply: HttpReply;
+      busy.add(conn);
       try {
         reply = await handler(req);
       } catch {
@@ -218,6 +231,7 @@ async function serveConnection(
       }
       log(`http: ${addrText(remote)}: ${reply.status} ${req.method} ${req.path}`);
       await writeReply(conn, reply, head.keepAlive, req.method === "HEAD");
+      busy.delete(conn);
       if (!head.keepAlive) return;
     }
   } catch (err) {
