@@ -52,6 +52,8 @@ export interface RefreshingOptions {
   refreshAheadMs?: number;
   requestWaitMs?: number;
   failureCooldownMs?: number;
+  /** Credentials with less life than this are not handed out (default EXPIRY_MARGIN_MS). */
+  expiryMarginMs?: number;
 }
 
 /** A credential source with refresh-ahead. */
@@ -84,7 +86,8 @@ export class RefreshingCredentials implements CredentialSource {
   /** Credentials to hand out now (see CredentialSource). */
   async get(): Promise<Credentials> {
     const now = this.#o.now().getTime();
-    if (this.#current && usable(this.#current, now)) return this.#current;
+    const margin = this.#o.expiryMarginMs ?? EXPIRY_MARGIN_MS;
+    if (this.#current && usable(this.#current, now, margin)) return this.#current;
     const failure = this.#lastFailure;
     if (!this.#inFlight && failure && now - failure.at < this.#cooldown()) throw failure.error;
     const fetching = this.#refresh();
@@ -166,6 +169,6 @@ export class RefreshingCredentials implements CredentialSource {
   }
 }
 
-function usable(c: Credentials, now: number): boolean {
-  return !c.expiration || c.expiration.getTime() - now > EXPIRY_MARGIN_MS;
+function usable(c: Credentials, now: number, marginMs: number): boolean {
+  return !c.expiration || c.expiration.getTime() - now > marginMs;
 }
