@@ -102,7 +102,8 @@ Deno.test("ECS server: unknown role ARNs, profiles and methods are refused", asy
     assert.equal((await rawRequest(port, get("/role-arn/not-an-arn", auth))).status, 404);
     assert.equal((await rawRequest(port, get("/profile/prod", auth))).status, 404);
     assert.equal((await rawRequest(port, get("/role-arn/%E0%A4%A", auth))).status, 400);
-    const post = `POST / HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nContent-Length: 0\r\n\r\n`;
+    const post =
+      `POST / HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nContent-Length: 0\r\n\r\n`;
     assert.equal((await rawRequest(port, post)).status, 405);
   });
 });

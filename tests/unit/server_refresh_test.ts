@@ -176,9 +176,12 @@ Deno.test("short-lived credentials under load: never expired, never slower than 
           headers: { authorization: ecs.token },
           signal: AbortSignal.timeout(2_000),
         })
-        : await fetch(`http://127.0.0.1:${ec2.addr.port}/latest/meta-data/iam/security-credentials/local-credentials`, {
-          signal: AbortSignal.timeout(1_000),
-        });
+        : await fetch(
+          `http://127.0.0.1:${ec2.addr.port}/latest/meta-data/iam/security-credentials/local-credentials`,
+          {
+            signal: AbortSignal.timeout(1_000),
+          },
+        );
       const received = Date.now();
       assert.equal(res.status, 200);
       const body = await res.json();
