@@ -20,6 +20,11 @@ export async function proxyCommand(ctx: CommandContext, opts: ProxyOptions): Pro
     if (!(await stopProxy(listen))) throw new UserError(`no proxy answers on ${EC2_METADATA_ADDR}`);
     return 0;
   }
+  if (runtime.os !== "windows" && Deno.uid() !== 0) {
+    throw new UserError(
+      "proxy must run as root: it adds 169.254.169.254 to the loopback interface and listens on port 80 (exec --ec2-server starts it through sudo)",
+    );
+  }
   let signalled!: () => void;
   const stopSignal = new Promise<void>((r) => (signalled = r));
   const signals: Deno.Signal[] = runtime.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];

@@ -158,7 +158,7 @@ Deno.test("exec: everything from the command on goes to the child verbatim", () 
 Deno.test("a command that has not landed says so and exits 2", async () => {
   const rt = testRuntime();
   await assert.rejects(
-    runCli(["proxy"], rt),
+    runCli(["rotate", "p"], rt),
     (e) =>
       e instanceof Error && /not implemented/.test(e.message) && (e as UsageError).exitCode === 2,
   );
