@@ -11,6 +11,7 @@ import {
   haveClients,
   parseClientLines,
 } from "../support/sdk_clients.ts";
+import { standIns } from "../support/stand_in.ts";
 import { TestSts } from "../support/test_sts.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
@@ -224,5 +225,46 @@ Deno.test("exec --ecs-server --lazy: no STS call before the first request", asyn
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(sts.callsOf("GetSessionToken").length, 0);
+  });
+});
+
+const M2 = "arn:aws:iam::111111111111:mfa/jonsmith-role";
+const MFA_ROLE = `\n[profile plain]\nregion = eu-west-1\n` +
+  `\n[profile needs-code]\nsource_profile = plain\nrole_arn = arn:aws:iam::222222222222:role/mfa\n` +
+  `mfa_serial = ${M2}\n`;
+const ASK =
+  'curl -s -w " STATUS=%{http_code}" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ' +
+  '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/profile/needs-code"';
+
+Deno.test("a server refresh that needs a code after the child started: GUI driver, never the terminal", async () => {
+  await setup(async (home, env, sts) => {
+    sts.roles.set("arn:aws:iam::222222222222:role/mfa", { requireMfa: true });
+    sts.allowMfaCode(M2, "246802");
+    await Deno.writeTextFile(home.env.AWS_CONFIG_FILE, MFA_ROLE, { append: true });
+    await home.addKeys("plain", JON.accessKeyId, JON.secretAccessKey);
+    // No GUI driver installed: the terminal belongs to the child, so the server says why.
+    const refused = await runCli(
+      ["exec", "--ecs-server", "--all-profiles", "jonsmith", "--", "/bin/sh", "-c", ASK],
+      { env },
+    );
+    assert.equal(refused.code, 0, refused.stderr);
+    assert.match(refused.stdout, /terminal belongs to the running command/);
+    assert.match(refused.stdout, /STATUS=500/);
+    assert.equal(sts.callsOf("AssumeRole").length, 0);
+    // A zenity on PATH: the same request gets its code from the dialog.
+    const s = await standIns();
+    try {
+      await s.add("zenity", { stdout: "246802\n" });
+      const served = await runCli(
+        ["exec", "--ecs-server", "--all-profiles", "jonsmith", "--", "/bin/sh", "-c", ASK],
+        { env: { ...env, PATH: `${s.dir}:${Deno.env.get("PATH")}` } },
+      );
+      assert.equal(served.code, 0, served.stderr);
+      assert.match(served.stdout, /"AccessKeyId":"ASIA.*STATUS=200/);
+      assert.equal((await s.calls("zenity")).length, 1);
+      assert.equal(sts.callsOf("AssumeRole")[0].params.TokenCode, "246802");
+    } finally {
+      await s.cleanup();
+    }
   });
 });
