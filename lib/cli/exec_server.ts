@@ -25,6 +25,13 @@ import type { CommandContext } from "./global.ts";
 const MAX_ROLE_ARNS = 32;
 const ROLE_ARN = /^arn:aws[a-z-]{0,20}:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 
+const INHERITED_CONTAINER_VARIABLES = [
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+
 /** Refuses the combinations aws-vault refuses, one line each. */
 export function checkServerFlags(opts: ExecOptions): void {
   const ecs = opts.server || opts.ecsServer;
@@ -81,6 +88,9 @@ export async function execWithServer(
       region: profile.region,
       endpointUrl: profile.endpointUrl,
     });
+    // Inherited container settings (aws-vault run inside ECS) would win over our server in every
+    // SDK (a relative URI beats a full one, and container credentials beat instance metadata).
+    for (const name of INHERITED_CONTAINER_VARIABLES) delete env[name];
     if (opts.ec2Server) {
       await startEc2(ctx, profile, base, env, cleanups);
     } else {

@@ -142,16 +142,23 @@ Deno.test("exec --ecs-server: the token, /role-arn/ and the child's environment"
     const script = [
       'echo "TOKEN=$AWS_CONTAINER_AUTHORIZATION_TOKEN"',
       'echo "KEY=${AWS_ACCESS_KEY_ID:-none}"',
+      'echo "RELATIVE=${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:-none}${AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE}"',
       'echo "REGION=$AWS_REGION"',
       'curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/role-arn/arn:aws:iam::333333333333:role/by-arn"; echo',
       'curl -s -o /dev/null -w "NOTOKEN=%{http_code}\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/"',
       'curl -s -o /dev/null -w "PROFILE=%{http_code}\\n" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/profile/other"',
     ].join("\n");
     const r = await runCli(["exec", "--ecs-server", "jonsmith", "--", "/bin/sh", "-c", script], {
-      env,
+      env: {
+        ...env,
+        // As if aws-vault ran inside ECS: these would beat our server in every SDK.
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials/real-task",
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "/var/run/token",
+      },
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^TOKEN=[A-Za-z0-9_-]{40}$/m);
+    assert.match(r.stdout, /^RELATIVE=none$/m);
     assert.match(r.stdout, /^KEY=none$/m);
     assert.match(r.stdout, /^REGION=eu-west-1$/m);
     assert.match(r.stdout, /"AccessKeyId":"ASIA/);
