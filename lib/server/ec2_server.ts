@@ -41,7 +41,7 @@ export interface Ec2Server {
 
 /** Parses `host:port` (`[v6]:port` too) as `AWS_VAULT_EC2_SERVER_ADDR` gives it. */
 export function parseListenAddr(text: string): { hostname: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
     throw new Error(`invalid address '${text}': expected host:port, e.g. 127.0.0.1:8080`);
