@@ -48,6 +48,7 @@ export async function execCommand(
       command,
       args ?? [],
       opts,
+      cmd === undefined,
     );
   }
   const { profile, credentials } = await credentialsForProfile(
@@ -82,14 +83,23 @@ function defaultCommand(ctx: CommandContext, cmd: string | undefined): string {
   if (cmd !== undefined) return cmd;
   const { runtime } = ctx;
   const command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
-  const banner = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
+  helpMessage(ctx, `Starting subshell ${command}, use \`exit\` to exit the subshell`, true);
+  return command;
+}
+
+/**
+ * aws-vault's help messages (the subshell banner, the EC2 server warning): on stderr when a
+ * person is watching (`interactive`: no command given, stdout a terminal, no --debug, and
+ * AWS_VAULT_DISABLE_HELP_MESSAGE is not 1), else in the debug log.
+ */
+export function helpMessage(ctx: CommandContext, text: string, interactive: boolean): void {
+  const { runtime } = ctx;
   if (
-    runtime.stdoutIsTerminal() && !ctx.options.debug &&
+    interactive && runtime.stdoutIsTerminal() && !ctx.options.debug &&
     runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
   ) {
-    runtime.stderr(`${banner}\n`);
+    runtime.stderr(`${text}\n`);
   } else {
-    runtime.debug(banner);
+    runtime.debug(text);
   }
-  return command;
 }

@@ -18,7 +18,7 @@ import { RefreshingCredentials } from "../server/refreshing_credentials.ts";
 import { defaultRoleSessionName } from "../vault/assume_role.ts";
 import type { Credentials } from "../vault/credentials.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
-import type { ExecOptions } from "./exec.ts";
+import { type ExecOptions, helpMessage } from "./exec.ts";
 import type { CommandContext } from "./global.ts";
 
 /** Role ARNs one ECS server assumes at most (each keeps its own refreshing credentials). */
@@ -51,6 +51,8 @@ export async function execWithServer(
   command: string,
   args: string[],
   opts: ExecOptions,
+  /** No command was given (a subshell): help messages go to stderr. */
+  interactive = false,
 ): Promise<number> {
   checkServerFlags(opts);
   const { runtime } = ctx;
@@ -92,7 +94,7 @@ export async function execWithServer(
     // SDK (a relative URI beats a full one, and container credentials beat instance metadata).
     for (const name of INHERITED_CONTAINER_VARIABLES) delete env[name];
     if (opts.ec2Server) {
-      await startEc2(ctx, profile, base, env, cleanups);
+      await startEc2(ctx, profile, base, env, cleanups, interactive);
     } else {
       const profiles = new Map<string, RefreshingCredentials>([[profileName, base]]);
       const roles = new Map<string, RefreshingCredentials>();
@@ -143,6 +145,7 @@ async function startEc2(
   source: RefreshingCredentials,
   env: Record<string, string>,
   cleanups: (() => Promise<void> | void)[],
+  interactive: boolean,
 ): Promise<void> {
   const { runtime } = ctx;
   const addrText = runtime.env.get("AWS_VAULT_EC2_SERVER_ADDR") || EC2_METADATA_ADDR;
@@ -161,8 +164,10 @@ async function startEc2(
     now: () => runtime.now(),
     log: (line: string) => runtime.debug(line),
   };
-  runtime.stderr(
-    `aws-vault: Starting a local EC2 credential server on ${addrText}; AWS credentials will be accessible to any process while it is running\n`,
+  helpMessage(
+    ctx,
+    `Starting a local EC2 credential server on ${addrText}; AWS credentials will be accessible to any process while it is running`,
+    interactive,
   );
   let server;
   try {

@@ -61,7 +61,16 @@ Deno.test("exec --ec2-server on 169.254.169.254:80: SDK defaults work, other hos
       `curl -s -o /dev/null -w 'EVILHOST=%{http_code}\\n' -H 'Host: evil.example' ${CREDS_URL}`,
       `ip netns exec ${net.peer} curl -s -w ' PEER=%{http_code}\\n' -H 'Host: 169.254.169.254' ${CREDS_URL}`,
     ].join("\n");
-    const r = await runCli(["exec", "--ec2-server", "jonsmith", "--", "/bin/sh", "-c", script], {
+    const r = await runCli([
+      "exec",
+      "--debug",
+      "--ec2-server",
+      "jonsmith",
+      "--",
+      "/bin/sh",
+      "-c",
+      script,
+    ], {
       env,
       wrapper: ["ip", "netns", "exec", net.server],
     });
@@ -101,7 +110,16 @@ Deno.test("exec --ec2-server without the address: sudo proxy sets it up and remo
       `python3 -c '${BOTO3_KEY}' | sed 's/^/BOTO3=/'`,
       "ip addr show dev lo | grep -c 169.254.169.254 | sed 's/^/ALIAS=/'",
     ].join("\n");
-    const r = await runCli(["exec", "--ec2-server", "jonsmith", "--", "/bin/sh", "-c", script], {
+    const r = await runCli([
+      "exec",
+      "--debug",
+      "--ec2-server",
+      "jonsmith",
+      "--",
+      "/bin/sh",
+      "-c",
+      script,
+    ], {
       env: { ...env, PATH: `${bin}:${Deno.env.get("PATH")}` },
       wrapper: ["ip", "netns", "exec", net.server],
     });

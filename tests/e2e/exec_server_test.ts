@@ -99,6 +99,7 @@ Deno.test("exec --ec2-server on a loopback address: all four clients, IMDSv2", a
     const r = await runCli(
       [
         "exec",
+        "--debug",
         "--ec2-server",
         "jonsmith",
         "--",
@@ -144,7 +145,8 @@ Deno.test("exec --ecs-server: the token, /role-arn/ and the child's environment"
       'echo "KEY=${AWS_ACCESS_KEY_ID:-none}"',
       'echo "RELATIVE=${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:-none}${AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE}"',
       'echo "REGION=$AWS_REGION"',
-      'curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/role-arn/arn:aws:iam::333333333333:role/by-arn"; echo',
+      // The first request starts the AssumeRole; retry while the server says 503, as SDKs do.
+      'for i in $(seq 100); do out=$(curl -s -w " STATUS=%{http_code}" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/role-arn/arn:aws:iam::333333333333:role/by-arn"); case "$out" in *STATUS=503) sleep 0.2 ;; *) break ;; esac; done; echo "$out"',
       'curl -s -o /dev/null -w "NOTOKEN=%{http_code}\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/"',
       'curl -s -o /dev/null -w "PROFILE=%{http_code}\\n" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/profile/other"',
     ].join("\n");
@@ -239,9 +241,15 @@ const M2 = "arn:aws:iam::111111111111:mfa/jonsmith-role";
 const MFA_ROLE = `\n[profile plain]\nregion = eu-west-1\n` +
   `\n[profile needs-code]\nsource_profile = plain\nrole_arn = arn:aws:iam::222222222222:role/mfa\n` +
   `mfa_serial = ${M2}\n`;
-const ASK =
-  'curl -s -w " STATUS=%{http_code}" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ' +
-  '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/profile/needs-code"';
+/** Asks for the profile like an SDK: retries while the server answers 503 (bounded). */
+const ASK = [
+  "for i in $(seq 100); do",
+  '  out=$(curl -s -w " STATUS=%{http_code}" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ' +
+  '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/profile/needs-code")',
+  '  case "$out" in *STATUS=503) sleep 0.2 ;; *) break ;; esac',
+  "done",
+  'echo "$out"',
+].join("\n");
 
 Deno.test("a server refresh that needs a code after the child started: GUI driver, never the terminal", async () => {
   await setup(async (home, env, sts) => {

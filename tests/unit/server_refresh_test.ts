@@ -144,18 +144,18 @@ Deno.test("credentials about to expire are never handed out", async () => {
 });
 
 Deno.test("short-lived credentials under load: never expired, never slower than the SDK timeouts", async () => {
-  // Real time: credentials live 3 s, STS takes 200 ms; clients use the SDKs' own timeouts
+  // Real time: credentials live 5 s, STS takes 200 ms; clients use the SDKs' own timeouts
   // (1 s IMDS, 2 s ECS) and would fail if a reply came later.
   let n = 0;
   const source = new RefreshingCredentials({
     name: "p",
     now: () => new Date(),
     log: () => {},
-    refreshAheadMs: 1_500,
-    expiryMarginMs: 300,
+    refreshAheadMs: 2_500,
+    expiryMarginMs: 500,
     fetch: async () => {
       await new Promise((r) => setTimeout(r, 200));
-      return creds(++n, Date.now() + 3_000);
+      return creds(++n, Date.now() + 5_000);
     },
   });
   await source.prefetch();
@@ -168,7 +168,7 @@ Deno.test("short-lived credentials under load: never expired, never slower than 
   });
   const seen = new Set<string>();
   let requests = 0;
-  const until = Date.now() + 7_000;
+  const until = Date.now() + 11_000;
   const client = async (kind: "ecs" | "ec2") => {
     while (Date.now() < until) {
       const res = kind === "ecs"
