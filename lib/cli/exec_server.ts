@@ -13,6 +13,7 @@ import { SERVER_URL_VARIABLE } from "../server/client.ts";
 import { EC2_METADATA_ADDR, parseListenAddr, startEc2Server } from "../server/ec2_server.ts";
 import { PROXY_TARGET, stopProxy } from "../server/ec2_proxy.ts";
 import { startEcsServer } from "../server/ecs_server.ts";
+import { isLoopback } from "../server/guard.ts";
 import { selfCommand, writeServedConfig } from "../server/profiles_config.ts";
 import { RefreshingCredentials } from "../server/refreshing_credentials.ts";
 import { defaultRoleSessionName } from "../vault/assume_role.ts";
@@ -155,6 +156,13 @@ async function startEc2(
   } catch (err) {
     throw new UserError(`AWS_VAULT_EC2_SERVER_ADDR: ${(err as Error).message}`);
   }
+  const h = listen.hostname;
+  if (!isLoopback(h) && h !== "localhost" && !/^169\.254\.\d{1,3}\.\d{1,3}$/.test(h)) {
+    // Anything else could be reached from the network.
+    throw new UserError(
+      `AWS_VAULT_EC2_SERVER_ADDR: ${h} is neither a loopback nor a link-local (169.254.x.x) address`,
+    );
+  }
   if (listen.port !== 0 && await accepts(listen)) {
     throw new UserError(`Another process is already bound to ${addrText}`);
   }
@@ -189,7 +197,10 @@ async function startEc2(
   }
 }
 
-/** Not root: the metadata server runs on 127.0.0.1:9099 and `sudo aws-vault proxy` fronts it. */
+/**
+ * The address is not ours yet: the metadata server runs on 127.0.0.1:9099 and `aws-vault proxy`
+ * (through sudo, unless we are root) sets up the address and forwards to it.
+ */
 async function startThroughProxy(
   ctx: CommandContext,
   common: Omit<Parameters<typeof startEc2Server>[0], "hostname" | "port">,
@@ -209,21 +220,36 @@ async function startThroughProxy(
       `cannot listen on ${PROXY_TARGET.hostname}:${PROXY_TARGET.port}: ${(err as Error).message}`,
     );
   }
-  cleanups.push(async () => {
-    await server.close();
-  });
-  runtime.stderr(
-    "aws-vault: the EC2 metadata address needs root: starting 'sudo aws-vault proxy' (sudo may ask for your password)\n",
-  );
-  const sudo = await new Deno.Command("sudo", {
-    args: ["-b", ...selfCommand(), "proxy"],
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output().catch((err) => {
-    throw new UserError(`cannot run sudo: ${(err as Error).message}`);
-  });
-  if (!sudo.success) throw new UserError("'sudo aws-vault proxy' failed");
+  const proxy = [...selfCommand(), "proxy"];
+  if (runtime.os !== "windows" && Deno.uid() === 0) {
+    // Root already: start the proxy ourselves, in the background.
+    try {
+      new Deno.Command(proxy[0], {
+        args: proxy.slice(1),
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn().unref();
+    } catch (err) {
+      await server.close();
+      throw new UserError(`cannot start the proxy: ${(err as Error).message}`);
+    }
+  } else {
+    runtime.stderr(
+      "aws-vault: the EC2 metadata address needs root: starting 'sudo aws-vault proxy' (sudo may ask for your password)\n",
+    );
+    const sudo = await new Deno.Command("sudo", {
+      args: ["-b", ...proxy],
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output().catch((err) => ({ success: false, error: err as Error }));
+    if (!sudo.success) {
+      await server.close();
+      const why = "error" in sudo ? `: ${sudo.error.message}` : "";
+      throw new UserError(`'sudo aws-vault proxy' failed${why}`);
+    }
+  }
   cleanups.push(async () => {
     await stopProxy(listen);
   });

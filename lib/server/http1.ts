@@ -214,7 +214,9 @@ async function serveConnection(
         }
         buffered = buffered.subarray(head.bodyBytes);
       }
-      clearTimeout(timer);
+      // Answering and writing are bounded too: a client that never reads its replies must not
+      // hold a connection (and its place among maxConnections) forever.
+      arm(limits.headerTimeoutMs);
       const req: HttpRequest = {
         method: head.method,
         target: head.target,

@@ -223,6 +223,13 @@ Deno.test("exec with a server: invalid combinations are one line each", async ()
     });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^aws-vault: error: AWS_VAULT_EC2_SERVER_ADDR: invalid address/m);
+    for (const addr of ["0.0.0.0:8080", "[::]:8080", "10.1.2.3:80"]) {
+      const open = await runCli(["exec", "--ec2-server", "jonsmith", "--", "true"], {
+        env: { ...env, AWS_VAULT_EC2_SERVER_ADDR: addr },
+      });
+      assert.equal(open.code, 1, addr);
+      assert.match(open.stderr, /neither a loopback nor a link-local/, addr);
+    }
   });
 });
 
