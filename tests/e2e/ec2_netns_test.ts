@@ -135,3 +135,18 @@ Deno.test("exec --ec2-server without the address: the proxy sets it up and remov
     await net.cleanup();
   }
 });
+
+Deno.test("proxy --stop with no proxy running: one line, exit 1", async () => {
+  if (!(await ready())) return;
+  const net = await netnsPair();
+  const home = await vaultHome("");
+  try {
+    const wrapper = ["ip", "netns", "exec", net.server];
+    const stop = await runCli(["proxy", "--stop"], { env: home.env, wrapper });
+    assert.equal(stop.code, 1);
+    assert.equal(stop.stderr, "aws-vault: error: no proxy answers on 169.254.169.254:80\n");
+  } finally {
+    await home.cleanup();
+    await net.cleanup();
+  }
+});
