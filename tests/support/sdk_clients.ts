@@ -1,13 +1,14 @@
 /**
  * The four client stacks the credential servers must serve: the AWS CLI v2 (Debian awscli),
  * the AWS CLI v1 and boto3 of the image, and the JS SDK's container and instance-metadata
- * providers. Each asks STS (our test STS, by --endpoint-url) who it is with the credentials it
+ * providers (`@smithy/credential-provider-imds`; for containers also `fromHttp`, which the
+ * SDK's default chain uses today). Each asks STS (our test STS, by --endpoint-url) who it is with the credentials it
  * found, so the test STS sees the served key with a checked signature.
  */
 import { commandWorks, havePeer } from "./peers.ts";
 
 /** The client stacks. */
-export const CLIENTS = ["aws-cli-v2", "aws-cli-v1", "boto3", "js-sdk"] as const;
+export const CLIENTS = ["aws-cli-v2", "aws-cli-v1", "boto3", "js-sdk", "js-sdk-http"] as const;
 export type Client = typeof CLIENTS[number];
 
 const JS_CLIENT = new URL("./js_sdk_client.ts", import.meta.url).pathname;
@@ -54,6 +55,17 @@ export function clientCommand(
       return ["python3", "-c", BOTO3, stsUrl];
     case "js-sdk":
       return [Deno.execPath(), "run", "-A", "--quiet", JS_CLIENT, mode, stsUrl];
+    case "js-sdk-http":
+      // fromHttp serves containers only; for instance metadata it is the same provider again.
+      return [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        JS_CLIENT,
+        mode === "container" ? "container-http" : mode,
+        stsUrl,
+      ];
   }
 }
 
