@@ -52,7 +52,7 @@ export async function execCommand(
     );
   }
   const { profile, credentials } = await credentialsForProfile(
-    { runtime, keyring: ctx.keyring, promptName: ctx.options.prompt },
+    await ctx.services(),
     {
       profileName,
       flags: configFlags(opts),
@@ -100,6 +100,6 @@ export function helpMessage(ctx: CommandContext, text: string, interactive: bool
   ) {
     runtime.stderr(`${text}\n`);
   } else {
-    runtime.debug(text);
+    ctx.log.debug(text);
   }
 }

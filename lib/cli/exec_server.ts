@@ -5,10 +5,11 @@
  */
 import { UsageError, UserError } from "../errors.ts";
 import { childEnvironment } from "../exec/child_env.ts";
+import { runProgram, withoutPrivateVariables } from "../process/mod.ts";
 import { configFlags } from "../exec/guard.ts";
 import { runChild } from "../exec/run_child.ts";
-import { sdkStsClientFactory } from "../aws/sts_client.ts";
-import { loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import type { StsClientFactory } from "../aws/sts_client.ts";
+import { type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import { SERVER_URL_VARIABLE } from "../server/client.ts";
 import { EC2_METADATA_ADDR, parseListenAddr, startEc2Server } from "../server/ec2_server.ts";
 import { PROXY_TARGET, stopProxy } from "../server/ec2_proxy.ts";
@@ -17,8 +18,8 @@ import { isLoopback } from "../server/guard.ts";
 import { selfCommand, writeServedConfig } from "../server/profiles_config.ts";
 import { RefreshingCredentials } from "../server/refreshing_credentials.ts";
 import { defaultRoleSessionName } from "../vault/assume_role.ts";
-import type { Credentials } from "../vault/credentials.ts";
-import { credentialsForProfile } from "../vault/for_profile.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
+import { providerForProfile } from "../vault/for_profile.ts";
 import { type ExecOptions, helpMessage } from "./exec.ts";
 import type { CommandContext } from "./global.ts";
 
@@ -57,22 +58,35 @@ export async function execWithServer(
 ): Promise<number> {
   checkServerFlags(opts);
   const { runtime } = ctx;
-  const log = (line: string) => runtime.debug(line);
+  const log = (line: string) => ctx.log.debug(line);
   const now = () => runtime.now();
   let childStarted = false;
-  const fetchFor = async (name: string, minRemainingMs: number, base: boolean) =>
-    (await credentialsForProfile(
-      {
-        runtime,
-        keyring: ctx.keyring,
-        promptName: ctx.options.prompt,
-        serverMode: true,
-        terminalPromptAllowed: () => !childStarted,
-      },
-      { profileName: name, flags: base ? configFlags(opts) : {}, minRemainingMs },
-    )).credentials;
+  // The server's own services: prompts prefer a GUI driver, and the terminal is ours only until
+  // the child starts. One keyring and one MFA ledger serve every refresh.
+  const { buildServices } = await import("../vault/services.ts");
+  const services = buildServices(runtime, {
+    ...ctx.options,
+    serverMode: true,
+    terminalPromptAllowed: () => !childStarted,
+  }, ctx.log);
+  // One provider per profile, built on first use and asked again on every refresh.
+  const providers = new Map<string, Promise<CredentialProvider>>();
+  const fetchFor = async (name: string, minRemainingMs: number, base: boolean) => {
+    let provider = providers.get(name);
+    if (!provider) {
+      provider = providerForProfile(services, {
+        profileName: name,
+        flags: base ? configFlags(opts) : {},
+        minRemainingMs,
+      }).then((p) => p.provider);
+      // A profile that failed to resolve is tried afresh next time.
+      provider.catch(() => providers.delete(name));
+      providers.set(name, provider);
+    }
+    return await (await provider).retrieve();
+  };
 
-  const config = await loadConfig(runtime);
+  const config = await services.config();
   const profile = resolveProfile(config, profileName, {
     env: runtime.env,
     flags: configFlags(opts),
@@ -102,7 +116,7 @@ export async function execWithServer(
       const server = startEcsServer({
         base,
         log,
-        roleArn: (arn) => roleSource(arn, roles, base, profile, ctx, cleanups),
+        roleArn: (arn) => roleSource(arn, roles, base, profile, ctx, cleanups, services.sts),
         profile: opts.allProfiles
           ? (name) => profileSource(name, config.profileNames(), profiles, fetchFor, ctx, cleanups)
           : undefined,
@@ -170,7 +184,7 @@ async function startEc2(
     source,
     region: profile.region,
     now: () => runtime.now(),
-    log: (line: string) => runtime.debug(line),
+    log: (line: string) => ctx.log.debug(line),
   };
   helpMessage(
     ctx,
@@ -226,6 +240,8 @@ async function startThroughProxy(
     try {
       new Deno.Command(proxy[0], {
         args: proxy.slice(1),
+        env: withoutPrivateVariables(runtime.env.toObject()),
+        clearEnv: true,
         stdin: "null",
         stdout: "null",
         stderr: "null",
@@ -238,12 +254,11 @@ async function startThroughProxy(
     runtime.stderr(
       "aws-vault: the EC2 metadata address needs root: starting 'sudo aws-vault proxy' (sudo may ask for your password)\n",
     );
-    const sudo = await new Deno.Command("sudo", {
-      args: ["-b", ...proxy],
+    const sudo = await runProgram("sudo", ["-b", ...proxy], {
+      env: runtime.env.toObject(),
       stdin: "inherit",
-      stdout: "inherit",
       stderr: "inherit",
-    }).output().catch((err) => ({ success: false, error: err as Error }));
+    }).then((r) => ({ success: r.code === 0 }), (err) => ({ success: false, error: err as Error }));
     if (!sudo.success) {
       await server.close();
       const why = "error" in sudo ? `: ${sudo.error.message}` : "";
@@ -288,6 +303,7 @@ function roleSource(
   profile: ProfileConfig,
   ctx: CommandContext,
   cleanups: (() => Promise<void> | void)[],
+  stsFactory: StsClientFactory,
 ): RefreshingCredentials | undefined {
   const known = roles.get(arn);
   if (known) return known;
@@ -296,9 +312,9 @@ function roleSource(
   const source = new RefreshingCredentials({
     name: arn,
     now: () => runtime.now(),
-    log: (line) => runtime.debug(line),
+    log: (line) => ctx.log.debug(line),
     fetch: async (): Promise<Credentials> => {
-      const sts = sdkStsClientFactory({ debug: (m) => runtime.debug(m) })(await base.get(), {
+      const sts = stsFactory(await base.get(), {
         region: profile.region,
         endpointUrl: profile.endpointUrl,
         stsRegionalEndpoints: profile.stsRegionalEndpoints,
@@ -330,7 +346,7 @@ function profileSource(
   const source = new RefreshingCredentials({
     name,
     now: () => runtime.now(),
-    log: (line) => runtime.debug(line),
+    log: (line) => ctx.log.debug(line),
     fetch: (min) => fetchFor(name, min, false),
   });
   profiles.set(name, source);

@@ -3,6 +3,7 @@
  * through sudo (see lib/server/ec2_proxy.ts); `--stop` asks a running one to stop.
  */
 import { UserError } from "../errors.ts";
+import { runProgram } from "../process/mod.ts";
 import { EC2_METADATA_ADDR, parseListenAddr } from "../server/ec2_server.ts";
 import { runProxy, stopProxy } from "../server/ec2_proxy.ts";
 import type { CommandContext } from "./global.ts";
@@ -33,15 +34,11 @@ export async function proxyCommand(ctx: CommandContext, opts: ProxyOptions): Pro
     await runProxy({
       listen,
       os: runtime.os,
-      log: (line) => runtime.debug(line),
+      log: (line) => ctx.log.debug(line),
       stopSignal,
       run: async (argv) => {
-        const out = await new Deno.Command(argv[0], {
-          args: argv.slice(1),
-          stdout: "null",
-          stderr: "piped",
-        }).output();
-        return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+        const out = await runProgram(argv[0], argv.slice(1), { env: runtime.env.toObject() });
+        return { code: out.code, stderr: out.stderr };
       },
     });
   } catch (err) {

@@ -4,7 +4,7 @@
  * wait: it retries while the server answers "being refreshed" (an MFA prompt may be open).
  */
 import { UserError } from "../errors.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 
 /** The variable that tells `export` where the server is (set only for such children). */
 export const SERVER_URL_VARIABLE = "AWS_VAULT_SERVER_URL";

@@ -9,7 +9,7 @@
 import { rfc3339 } from "../rfc3339.ts";
 import { base64url, isLoopback } from "./guard.ts";
 import { type HttpLimits, type HttpReply, type HttpRequest, serveHttp } from "./http1.ts";
-import { type CredentialSource, CredentialsUnavailable } from "./refreshing_credentials.ts";
+import { CredentialsUnavailable, type ServedCredentials } from "./refreshing_credentials.ts";
 
 /** The address SDKs look for instance metadata at. */
 export const EC2_METADATA_ADDR = "169.254.169.254:80";
@@ -21,7 +21,7 @@ const CREDS_PATH = "/latest/meta-data/iam/security-credentials/";
 
 /** What the server serves. */
 export interface Ec2ServerOptions {
-  source: CredentialSource;
+  source: ServedCredentials;
   /** Where to listen. */
   hostname: string;
   port: number;

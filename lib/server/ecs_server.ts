@@ -4,19 +4,19 @@
  * profile, `/role-arn/<arn>` a role assumed from it, `/profile/<name>` any configured profile.
  */
 import { rfc3339 } from "../rfc3339.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { type HttpLimits, type HttpReply, type HttpRequest, serveHttp } from "./http1.ts";
 import { constantTimeEqual, isLoopback, randomToken } from "./guard.ts";
-import { type CredentialSource, CredentialsUnavailable } from "./refreshing_credentials.ts";
+import { CredentialsUnavailable, type ServedCredentials } from "./refreshing_credentials.ts";
 
 /** What the server serves. */
 export interface EcsServerOptions {
   /** The profile of the exec command. */
-  base: CredentialSource;
+  base: ServedCredentials;
   /** A source per profile name; undefined for a name that is not configured. */
-  profile?: (name: string) => CredentialSource | undefined;
+  profile?: (name: string) => ServedCredentials | undefined;
   /** A source per role ARN (assumed from the base credentials); undefined refuses the ARN. */
-  roleArn?: (arn: string) => CredentialSource | undefined;
+  roleArn?: (arn: string) => ServedCredentials | undefined;
   /** The token clients must send; a fresh random one by default. */
   token?: string;
   /** 127.0.0.1 unless a test says otherwise. */
@@ -62,7 +62,7 @@ async function handle(req: HttpRequest, token: string, o: EcsServerOptions): Pro
     return message(403, "invalid Authorization token");
   }
   if (req.method !== "GET" && req.method !== "HEAD") return message(405, "method not allowed");
-  let source: CredentialSource | undefined = o.base;
+  let source: ServedCredentials | undefined = o.base;
   for (const [prefix, lookup] of [["/role-arn/", o.roleArn], ["/profile/", o.profile]] as const) {
     if (!req.path.startsWith(prefix)) continue;
     let name: string;

@@ -5,7 +5,7 @@
  * give up after 1 s, container clients after 2 s): it gets a retryable error instead, and one
  * fetch at a time runs however many requests arrive.
  */
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 
 /** Botocore refreshes 15 minutes before expiry: refresh earlier than that, with room to spare. */
 export const REFRESH_AHEAD_MS = 20 * 60_000;
@@ -17,7 +17,7 @@ export const EXPIRY_MARGIN_MS = 30_000;
 export const FAILURE_COOLDOWN_MS = 10_000;
 
 /** Something a server asks for credentials on each request. */
-export interface CredentialSource {
+export interface ServedCredentials {
   /** Credentials to hand out now; throws CredentialsUnavailable (retryable) or the fetch error. */
   get(): Promise<Credentials>;
 }
@@ -57,7 +57,7 @@ export interface RefreshingOptions {
 }
 
 /** A credential source with refresh-ahead. */
-export class RefreshingCredentials implements CredentialSource {
+export class RefreshingCredentials implements ServedCredentials {
   readonly #o: RefreshingOptions;
   readonly #timers: Timers;
   readonly #refreshAheadMs: number;
@@ -83,7 +83,7 @@ export class RefreshingCredentials implements CredentialSource {
     return await this.#refresh();
   }
 
-  /** Credentials to hand out now (see CredentialSource). */
+  /** Credentials to hand out now (see ServedCredentials). */
   async get(): Promise<Credentials> {
     const now = this.#o.now().getTime();
     const margin = this.#o.expiryMarginMs ?? EXPIRY_MARGIN_MS;

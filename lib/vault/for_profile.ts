@@ -1,39 +1,16 @@
 /**
- * Credentials for a named profile, the way `exec`, `export` and friends get them: resolve the
- * profile, build its provider chain over the vault, and retrieve. The AWS SDK is loaded only if
- * an STS call is needed.
+ * The provider factory: resolves a named profile and builds its provider chain over the
+ * services. `exec` and `export` retrieve once; a credential server keeps the provider and asks it
+ * for fresh credentials per request (cached sessions and the MFA ledger make that cheap); `login`
+ * and `rotate` use `source` to tell long-term keys from temporary credentials. The AWS SDK is
+ * loaded only if an STS call is needed.
  */
-import type { Keyring } from "../../backends/keyring.ts";
-import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
-import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
-import { UserError } from "../errors.ts";
-import { envFromObject, type Runtime } from "../runtime.ts";
-import { withoutPrivateVariables } from "../exec/child_env.ts";
-import { CredentialStore, lockDir, SessionStore, withLock } from "../store/mod.ts";
-import { promptDriver } from "../prompt/drivers.ts";
-import { MfaCodes } from "../prompt/mfa.ts";
-import { selectPromptDriver } from "../prompt/select.ts";
-import { fileLedger } from "../prompt/used_codes.ts";
-import { buildProvider } from "./chain.ts";
-import type { Credentials } from "./credentials.ts";
-import type { Locker } from "./session_cache.ts";
+import { type ConfigFlags, type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
+import { buildChain, type CredentialSource } from "./chain.ts";
+import type { Services } from "./services.ts";
 
-/** What the caller supplies. */
-export interface ProfileCredentialsDeps {
-  runtime: Runtime;
-  keyring: () => Promise<Keyring>;
-  /** `--prompt`/`AWS_VAULT_PROMPT`. */
-  promptName?: string;
-  /** Tests may pass their own STS. */
-  sts?: StsClientFactory;
-  /** A credential server runs: automatic prompt selection prefers a GUI driver. */
-  serverMode?: boolean;
-  /**
-   * Whether the terminal prompt may be used now; a server refreshing after its child started
-   * says no (the terminal belongs to the child).
-   */
-  terminalPromptAllowed?: () => boolean;
-}
+export type { CredentialSource } from "./chain.ts";
 
 /** One request. */
 export interface ProfileCredentialsRequest {
@@ -44,61 +21,50 @@ export interface ProfileCredentialsRequest {
   minRemainingMs?: number;
 }
 
+/** The resolved profile, its provider and where its credentials come from. */
+export interface ProfileProvider {
+  profile: ProfileConfig;
+  provider: CredentialProvider;
+  source: CredentialSource;
+}
+
 /** The resolved profile and its credentials. */
 export interface ProfileCredentials {
   profile: ProfileConfig;
   credentials: Credentials;
+  source: CredentialSource;
 }
 
-/** Resolves a profile and retrieves its credentials. */
+/** Resolves a profile and builds (does not yet call) its provider chain. */
+export async function providerForProfile(
+  services: Services,
+  req: ProfileCredentialsRequest,
+): Promise<ProfileProvider> {
+  const { runtime, log } = services;
+  const config = await services.config();
+  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
+  const { provider, source } = await buildChain(profile, {
+    masterKeys: await services.credentials(),
+    sessions: await services.sessions(),
+    lock: services.lock,
+    sts: services.sts,
+    mfa: services.mfa,
+    now: () => runtime.now(),
+    notice: services.notice,
+    debug: (m) => log.debug(m),
+  }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
+  return { profile, provider, source };
+}
+
+/** Resolves a profile and retrieves its credentials once. */
 export async function credentialsForProfile(
-  deps: ProfileCredentialsDeps,
+  services: Services,
   req: ProfileCredentialsRequest,
 ): Promise<ProfileCredentials> {
-  const { runtime } = deps;
-  const config = await loadConfig(runtime);
-  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
-  const keyring = await deps.keyring();
-  const locks = lockDir(runtime);
-  const lock: Locker = (name, fn) => withLock(`${locks}/${name}.lock`, fn);
-  const notice = (text: string) => runtime.stderr(`aws-vault: ${text}\n`);
-  // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
-  const toolEnv = withoutPrivateVariables(runtime.env.toObject());
-  const mfa = new MfaCodes({
-    driver: async () => {
-      const name = await selectPromptDriver({
-        name: deps.promptName,
-        stdoutIsTerminal: runtime.stdoutIsTerminal(),
-        serverMode: deps.serverMode,
-        os: runtime.os,
-        path: runtime.env.get("PATH"),
-      });
-      if (name === "terminal" && deps.terminalPromptAllowed?.() === false) {
-        throw new UserError(
-          "an MFA code is needed to refresh credentials, but the terminal belongs to the running command; use a GUI prompt (--prompt=zenity, kdialog, osascript or ykman) or mfa_process",
-        );
-      }
-      return promptDriver(name, { terminal: runtime.terminal, env: envFromObject(toolEnv) });
-    },
-    ledger: fileLedger(
-      `${locks}/mfa-codes-used.json`,
-      (fn) => withLock(`${locks}/mfa-codes-used.lock`, fn),
-    ),
-    now: () => runtime.now(),
-    notice,
-    env: toolEnv,
-  });
-  const provider = await buildProvider(profile, {
-    masterKeys: new CredentialStore(keyring),
-    sessions: new SessionStore(keyring, () => runtime.now()),
-    lock,
-    sts: deps.sts ?? sdkStsClientFactory({ debug: (m) => runtime.debug(m) }),
-    mfa,
-    now: () => runtime.now(),
-    notice,
-    debug: (m) => runtime.debug(m),
-  }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
+  const { profile, provider, source } = await providerForProfile(services, req);
   const credentials = await provider.retrieve();
-  runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
-  return { profile, credentials };
+  services.log.debug(
+    `credentials for profile ${profile.name} (${source}): key ${credentials.accessKeyId}`,
+  );
+  return { profile, credentials, source };
 }

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
+import { ignoreWithout, requirePeers } from "../support/peers.ts";
 import {
   allClientsScript,
+  CLIENT_PEERS,
   CLIENTS,
-  haveClients,
   parseClientLines,
 } from "../support/sdk_clients.ts";
 import { standIns } from "../support/stand_in.ts";
@@ -16,6 +17,7 @@ import { TestSts } from "../support/test_sts.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 const M = "arn:aws:iam::111111111111:mfa/jonsmith";
+const noClients = await ignoreWithout(...CLIENT_PEERS);
 const JON = {
   name: "jonsmith",
   accessKeyId: "AKIATESTJONSMITH0001",
@@ -71,48 +73,56 @@ function assertServed(stdout: string, sts: TestSts, before: number): void {
   }
 }
 
-Deno.test("exec --ecs-server: AWS CLI v2, v1, boto3 and the JS SDK get the served key", async () => {
-  if (!(await haveClients())) return;
-  await setup(async (home, env, sts) => {
-    const r = await runCli(
-      [
-        "exec",
-        "--ecs-server",
-        "jonsmith",
-        "--",
-        "/bin/sh",
-        "-c",
-        allClientsScript(sts.url, "container"),
-      ],
-      { env },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assertServed(r.stdout, sts, 0);
-    assert.ok(!r.stdout.includes(JON.secretAccessKey) && !r.stderr.includes(JON.secretAccessKey));
-    void home;
-  });
+Deno.test({
+  name: "exec --ecs-server: AWS CLI v2, v1, boto3 and the JS SDK get the served key",
+  ignore: noClients,
+  fn: async () => {
+    await requirePeers(...CLIENT_PEERS);
+    await setup(async (home, env, sts) => {
+      const r = await runCli(
+        [
+          "exec",
+          "--ecs-server",
+          "jonsmith",
+          "--",
+          "/bin/sh",
+          "-c",
+          allClientsScript(sts.url, "container"),
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assertServed(r.stdout, sts, 0);
+      assert.ok(!r.stdout.includes(JON.secretAccessKey) && !r.stderr.includes(JON.secretAccessKey));
+      void home;
+    });
+  },
 });
 
-Deno.test("exec --ec2-server on a loopback address: all four clients, IMDSv2", async () => {
-  if (!(await haveClients())) return;
-  await setup(async (_home, env, sts) => {
-    const r = await runCli(
-      [
-        "exec",
-        "--debug",
-        "--ec2-server",
-        "jonsmith",
-        "--",
-        "/bin/sh",
-        "-c",
-        allClientsScript(sts.url, "instance"),
-      ],
-      { env: { ...env, AWS_VAULT_EC2_SERVER_ADDR: "127.0.0.1:0" } },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assertServed(r.stdout, sts, 0);
-    assert.match(r.stderr, /Starting a local EC2 credential server on 127\.0\.0\.1:0/);
-  });
+Deno.test({
+  name: "exec --ec2-server on a loopback address: all four clients, IMDSv2",
+  ignore: noClients,
+  fn: async () => {
+    await requirePeers(...CLIENT_PEERS);
+    await setup(async (_home, env, sts) => {
+      const r = await runCli(
+        [
+          "exec",
+          "--debug",
+          "--ec2-server",
+          "jonsmith",
+          "--",
+          "/bin/sh",
+          "-c",
+          allClientsScript(sts.url, "instance"),
+        ],
+        { env: { ...env, AWS_VAULT_EC2_SERVER_ADDR: "127.0.0.1:0" } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assertServed(r.stdout, sts, 0);
+      assert.match(r.stderr, /Starting a local EC2 credential server on 127\.0\.0\.1:0/);
+    });
+  },
 });
 
 Deno.test("exec with a server passes the exit code through and stops the server", async () => {
@@ -173,30 +183,34 @@ Deno.test("exec --ecs-server: the token, /role-arn/ and the child's environment"
   });
 });
 
-Deno.test("exec --ecs-server --all-profiles: unmodified clients use any profile, no key on disk", async () => {
-  if (!(await haveClients())) return;
-  await setup(async (_home, env, sts) => {
-    const script = [
-      'stat -c "MODE=%a" "$AWS_CONFIG_FILE"; cat "$AWS_CONFIG_FILE"',
-      `AWS_PROFILE=other /usr/bin/aws sts get-caller-identity --endpoint-url ${sts.url} --query Arn`,
-      `AWS_PROFILE=other python3 -c "import boto3;print(boto3.Session().client('sts',endpoint_url='${sts.url}').get_caller_identity()['Arn'])"`,
-      'echo "CONFIG=$AWS_CONFIG_FILE"',
-    ].join("\n");
-    const r = await runCli(
-      ["exec", "--ecs-server", "--all-profiles", "jonsmith", "--", "/bin/sh", "-c", script],
-      { env },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const roleArns = r.stdout.match(/arn:aws:sts::222222222222:assumed-role\/other\/\S+/g) ??
-      r.stdout.match(/222222222222/g);
-    assert.ok(roleArns && roleArns.length >= 2, r.stdout);
-    assert.equal(sts.callsOf("AssumeRole").length, 1, "one role session, served to both clients");
-    assert.match(r.stdout, /^MODE=600$/m);
-    assert.match(r.stdout, /^credential_process = .* export --format=json other$/m);
-    assert.doesNotMatch(r.stdout, /aws_access_key_id|aws_secret_access_key|ASIA/i);
-    const configPath = /^CONFIG=(.*)$/m.exec(r.stdout)![1];
-    await assert.rejects(Deno.stat(configPath), "the temporary config is removed");
-  });
+Deno.test({
+  name: "exec --ecs-server --all-profiles: unmodified clients use any profile, no key on disk",
+  ignore: noClients,
+  fn: async () => {
+    await requirePeers(...CLIENT_PEERS);
+    await setup(async (_home, env, sts) => {
+      const script = [
+        'stat -c "MODE=%a" "$AWS_CONFIG_FILE"; cat "$AWS_CONFIG_FILE"',
+        `AWS_PROFILE=other /usr/bin/aws sts get-caller-identity --endpoint-url ${sts.url} --query Arn`,
+        `AWS_PROFILE=other python3 -c "import boto3;print(boto3.Session().client('sts',endpoint_url='${sts.url}').get_caller_identity()['Arn'])"`,
+        'echo "CONFIG=$AWS_CONFIG_FILE"',
+      ].join("\n");
+      const r = await runCli(
+        ["exec", "--ecs-server", "--all-profiles", "jonsmith", "--", "/bin/sh", "-c", script],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const roleArns = r.stdout.match(/arn:aws:sts::222222222222:assumed-role\/other\/\S+/g) ??
+        r.stdout.match(/222222222222/g);
+      assert.ok(roleArns && roleArns.length >= 2, r.stdout);
+      assert.equal(sts.callsOf("AssumeRole").length, 1, "one role session, served to both clients");
+      assert.match(r.stdout, /^MODE=600$/m);
+      assert.match(r.stdout, /^credential_process = .* export --format=json other$/m);
+      assert.doesNotMatch(r.stdout, /aws_access_key_id|aws_secret_access_key|ASIA/i);
+      const configPath = /^CONFIG=(.*)$/m.exec(r.stdout)![1];
+      await assert.rejects(Deno.stat(configPath), "the temporary config is removed");
+    });
+  },
 });
 
 Deno.test("exec with a server: invalid combinations are one line each", async () => {

@@ -3,7 +3,7 @@
  * peer on another address). Needs root and `ip`; every namespace is the test's own and is
  * deleted afterwards, so the machine's own network is never touched.
  */
-import { havePeer } from "./peers.ts";
+import type { Peer } from "./peers.ts";
 
 async function ip(args: string[]): Promise<void> {
   const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
@@ -12,9 +12,10 @@ async function ip(args: string[]): Promise<void> {
   }
 }
 
-/** Whether namespaces can be made here (skips with a reason, fails under CI). */
-export function haveNetns(): Promise<boolean> {
-  return havePeer("network namespaces (root + ip netns)", async () => {
+/** Network namespaces as a test peer: root and a working `ip netns`. */
+export const NETNS: Peer = {
+  name: "network namespaces (root + ip netns)",
+  probe: async () => {
     if (Deno.uid() !== 0) return "not root";
     const name = `avs-probe-${crypto.randomUUID().slice(0, 8)}`;
     try {
@@ -24,8 +25,8 @@ export function haveNetns(): Promise<boolean> {
     } catch (e) {
       return (e as Error).message;
     }
-  });
-}
+  },
+};
 
 /** Two namespaces: `server` (lo up) and `peer`, joined by a veth pair (10.231.x.1 and .2). */
 export interface NetnsPair {

@@ -5,7 +5,7 @@
  * SDK's default chain uses today). Each asks STS (our test STS, by --endpoint-url) who it is with the credentials it
  * found, so the test STS sees the served key with a checked signature.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandPeer, type Peer } from "./peers.ts";
 
 /** The client stacks. */
 export const CLIENTS = ["aws-cli-v2", "aws-cli-v1", "boto3", "js-sdk", "js-sdk-http"] as const;
@@ -18,19 +18,21 @@ const BOTO3 = [
   "print(json.dumps(c.get_caller_identity()['Arn']))",
 ].join("\n");
 
-/** Whether each client is installed (skips with a reason, fails under CI). */
-export async function haveClients(): Promise<boolean> {
-  return (await havePeer("aws-cli-v2", commandWorks("/usr/bin/aws", ["--version"]))) &&
-    (await havePeer("aws-cli-v1", async () => {
+/** The client stacks as test peers (the JS SDK comes with Deno and the lock file). */
+export const CLIENT_PEERS: Peer[] = [
+  commandPeer("aws-cli-v2", "/usr/bin/aws", ["--version"]),
+  {
+    name: "aws-cli-v1",
+    probe: async () => {
       const out = await new Deno.Command("aws", { args: ["--version"], stderr: "piped" })
         .output().catch(() => undefined);
-      const text = out
-        ? new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)
-        : "";
+      const dec = new TextDecoder();
+      const text = out ? dec.decode(out.stdout) + dec.decode(out.stderr) : "";
       return /aws-cli\/1\./.test(text) ? undefined : "no AWS CLI v1 as `aws` on PATH";
-    })) &&
-    (await havePeer("boto3", commandWorks("python3", ["-c", "import boto3"])));
-}
+    },
+  },
+  commandPeer("boto3", "python3", ["-c", "import boto3"]),
+];
 
 /** The argv that runs `sts get-caller-identity` with a client (mode: which JS provider). */
 export function clientCommand(

@@ -5,7 +5,7 @@
  */
 import { startEc2Server } from "../../lib/server/ec2_server.ts";
 import { startEcsServer } from "../../lib/server/ecs_server.ts";
-import type { CredentialSource } from "../../lib/server/refreshing_credentials.ts";
+import type { ServedCredentials } from "../../lib/server/refreshing_credentials.ts";
 
 /** What a soak run measured. */
 export interface SoakFigures {
@@ -24,7 +24,7 @@ export interface SoakFigures {
 
 /** Runs the soak. */
 export async function runSoak(requests = 10_000, concurrency = 32): Promise<SoakFigures> {
-  const source: CredentialSource = {
+  const source: ServedCredentials = {
     get: () =>
       Promise.resolve({
         accessKeyId: "ASIASOAK000000000001",

@@ -4,7 +4,10 @@ import { hostNames, parseListenAddr } from "../../lib/server/ec2_server.ts";
 import { constantTimeEqual, isLoopback, randomToken } from "../../lib/server/guard.ts";
 import { servedConfigText, shellQuote } from "../../lib/server/profiles_config.ts";
 import { credentialsFromServer } from "../../lib/server/client.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { commandPeer, ignoreWithout, requirePeers } from "../support/peers.ts";
+
+const PYTHON = commandPeer("python3", "python3", ["--version"]);
+const noPython = await ignoreWithout(PYTHON);
 
 Deno.test("listen addresses: host:port and [v6]:port, nothing else", () => {
   assert.deepEqual(parseListenAddr("169.254.169.254:80"), {
@@ -101,33 +104,37 @@ Deno.test("the temporary config: one credential_process per profile, unusable na
   assert.equal(text.match(/^credential_process = /gm)?.length, HOSTILE.length + 1);
 });
 
-Deno.test("credential_process lines split back into the exact argv (Python shlex, /bin/sh)", async () => {
-  if (!(await havePeer("python3", commandWorks("python3", ["--version"])))) return;
-  const command = ["/opt/aws vault/bin", "run", "-A", "it's here"];
-  const text = servedConfigText(HOSTILE.map((name) => ({ name })), command);
-  const lines = [...text.matchAll(/^credential_process = (.*)$/gm)].map((m) => m[1]);
-  const py = await new Deno.Command("python3", {
-    args: [
-      "-c",
-      "import json,shlex,sys; print(json.dumps([shlex.split(l) for l in json.load(sys.stdin)]))",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const w = py.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(lines)));
-  await w.close();
-  const split: string[][] = JSON.parse(new TextDecoder().decode((await py.output()).stdout));
-  HOSTILE.forEach((name, i) => {
-    assert.deepEqual(split[i], [...command, "export", "--format=json", name]);
-  });
-  for (const name of HOSTILE) {
-    const out = await new Deno.Command("/bin/sh", {
-      args: ["-c", `printf '%s\\n' ${shellQuote(name)}`],
+Deno.test({
+  name: "credential_process lines split back into the exact argv (Python shlex, /bin/sh)",
+  ignore: noPython,
+  fn: async () => {
+    await requirePeers(PYTHON);
+    const command = ["/opt/aws vault/bin", "run", "-A", "it's here"];
+    const text = servedConfigText(HOSTILE.map((name) => ({ name })), command);
+    const lines = [...text.matchAll(/^credential_process = (.*)$/gm)].map((m) => m[1]);
+    const py = await new Deno.Command("python3", {
+      args: [
+        "-c",
+        "import json,shlex,sys; print(json.dumps([shlex.split(l) for l in json.load(sys.stdin)]))",
+      ],
+      stdin: "piped",
       stdout: "piped",
-    }).output();
-    assert.equal(new TextDecoder().decode(out.stdout), `${name}\n`);
-  }
+    }).spawn();
+    const w = py.stdin.getWriter();
+    await w.write(new TextEncoder().encode(JSON.stringify(lines)));
+    await w.close();
+    const split: string[][] = JSON.parse(new TextDecoder().decode((await py.output()).stdout));
+    HOSTILE.forEach((name, i) => {
+      assert.deepEqual(split[i], [...command, "export", "--format=json", name]);
+    });
+    for (const name of HOSTILE) {
+      const out = await new Deno.Command("/bin/sh", {
+        args: ["-c", `printf '%s\\n' ${shellQuote(name)}`],
+        stdout: "piped",
+      }).output();
+      assert.equal(new TextDecoder().decode(out.stdout), `${name}\n`);
+    }
+  },
 });
 
 Deno.test("export's server client: only a loopback URL, bounded replies, retries while refreshing", async () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startEc2Server } from "../../lib/server/ec2_server.ts";
 import { startEcsServer } from "../../lib/server/ecs_server.ts";
-import type { CredentialSource } from "../../lib/server/refreshing_credentials.ts";
+import type { ServedCredentials } from "../../lib/server/refreshing_credentials.ts";
 import { bodyOf, rawRequest, readReply } from "../support/raw_http.ts";
 
 const CREDS = {
@@ -16,7 +16,7 @@ const CREDS = {
   sessionToken: "served-session-token-000000000000000000",
   expiration: new Date(Date.now() + 3600_000),
 };
-const source: CredentialSource = { get: () => Promise.resolve(CREDS) };
+const source: ServedCredentials = { get: () => Promise.resolve(CREDS) };
 const TOKEN = "Z".repeat(40);
 
 function assertNoSecret(text: string): void {

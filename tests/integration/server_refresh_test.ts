@@ -12,7 +12,7 @@ import {
 } from "../../lib/server/refreshing_credentials.ts";
 import { startEc2Server } from "../../lib/server/ec2_server.ts";
 import { startEcsServer } from "../../lib/server/ecs_server.ts";
-import type { Credentials } from "../../lib/vault/credentials.ts";
+import type { Credentials } from "../../lib/credentials.ts";
 
 /** Timers run by hand. */
 class ManualTimers implements Timers {
