@@ -7,7 +7,8 @@
  * DNS-rebinding defence: a web page cannot make a browser send that Host).
  */
 import { rfc3339 } from "../rfc3339.ts";
-import { base64url, isLoopback } from "./guard.ts";
+import { base64ToBytes, bytesToBase64Url } from "../encoding.ts";
+import { isLoopback } from "./guard.ts";
 import { type HttpLimits, type HttpReply, type HttpRequest, serveHttp } from "./http1.ts";
 import { CredentialsUnavailable, type ServedCredentials } from "./refreshing_credentials.ts";
 
@@ -153,16 +154,13 @@ const encoder = new TextEncoder();
 async function issueToken(key: CryptoKey, expiresMs: number): Promise<string> {
   const payload = String(expiresMs);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(payload)));
-  return `${payload}.${base64url(mac)}`;
+  return `${payload}.${bytesToBase64Url(mac)}`;
 }
 
 async function tokenValid(key: CryptoKey, token: string, nowMs: number): Promise<boolean> {
   const m = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return false;
-  const mac = Uint8Array.from(
-    atob(m[2].replace(/-/g, "+").replace(/_/g, "/") + "="),
-    (c) => c.charCodeAt(0),
-  );
+  const mac = new Uint8Array(base64ToBytes(m[2]));
   // crypto.subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(m[1]));
   return ok && Number(m[1]) > nowMs;

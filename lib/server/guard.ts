@@ -1,4 +1,5 @@
 /** Checks every credential server makes: who is asking, and with which secret. */
+import { bytesToBase64Url } from "../encoding.ts";
 
 /** Whether an IP address is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
 export function isLoopback(hostname: string): boolean {
@@ -21,12 +22,5 @@ export function constantTimeEqual(given: string, expected: string): boolean {
 
 /** `bytes` random bytes as base64url without padding (30 bytes: aws-vault's 40-char token). */
 export function randomToken(bytes = 30): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-/** base64url without padding. */
-export function base64url(data: Uint8Array): string {
-  let bin = "";
-  for (const b of data) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return bytesToBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
