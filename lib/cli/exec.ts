@@ -18,6 +18,8 @@ export interface ExecOptions extends CredentialFlags {
   server?: boolean;
   ecsServer?: boolean;
   ec2Server?: boolean;
+  /** `--no-session` as the command table spells it (commander's is `session: false`). */
+  noSession?: boolean;
   /** `--lazy`: the ECS server fetches on the first request, not before the child starts. */
   lazy?: boolean;
   /** `--all-profiles`: the ECS server vends every configured profile (see exec_server.ts). */

@@ -40,7 +40,9 @@ export function checkServerFlags(opts: ExecOptions): void {
   if (ecs && opts.ec2Server) throw new UsageError("--ec2-server cannot be used with --ecs-server");
   const which = opts.ec2Server ? "--ec2-server" : "--ecs-server";
   if (opts.json) throw new UsageError(`${which} cannot be used with --json`);
-  if (opts.session === false) throw new UsageError(`${which} cannot be used with --no-session`);
+  if (opts.session === false || opts.noSession) {
+    throw new UsageError(`${which} cannot be used with --no-session`);
+  }
   if (opts.profileEnv) throw new UsageError(`${which} cannot be used with --profile-env`);
   if (opts.lazy && !ecs) throw new UsageError("--lazy needs --ecs-server");
   if (opts.allProfiles && !ecs) throw new UsageError("--all-profiles needs --ecs-server");
