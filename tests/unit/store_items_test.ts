@@ -122,10 +122,24 @@ Deno.test("sessions: set replaces the previous key, get ignores expiry in the ke
     });
     assert.deepEqual(await k.keys(), [formatSessionKey({ ...id, expiration: exp2 })]);
 
-    await k.set(newItem({ key: "session,d29yaw,,1500000000", data: enc.encode("{}") }));
-    await k.set(newItem({ key: "sts.GetSessionToken,d29yaw,,1700000000", data: enc.encode("{}") }));
+    // Written as sessions (their Description says so): only those are ever removed.
+    const asSession = { description: "aws-vault session" };
     await k.set(
-      newItem({ key: "credential_process,b3RoZXI,,9999999999", data: enc.encode("not json") }),
+      newItem({ key: "session,d29yaw,,1500000000", data: enc.encode("{}"), ...asSession }),
+    );
+    await k.set(
+      newItem({
+        key: "sts.GetSessionToken,d29yaw,,1700000000",
+        data: enc.encode("{}"),
+        ...asSession,
+      }),
+    );
+    await k.set(
+      newItem({
+        key: "credential_process,b3RoZXI,,9999999999",
+        data: enc.encode("not json"),
+        ...asSession,
+      }),
     );
     assert.equal(
       await store.get({ type: "credential_process", profileName: "other", mfaSerial: "" }),
