@@ -161,6 +161,8 @@ async function tokenValid(key: CryptoKey, token: string, nowMs: number): Promise
   const m = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return false;
   const mac = new Uint8Array(base64ToBytes(m[2]));
+  // One spelling per token: the last character's unused bits must be zero, as we wrote them.
+  if (bytesToBase64Url(mac) !== m[2]) return false;
   // crypto.subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(m[1]));
   return ok && Number(m[1]) > nowMs;

@@ -229,7 +229,8 @@ Deno.test("EC2 server: IMDSv2 tokens: TTL checked, required once issued, forged 
       "",
       "x",
       `${Number(expiry) + 1000}.${mac}`,
-      `${expiry}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`,
+      `${expiry}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`, // other spelling or MAC
+      `${expiry}.${mac[0] === "A" ? "B" : "A"}${mac.slice(1)}`,
       `${expiry}.${"A".repeat(43)}`,
       `${token}x`,
       "9".repeat(15) + "." + mac,
