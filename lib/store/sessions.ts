@@ -44,6 +44,12 @@ export function decodeSessionData(text: string): Credentials | undefined {
   };
 }
 
+/** Whether Data holds temporary credentials: a session token and an expiration. */
+function isSessionData(data: Uint8Array): boolean {
+  const creds = decodeSessionData(new TextDecoder().decode(data));
+  return creds?.sessionToken !== undefined && creds.expiration !== undefined;
+}
+
 /** The Description aws-vault gives session items: what tells a session from a credential. */
 export const SESSION_DESCRIPTION = "aws-vault session";
 
@@ -163,7 +169,12 @@ export class SessionStore {
       }
       return undefined;
     }
-    return item?.description === SESSION_DESCRIPTION ? item : undefined;
+    if (!item) return undefined;
+    if (item.description === SESSION_DESCRIPTION) return item;
+    // keyctl (like aws-vault's wincred) keeps only Item.Data: there the Data itself must be
+    // session credentials. A stored credential never is: aws-vault writes its expiry as
+    // `Expires`, never `Expiration`, and has no session token.
+    return item.description === "" && isSessionData(item.data) ? item : undefined;
   }
 
   async #removeSession(key: string): Promise<boolean> {
