@@ -1,39 +1,24 @@
-/** `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. */
+/**
+ * `aws-vault exec`: runs a command (or a subshell) with a profile's credentials, in its
+ * environment or, with --ecs-server / --ec2-server, from a local credential server
+ * (exec_server.ts).
+ */
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
-import {
-  configFlags,
-  type CredentialFlags,
-  HANDOUT_MIN_REMAINING_MS,
-  profileArgument,
-  refuseNested,
-} from "../exec/guard.ts";
+import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { runChild } from "../exec/run_child.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { EXEC } from "./table.ts";
 
-/** exec's options. */
-export interface ExecOptions extends CredentialFlags {
-  json?: boolean;
-  server?: boolean;
-  ecsServer?: boolean;
-  ec2Server?: boolean;
-  /** `--no-session` as the command table spells it (commander's is `session: false`). */
-  noSession?: boolean;
-  /** `--lazy`: the ECS server fetches on the first request, not before the child starts. */
-  lazy?: boolean;
-  /** `--all-profiles`: the ECS server vends every configured profile (see exec_server.ts). */
-  allProfiles?: boolean;
-  profileEnv?: boolean;
-}
+/** exec's options, as the command table parses them. */
+export type ExecOptions = InputOf<typeof EXEC>["options"];
 
 /** Runs the command; returns the child's exit code. */
 export async function execCommand(
   ctx: CommandContext,
-  profileArg: string | undefined,
-  cmd: string | undefined,
-  args: string[] | undefined,
-  opts: ExecOptions,
+  { args: { profile: profileArg, cmd, args }, options: opts }: InputOf<typeof EXEC>,
 ): Promise<number> {
   const { runtime } = ctx;
   const serverMode = Boolean(opts.server || opts.ecsServer || opts.ec2Server);
@@ -43,12 +28,11 @@ export async function execCommand(
   refuseNested(runtime.env, "exec");
   const profileName = profileArgument(profileArg, runtime.env);
   if (serverMode) {
-    const command = defaultCommand(ctx, cmd);
     return await (await import("./exec_server.ts")).execWithServer(
       ctx,
       profileName,
-      command,
-      args ?? [],
+      defaultCommand(ctx, cmd),
+      args,
       opts,
       cmd === undefined,
     );
@@ -57,8 +41,8 @@ export async function execCommand(
     await ctx.services(),
     {
       profileName,
-      flags: configFlags(opts),
-      noSession: opts.session === false,
+      flags: opts,
+      noSession: opts.noSession,
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );
@@ -73,7 +57,7 @@ export async function execCommand(
     credentials,
     profileEnv: opts.profileEnv,
   });
-  return await runChild(defaultCommand(ctx, cmd), args ?? [], {
+  return await runChild(defaultCommand(ctx, cmd), args, {
     env,
     interactive: Deno.stdin.isTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),

@@ -6,7 +6,7 @@
 import { UsageError, UserError } from "../errors.ts";
 import { childEnvironment } from "../exec/child_env.ts";
 import { runProgram, withoutPrivateVariables } from "../process/mod.ts";
-import { configFlags } from "../exec/guard.ts";
+
 import { runChild } from "../exec/run_child.ts";
 import type { StsClientFactory } from "../aws/sts_client.ts";
 import { type ProfileConfig, resolveProfile } from "../config/mod.ts";
@@ -40,7 +40,7 @@ export function checkServerFlags(opts: ExecOptions): void {
   if (ecs && opts.ec2Server) throw new UsageError("--ec2-server cannot be used with --ecs-server");
   const which = opts.ec2Server ? "--ec2-server" : "--ecs-server";
   if (opts.json) throw new UsageError(`${which} cannot be used with --json`);
-  if (opts.session === false || opts.noSession) {
+  if (opts.noSession) {
     throw new UsageError(`${which} cannot be used with --no-session`);
   }
   if (opts.profileEnv) throw new UsageError(`${which} cannot be used with --profile-env`);
@@ -78,7 +78,7 @@ export async function execWithServer(
     if (!provider) {
       provider = providerForProfile(services, {
         profileName: name,
-        flags: base ? configFlags(opts) : {},
+        flags: base ? opts : {},
         minRemainingMs,
       }).then((p) => p.provider);
       // A profile that failed to resolve is tried afresh next time.
@@ -91,7 +91,7 @@ export async function execWithServer(
   const config = await services.config();
   const profile = resolveProfile(config, profileName, {
     env: runtime.env,
-    flags: configFlags(opts),
+    flags: opts,
   });
   const base = new RefreshingCredentials({
     name: profileName,

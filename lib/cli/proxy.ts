@@ -7,14 +7,14 @@ import { runProgram } from "../process/mod.ts";
 import { EC2_METADATA_ADDR, parseListenAddr } from "../server/ec2_server.ts";
 import { runProxy, stopProxy } from "../server/ec2_proxy.ts";
 import type { CommandContext } from "./global.ts";
-
-/** proxy's options. */
-export interface ProxyOptions {
-  stop?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { PROXY } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
-export async function proxyCommand(ctx: CommandContext, opts: ProxyOptions): Promise<number> {
+export async function proxyCommand(
+  ctx: CommandContext,
+  { options: opts }: InputOf<typeof PROXY>,
+): Promise<number> {
   const { runtime } = ctx;
   const listen = parseListenAddr(EC2_METADATA_ADDR);
   if (opts?.stop) {
