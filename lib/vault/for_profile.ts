@@ -5,7 +5,13 @@
  */
 import type { Keyring } from "../../backends/keyring.ts";
 import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
-import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import {
+  type ConfigFile,
+  type ConfigFlags,
+  loadConfig,
+  type ProfileConfig,
+  resolveProfile,
+} from "../config/mod.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
 import { withoutPrivateVariables } from "../exec/child_env.ts";
 import { CredentialStore, lockDir, SessionStore, withLock } from "../store/mod.ts";
@@ -13,8 +19,8 @@ import { promptDriver } from "../prompt/drivers.ts";
 import { MfaCodes } from "../prompt/mfa.ts";
 import { selectPromptDriver } from "../prompt/select.ts";
 import { fileLedger } from "../prompt/used_codes.ts";
-import { buildProvider } from "./chain.ts";
-import type { Credentials } from "./credentials.ts";
+import { buildProvider, type ChainDeps } from "./chain.ts";
+import type { CredentialProvider, Credentials } from "./credentials.ts";
 import type { Locker } from "./session_cache.ts";
 
 /** What the caller supplies. */
@@ -42,14 +48,25 @@ export interface ProfileCredentials {
   credentials: Credentials;
 }
 
-/** Resolves a profile and retrieves its credentials. */
-export async function credentialsForProfile(
-  deps: ProfileCredentialsDeps,
-  req: ProfileCredentialsRequest,
-): Promise<ProfileCredentials> {
+/** What a command builds once from the runtime: config, vault stores, and the chain's parts. */
+export interface ProfileServices {
+  config: ConfigFile;
+  credentials: CredentialStore;
+  sessions: SessionStore;
+  chain: ChainDeps;
+}
+
+/** The provider of a resolved profile, and what it was built from. */
+export interface ProfileProvider {
+  profile: ProfileConfig;
+  provider: CredentialProvider;
+  services: ProfileServices;
+}
+
+/** Builds the services: the keyring is opened here (so a passphrase may be asked). */
+export async function profileServices(deps: ProfileCredentialsDeps): Promise<ProfileServices> {
   const { runtime } = deps;
   const config = await loadConfig(runtime);
-  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
   const keyring = await deps.keyring();
   const locks = lockDir(runtime);
   const lock: Locker = (name, fn) => withLock(`${locks}/${name}.lock`, fn);
@@ -75,17 +92,50 @@ export async function credentialsForProfile(
     notice,
     env: toolEnv,
   });
-  const provider = await buildProvider(profile, {
-    masterKeys: new CredentialStore(keyring),
-    sessions: new SessionStore(keyring, () => runtime.now()),
-    lock,
-    sts: deps.sts ?? sdkStsClientFactory({ debug: (m) => runtime.debug(m) }),
-    mfa,
-    now: () => runtime.now(),
-    notice,
-    debug: (m) => runtime.debug(m),
-  }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
+  const credentials = new CredentialStore(keyring);
+  const sessions = new SessionStore(keyring, () => runtime.now());
+  return {
+    config,
+    credentials,
+    sessions,
+    chain: {
+      masterKeys: credentials,
+      sessions,
+      lock,
+      sts: deps.sts ?? sdkStsClientFactory({ debug: (m) => runtime.debug(m) }),
+      mfa,
+      now: () => runtime.now(),
+      notice,
+      debug: (m) => runtime.debug(m),
+    },
+  };
+}
+
+/** Resolves a profile and builds its provider chain (nothing is retrieved yet). */
+export async function providerForProfile(
+  deps: ProfileCredentialsDeps,
+  req: ProfileCredentialsRequest,
+  services?: ProfileServices,
+): Promise<ProfileProvider> {
+  const s = services ?? await profileServices(deps);
+  const profile = resolveProfile(s.config, req.profileName, {
+    env: deps.runtime.env,
+    flags: req.flags,
+  });
+  const provider = await buildProvider(profile, s.chain, {
+    noSession: req.noSession,
+    minRemainingMs: req.minRemainingMs,
+  });
+  return { profile, provider, services: s };
+}
+
+/** Resolves a profile and retrieves its credentials. */
+export async function credentialsForProfile(
+  deps: ProfileCredentialsDeps,
+  req: ProfileCredentialsRequest,
+): Promise<ProfileCredentials> {
+  const { profile, provider } = await providerForProfile(deps, req);
   const credentials = await provider.retrieve();
-  runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
+  deps.runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
   return { profile, credentials };
 }
