@@ -143,7 +143,9 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
           "GetCallerIdentity",
           (sdk) => new sdk.GetCallerIdentityCommand({}),
         );
-        if (!out.Arn) throw new StsError("sts:GetCallerIdentity returned no ARN", "InvalidResponse");
+        if (!out.Arn) {
+          throw new StsError("sts:GetCallerIdentity returned no ARN", "InvalidResponse");
+        }
         return { arn: out.Arn, account: out.Account ?? "", userId: out.UserId ?? "" };
       },
       async getFederationToken(input) {

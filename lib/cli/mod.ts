@@ -206,6 +206,12 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
         ).env("AWS_VAULT_AUTO_LOGOUT"),
       )
       .addOption(
+        new Option(
+          "--browser <command>",
+          "Open the link with this command ({url} or {urlencoded} marks where the link goes).",
+        ).env("AWS_VAULT_BROWSER"),
+      )
+      .addOption(
         durationOption(
           "--assume-role-ttl <duration>",
           "Expiration time for the assumed-role console session (env AWS_ASSUME_ROLE_TTL).",

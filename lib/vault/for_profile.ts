@@ -37,7 +37,8 @@ export interface ProfileCredentialsDeps {
 export interface ProfileCredentialsRequest {
   profileName: string;
   flags: ConfigFlags;
-  noSession?: boolean;
+  /** `--no-session`, or a rule that decides it from the resolved profile (login). */
+  noSession?: boolean | ((profile: ProfileConfig) => boolean);
   /** A cached session with less life than this is renewed rather than handed out. */
   minRemainingMs?: number;
 }
@@ -122,8 +123,9 @@ export async function providerForProfile(
     env: deps.runtime.env,
     flags: req.flags,
   });
+  const noSession = typeof req.noSession === "function" ? req.noSession(profile) : req.noSession;
   const provider = await buildProvider(profile, s.chain, {
-    noSession: req.noSession,
+    noSession,
     minRemainingMs: req.minRemainingMs,
   });
   return { profile, provider, services: s };

@@ -148,7 +148,9 @@ export async function rotateKey(
     }
     const removed = await tryDelete(iam, newId, userName);
     throw new RotationError(
-      `the new key ${newId} did not work (${verified}); ${stored(oldId)} again, which still works; the new key ${
+      `the new key ${newId} did not work (${verified}); ${
+        stored(oldId)
+      } again, which still works; the new key ${
         removed ? "was deleted from IAM" : `still exists in IAM: ${deleteHint(newId)}`
       }`,
     );
