@@ -4,7 +4,7 @@
  */
 import { sdkIamClientFactory } from "../aws/iam_client.ts";
 import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
-import { type BrowserDeps, openInBrowser } from "../console/browser.ts";
+import { type BrowserDeps, expandBrowserTemplate, openInBrowser } from "../console/browser.ts";
 import { getSigninToken } from "../console/signin_token.ts";
 import {
   consoleDestination,
@@ -59,11 +59,15 @@ export async function loginCommand(
   const debug = (m: string) => runtime.debug(m);
   const sts = seams.sts ?? sdkStsClientFactory({ debug });
   const iam = sdkIamClientFactory({ debug });
+  // A broken --browser template is reported before any credential is fetched.
+  if (!opts.stdout && opts.browser) expandBrowserTemplate(opts.browser, "");
   const fromEnv = envCredentials(env);
   const profileName = profileArg || (fromEnv ? undefined : env.get("AWS_PROFILE"));
 
   let credentials: Credentials;
   let region: string | undefined;
+  /** Where to sign in and land: checked before any credential is fetched. */
+  let target: { federationUrl: string; destination: string };
   /** Seconds of console session to ask for; undefined leaves it to AWS. */
   let sessionSeconds: number | undefined;
   if (!profileName) {
@@ -73,6 +77,7 @@ export async function loginCommand(
       );
     }
     region = opts.region || env.get("AWS_REGION") || env.get("AWS_DEFAULT_REGION") || undefined;
+    target = consoleTarget(env, region, opts.path);
     const where = { region, endpointUrl: env.get("AWS_ENDPOINT_URL") || undefined };
     const source: CredentialProvider = { retrieve: () => Promise.resolve(fromEnv) };
     credentials = await new FederationTokenProvider({
@@ -105,6 +110,7 @@ export async function loginCommand(
       },
     );
     region = profile.region;
+    target = consoleTarget(env, region, opts.path);
     const where = {
       region: profile.region,
       stsRegionalEndpoints: profile.stsRegionalEndpoints,
@@ -127,9 +133,7 @@ export async function loginCommand(
     }
   }
 
-  const partition = consolePartition(region);
-  const federationUrl = signinEndpoint(env) ?? partition.federationUrl;
-  const destination = consoleDestination(partition, region, opts.path);
+  const { federationUrl, destination } = target;
   debug(`console destination ${destination}; federation endpoint ${new URL(federationUrl).host}`);
   const token = await getSigninToken(federationUrl, credentials, {
     sessionDurationSeconds: sessionSeconds,
@@ -153,6 +157,19 @@ export async function loginCommand(
     runtime.stdout(`${url}\n`);
   }
   return 0;
+}
+
+/** The federation endpoint and the console page, from the region and `--path`. */
+function consoleTarget(
+  env: Env,
+  region: string | undefined,
+  path: string | undefined,
+): { federationUrl: string; destination: string } {
+  const partition = consolePartition(region);
+  return {
+    federationUrl: signinEndpoint(env) ?? partition.federationUrl,
+    destination: consoleDestination(partition, region, path),
+  };
 }
 
 /** Credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY(/AWS_SESSION_TOKEN), if both set. */

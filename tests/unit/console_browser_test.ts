@@ -4,11 +4,7 @@
  * the address it was given.
  */
 import assert from "node:assert/strict";
-import {
-  browserCommand,
-  expandBrowserTemplate,
-  openInBrowser,
-} from "../../lib/console/browser.ts";
+import { browserCommand, expandBrowserTemplate, openInBrowser } from "../../lib/console/browser.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { type StandIns, standIns } from "../support/stand_in.ts";
 
