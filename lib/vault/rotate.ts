@@ -127,7 +127,7 @@ export async function rotateKey(
     throw new RotationError(
       `could not store the new key ${newId}: ${errorLine(err)}; ${
         restored ? stored(oldId) : `the vault may hold no usable key for '${keysProfile}'`
-      }, which still works; the new key ${
+      }, which still works; the new key ${newId} ${
         removed ? "was deleted from IAM again" : `still exists in IAM: ${deleteHint(newId)}`
       }`,
     );

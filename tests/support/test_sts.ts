@@ -72,6 +72,8 @@ export class TestSts {
   newKeyInvalidFor = 0;
   /** Awaited when an action arrives, before it is served (a test may kill the client here). */
   onAction?: (action: string, params: Record<string, string>) => Promise<void>;
+  /** Awaited after an action was carried out, before its reply is sent. */
+  afterAction?: (action: string, params: Record<string, string>, signer: string) => Promise<void>;
   readonly users = new Map<string, IamUser>();
   readonly #keys = new Map<string, IssuedKey>();
   readonly #codes = new Map<string, Set<string>>();
@@ -174,6 +176,16 @@ export class TestSts {
       const r = faultReply(actionFault, action, auth.key.arn);
       if (r) return r;
     }
+    const res = await this.#serve(action, auth, params);
+    await this.afterAction?.(action, params, auth.accessKeyId);
+    return res;
+  }
+
+  #serve(
+    action: string,
+    auth: { key: IssuedKey; service: string },
+    params: Record<string, string>,
+  ): Response {
     if (auth.service === "iam") return this.#iam(action, auth.key, params);
     switch (action) {
       case "GetCallerIdentity":
