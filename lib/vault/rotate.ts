@@ -150,7 +150,7 @@ export async function rotateKey(
     throw new RotationError(
       `the new key ${newId} did not work (${verified}); ${
         stored(oldId)
-      } again, which still works; the new key ${
+      } again, which still works; the new key ${newId} ${
         removed ? "was deleted from IAM" : `still exists in IAM: ${deleteHint(newId)}`
       }`,
     );
