@@ -53,27 +53,24 @@ export async function rotateCommand(
     );
   }
   const keys = resolve(keysProfile.name);
-  const noSession = opts.session === false;
+  // As the user, IAM refuses GetSessionToken sessions made without MFA: only a profile with
+  // mfa_serial gets one (and then its one MFA code serves every IAM call of the rotation).
+  const useKeys = opts.session === false || (!profile.roleArn && !keys.mfaSerial);
   say(
-    noSession
+    useKeys
       ? `Rotating credentials stored for profile '${keys.name}' using master credentials (takes 10-20 seconds)`
       : `Rotating credentials stored for profile '${keys.name}' using a session from profile '${profile.name}' (takes 10-20 seconds)`,
   );
 
   const callerCredentials = async (): Promise<Credentials> => {
-    if (noSession) {
+    if (useKeys) {
       const stored = await services.credentials.get(keys.name);
       if (!stored) throw new UserError(`no credentials stored for profile '${keys.name}'`);
       return stored;
     }
-    if (profile.roleArn) {
-      // Through the role (and whatever chain leads to it): its permissions make the IAM calls.
-      return await (await buildProvider(profile, services.chain)).retrieve();
-    }
-    // As the user: IAM refuses GetSessionToken sessions made without MFA, so only a profile
-    // with mfa_serial gets one (and then its MFA code serves every IAM call of the rotation).
-    return await (await buildProvider(keys, services.chain, { noSession: !keys.mfaSerial }))
-      .retrieve();
+    // Through the role (and whatever chain leads to it), or a GetSessionToken session with MFA.
+    const target = profile.roleArn ? profile : keys;
+    return await (await buildProvider(target, services.chain)).retrieve();
   };
 
   const result = await rotateKey(keys.name, {
