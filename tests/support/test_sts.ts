@@ -70,8 +70,15 @@ export class TestSts {
   readonly actionFaults = new Map<string, StsFault[]>();
   /** How many signed requests a key made by CreateAccessKey is refused for (0: valid at once). */
   newKeyInvalidFor = 0;
-  /** Awaited when an action arrives, before it is served (a test may kill the client here). */
-  onAction?: (action: string, params: Record<string, string>) => Promise<void>;
+  /**
+   * Awaited when an action arrives, before it is served (a test may kill the client here);
+   * "drop" leaves the action undone, as if the request had never arrived.
+   */
+  onAction?: (
+    action: string,
+    params: Record<string, string>,
+    signer: string,
+  ) => Promise<void | "drop">;
   /** Awaited after an action was carried out, before its reply is sent. */
   afterAction?: (action: string, params: Record<string, string>, signer: string) => Promise<void>;
   readonly users = new Map<string, IamUser>();
@@ -169,7 +176,9 @@ export class TestSts {
     }
     const action = params.Action ?? "";
     this.calls.push({ action, accessKeyId: auth.accessKeyId, params });
-    await this.onAction?.(action, params);
+    if ((await this.onAction?.(action, params, auth.accessKeyId)) === "drop") {
+      return errorReply(500, "InternalFailure", "dropped", "Receiver");
+    }
     const actionFault = this.actionFaults.get(action)?.shift();
     if (actionFault) {
       if (actionFault.kind === "slow") await new Promise((r) => setTimeout(r, actionFault.ms));
