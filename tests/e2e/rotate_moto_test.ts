@@ -5,7 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
-import { haveMotoAndCli, type Moto, startMoto } from "../support/moto.ts";
+import { type Moto, startMoto } from "../support/moto.ts";
+import { commandWorks, havePeer } from "../support/peers.ts";
+
+const haveMoto = () => havePeer("moto_server", commandWorks("moto_server", ["--help"]));
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 const TRUST =
@@ -146,7 +149,7 @@ async function rotateAndCheck(c: Ctx, args: string[]): Promise<string> {
 }
 
 Deno.test("rotate alice (a session with MFA): one prompt, moto and the vault hold the new key", async () => {
-  if (!(await haveMotoAndCli())) return;
+  if (!(await haveMoto())) return;
   await withMoto(async (c) => {
     // A cached session of alice and of deploy, made from the old key.
     assert.equal((await runCli(["export", "alice"], { env: c.env })).code, 0);
@@ -162,7 +165,7 @@ Deno.test("rotate alice (a session with MFA): one prompt, moto and the vault hol
 });
 
 Deno.test("rotate through a role, and through two source_profile hops", async () => {
-  if (!(await haveMotoAndCli())) return;
+  if (!(await haveMoto())) return;
   await withMoto(async (c) => {
     let err = await rotateAndCheck(c, ["deploy"]);
     // Through the role: CreateAccessKey was signed by the role and named the user.
@@ -173,7 +176,7 @@ Deno.test("rotate through a role, and through two source_profile hops", async ()
 });
 
 Deno.test("rotate -n uses the stored keys themselves, even from a profile that only sources them", async () => {
-  if (!(await haveMotoAndCli())) return;
+  if (!(await haveMoto())) return;
   await withMoto(async (c) => {
     const before = await mfaPrompts(c);
     const err = await rotateAndCheck(c, ["-n", "deploy"]);
@@ -183,7 +186,7 @@ Deno.test("rotate -n uses the stored keys themselves, even from a profile that o
 });
 
 Deno.test("rotate of a profile with no stored keys in its chain says so", async () => {
-  if (!(await haveMotoAndCli())) return;
+  if (!(await haveMoto())) return;
   await withMoto(async (c) => {
     const r = await runCli(["rotate", "unrelated"], { env: c.env });
     assert.equal(r.code, 1);
