@@ -3,6 +3,7 @@
  * the call, AWS's error code and a one-line message that is safe to show (SDK messages never
  * carry secrets; we never put request parameters in them).
  */
+import { oneLine } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 
 /** An AWS call that AWS (or the network) refused. */
@@ -64,9 +65,4 @@ export function toAwsError<E extends AwsError = AwsError>(
   if (err instanceof AwsError) return err as E;
   const { code, detail } = describeSdkError(err, endpoint);
   return make(`${service}:${action} failed: ${detail}`, code);
-}
-
-/** Text on one line: trimmed lines joined by spaces. */
-export function oneLine(text: string): string {
-  return text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ");
 }

@@ -2,7 +2,7 @@
  * The IAM calls aws-vault makes (rotate, and login's user-name lookup), behind a small
  * interface. `@aws-sdk/client-iam` is imported only when a call is made.
  */
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { AwsError, toAwsError } from "./aws_error.ts";
 
 /** Where IAM calls go: a region (for its partition) and an optional `endpoint_url`. */

@@ -2,7 +2,7 @@
  * The STS calls aws-vault makes, behind a small interface. The AWS SDK is imported only when a
  * call is actually made, so commands served from the session cache never load it.
  */
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { AwsError, toAwsError } from "./aws_error.ts";
 import { resolveStsEndpoint, type StsEndpointOptions } from "./sts_endpoint.ts";
 

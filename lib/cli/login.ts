@@ -3,7 +3,6 @@
  * the environment), opened in the browser or printed.
  */
 import { sdkIamClientFactory } from "../aws/iam_client.ts";
-import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
 import { type BrowserDeps, expandBrowserTemplate, openInBrowser } from "../console/browser.ts";
 import { getSigninToken } from "../console/signin_token.ts";
 import {
@@ -14,9 +13,11 @@ import {
 } from "../console/signin_url.ts";
 import { parseDuration } from "../duration.ts";
 import { UsageError, UserError } from "../errors.ts";
-import { REMOVED_VARIABLES, withoutPrivateVariables } from "../exec/child_env.ts";
+import { resolveProfile } from "../config/mod.ts";
+import { REMOVED_VARIABLES } from "../exec/child_env.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
 import type { Env } from "../runtime.ts";
-import type { CredentialProvider, Credentials } from "../vault/credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { FederationTokenProvider } from "../vault/federation_token.ts";
 import { providerForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
@@ -37,9 +38,8 @@ export interface LoginOptions {
   federationTokenTtl?: number;
 }
 
-/** Test seams: STS and the HTTP client of the federation endpoint. */
+/** Test seam: the HTTP client of the federation endpoint. */
 export interface LoginSeams {
-  sts?: StsClientFactory;
   fetch?: typeof fetch;
 }
 
@@ -56,8 +56,9 @@ export async function loginCommand(
 ): Promise<number> {
   const { runtime } = ctx;
   const env = runtime.env;
-  const debug = (m: string) => runtime.debug(m);
-  const sts = seams.sts ?? sdkStsClientFactory({ debug });
+  const debug = (m: string) => ctx.log.debug(m);
+  const services = await ctx.services();
+  const sts = services.sts;
   const iam = sdkIamClientFactory({ debug });
   // A broken --browser template is reported before any credential is fetched.
   if (!opts.stdout && opts.browser) expandBrowserTemplate(opts.browser, "");
@@ -93,22 +94,22 @@ export async function loginCommand(
     else if (fromEnv.expiration) sessionSeconds = remainingSeconds(fromEnv, runtime.now());
     else if (opts.duration) sessionSeconds = clampSession(opts.duration / 1000);
   } else {
-    const { profile, provider } = await providerForProfile(
-      { runtime, keyring: ctx.keyring, promptName: ctx.options.prompt, sts },
-      {
-        profileName,
-        flags: {
-          region: opts.region,
-          mfaToken: opts.mfaToken,
-          duration: opts.duration,
-          assumeRoleTtl: opts.assumeRoleTtl,
-          federationTokenTtl: opts.federationTokenTtl,
-        },
-        // A GetSessionToken session cannot sign in: the target never gets one; a role's
-        // source still may (one MFA session shared by the chain), unless --no-session.
-        noSession: (p) => opts.session === false || !p.roleArn,
-      },
-    );
+    const flags = {
+      region: opts.region,
+      mfaToken: opts.mfaToken,
+      duration: opts.duration,
+      assumeRoleTtl: opts.assumeRoleTtl,
+      federationTokenTtl: opts.federationTokenTtl,
+    };
+    const assumesRole = !!resolveProfile(await services.config(), profileName, { env, flags })
+      .roleArn;
+    const { profile, provider } = await providerForProfile(services, {
+      profileName,
+      flags,
+      // A GetSessionToken session cannot sign in: the target never gets one; a role's source
+      // still may (one MFA session shared by the chain), unless --no-session.
+      noSession: opts.session === false || !assumesRole,
+    });
     region = profile.region;
     target = consoleTarget(env, region, opts.path);
     const where = {

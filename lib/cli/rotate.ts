@@ -3,13 +3,13 @@
  * profile its `source_profile` chain takes keys from) with a new one, and deletes the old key.
  */
 import { type IamClientFactory, sdkIamClientFactory } from "../aws/iam_client.ts";
-import type { StsClientFactory } from "../aws/sts_client.ts";
 import { errorLine, UserError } from "../errors.ts";
 import { profileArgument } from "../exec/guard.ts";
 import { type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import { sourceChain } from "../config/profile.ts";
+import type { Credentials } from "../credentials.ts";
 import { buildProvider } from "../vault/chain.ts";
-import type { Credentials } from "../vault/credentials.ts";
-import { profileServices } from "../vault/for_profile.ts";
+import { chainDeps } from "../vault/for_profile.ts";
 import { rotateKey } from "../vault/rotate.ts";
 import type { CommandContext } from "./global.ts";
 
@@ -21,7 +21,6 @@ export interface RotateOptions {
 
 /** Test seams. */
 export interface RotateSeams {
-  sts?: StsClientFactory;
   iam?: IamClientFactory;
   sleep?: (ms: number) => Promise<void>;
   verifyTimeoutMs?: number;
@@ -35,18 +34,17 @@ export async function rotateCommand(
   seams: RotateSeams = {},
 ): Promise<number> {
   const { runtime } = ctx;
-  const debug = (m: string) => runtime.debug(m);
+  const debug = (m: string) => ctx.log.debug(m);
   const say = (text: string) => runtime.stderr(`${text}\n`);
   const profileName = profileArgument(profileArg, runtime.env);
-  const services = await profileServices({
-    runtime,
-    keyring: ctx.keyring,
-    promptName: ctx.options.prompt,
-    sts: seams.sts,
-  });
-  const resolve = (name: string) => resolveProfile(services.config, name, { env: runtime.env });
+  const services = await ctx.services();
+  const config = await services.config();
+  const store = await services.credentials();
+  const sessions = await services.sessions();
+  const chain = await chainDeps(services);
+  const resolve = (name: string) => resolveProfile(config, name, { env: runtime.env });
   const profile = resolve(profileName);
-  const keysProfile = await profileWithKeys(profile, (n) => services.credentials.has(n));
+  const keysProfile = (await sourceChain(profile, (n) => store.has(n))).keysAt;
   if (!keysProfile) {
     throw new UserError(
       `no master credentials found for profile '${profileName}': no profile in its source_profile chain has keys in the vault`,
@@ -64,18 +62,18 @@ export async function rotateCommand(
 
   const callerCredentials = async (): Promise<Credentials> => {
     if (useKeys) {
-      const stored = await services.credentials.get(keys.name);
+      const stored = await store.get(keys.name);
       if (!stored) throw new UserError(`no credentials stored for profile '${keys.name}'`);
       return stored;
     }
     // Through the role (and whatever chain leads to it), or a GetSessionToken session with MFA.
     const target = profile.roleArn ? profile : keys;
-    return await (await buildProvider(target, services.chain)).retrieve();
+    return await (await buildProvider(target, chain)).retrieve();
   };
 
   const result = await rotateKey(keys.name, {
-    store: services.credentials,
-    sts: services.chain.sts,
+    store,
+    sts: services.sts,
     stsWhere: {
       region: keys.region,
       stsRegionalEndpoints: keys.stsRegionalEndpoints,
@@ -86,9 +84,9 @@ export async function rotateCommand(
     callerCredentials,
     removeSessions: async () => {
       let n = 0;
-      const names = services.config.profileNames();
+      const names = config.profileNames();
       for (const name of dependentProfiles(names, keys.name, resolve, debug)) {
-        n += await services.sessions.removeForProfile(name);
+        n += await sessions.removeForProfile(name);
       }
       return n;
     },
@@ -101,17 +99,6 @@ export async function rotateCommand(
   if (result.sessionsRemoved > 0) say(`Deleted ${result.sessionsRemoved} cached sessions.`);
   say("Finished rotating access key");
   return 0;
-}
-
-/** The first profile of the chain, from `profile` down its sources, that has stored keys. */
-async function profileWithKeys(
-  profile: ProfileConfig,
-  hasKeys: (name: string) => Promise<boolean>,
-): Promise<ProfileConfig | undefined> {
-  for (let p: ProfileConfig | undefined = profile; p; p = p.sourceProfile) {
-    if (await hasKeys(p.name)) return p;
-  }
-  return undefined;
 }
 
 /** `keysProfile` and every config profile whose source_profile chain reaches it. */

@@ -9,7 +9,7 @@
  * a one-use loopback address that redirects to the link once, then stops answering.
  */
 import { UsageError } from "../errors.ts";
-import { lookPath } from "../exec/path_lookup.ts";
+import { lookPath } from "../process/path_lookup.ts";
 
 /** What opening needs from the machine (passed in, so tests use stand-ins). */
 export interface BrowserDeps {

@@ -3,7 +3,7 @@
  * request URL carries the secret key, so no message, log line or error ever includes it.
  */
 import { AwsError } from "../aws/aws_error.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { signinTokenUrl } from "./signin_url.ts";
 
 /** How long the endpoint may take, and how much it may send. */

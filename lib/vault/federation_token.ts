@@ -5,7 +5,7 @@
  */
 import type { IamClientFactory, IamEndpointOptions } from "../aws/iam_client.ts";
 import { UserError } from "../errors.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { iamUserName } from "./iam_user.ts";
 import { type StsTarget, toSeconds } from "./sts_call.ts";
 

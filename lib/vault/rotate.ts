@@ -13,7 +13,7 @@ import type { IamClient, IamClientFactory, IamEndpointOptions } from "../aws/iam
 import type { StsClientFactory } from "../aws/sts_client.ts";
 import type { StsEndpointOptions } from "../aws/sts_endpoint.ts";
 import { errorLine, UserError } from "../errors.ts";
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { userNameFromArn } from "./iam_user.ts";
 
 /** Where the keys live. */

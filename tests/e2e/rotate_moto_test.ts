@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { commandPeer, ignoreWithout, requirePeers } from "../support/peers.ts";
 
-const haveMoto = () => havePeer("moto_server", commandWorks("moto_server", ["--help"]));
+const MOTO = commandPeer("moto_server", "moto_server", ["--help"]);
+const noMoto = await ignoreWithout(MOTO);
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 const TRUST =
@@ -148,8 +149,11 @@ async function rotateAndCheck(c: Ctx, args: string[]): Promise<string> {
   return r.stderr;
 }
 
-Deno.test("rotate alice (a session with MFA): one prompt, moto and the vault hold the new key", async () => {
-  if (!(await haveMoto())) return;
+Deno.test({
+  name: "rotate alice (a session with MFA): one prompt, moto and the vault hold the new key",
+  ignore: noMoto,
+}, async () => {
+  await requirePeers(MOTO);
   await withMoto(async (c) => {
     // A cached session of alice and of deploy, made from the old key.
     assert.equal((await runCli(["export", "alice"], { env: c.env })).code, 0);
@@ -164,19 +168,25 @@ Deno.test("rotate alice (a session with MFA): one prompt, moto and the vault hol
   });
 });
 
-Deno.test("rotate through a role, and through two source_profile hops", async () => {
-  if (!(await haveMoto())) return;
-  await withMoto(async (c) => {
-    let err = await rotateAndCheck(c, ["deploy"]);
-    // Through the role: CreateAccessKey was signed by the role and named the user.
-    assert.match(err, /stored for profile 'alice' using a session from profile 'deploy'/);
-    err = await rotateAndCheck(c, ["ops"]);
-    assert.match(err, /stored for profile 'alice' using a session from profile 'ops'/);
-  });
-});
+Deno.test(
+  { name: "rotate through a role, and through two source_profile hops", ignore: noMoto },
+  async () => {
+    await requirePeers(MOTO);
+    await withMoto(async (c) => {
+      let err = await rotateAndCheck(c, ["deploy"]);
+      // Through the role: CreateAccessKey was signed by the role and named the user.
+      assert.match(err, /stored for profile 'alice' using a session from profile 'deploy'/);
+      err = await rotateAndCheck(c, ["ops"]);
+      assert.match(err, /stored for profile 'alice' using a session from profile 'ops'/);
+    });
+  },
+);
 
-Deno.test("rotate -n uses the stored keys themselves, even from a profile that only sources them", async () => {
-  if (!(await haveMoto())) return;
+Deno.test({
+  name: "rotate -n uses the stored keys themselves, even from a profile that only sources them",
+  ignore: noMoto,
+}, async () => {
+  await requirePeers(MOTO);
   await withMoto(async (c) => {
     const before = await mfaPrompts(c);
     const err = await rotateAndCheck(c, ["-n", "deploy"]);
@@ -185,15 +195,18 @@ Deno.test("rotate -n uses the stored keys themselves, even from a profile that o
   });
 });
 
-Deno.test("rotate of a profile with no stored keys in its chain says so", async () => {
-  if (!(await haveMoto())) return;
-  await withMoto(async (c) => {
-    const r = await runCli(["rotate", "unrelated"], { env: c.env });
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /^aws-vault: error: no master credentials found for profile 'unrelated'/,
-    );
-    assert.deepEqual(await motoKeys(c), [c.oldKey]);
-  });
-});
+Deno.test(
+  { name: "rotate of a profile with no stored keys in its chain says so", ignore: noMoto },
+  async () => {
+    await requirePeers(MOTO);
+    await withMoto(async (c) => {
+      const r = await runCli(["rotate", "unrelated"], { env: c.env });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^aws-vault: error: no master credentials found for profile 'unrelated'/,
+      );
+      assert.deepEqual(await motoKeys(c), [c.oldKey]);
+    });
+  },
+);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { sdkIamClientFactory } from "../../lib/aws/iam_client.ts";
 import { sdkStsClientFactory } from "../../lib/aws/sts_client.ts";
-import type { Credentials } from "../../lib/vault/credentials.ts";
+import type { Credentials } from "../../lib/credentials.ts";
 import { rotateKey, type RotationDeps, RotationError } from "../../lib/vault/rotate.ts";
 import { TestSts } from "../support/test_sts.ts";
 
