@@ -103,7 +103,7 @@ export async function loginCommand(
     };
     const assumesRole = !!resolveProfile(await services.config(), profileName, { env, flags })
       .roleArn;
-    const { profile, provider } = await providerForProfile(services, {
+    const { profile, provider, source } = await providerForProfile(services, {
       profileName,
       flags,
       // A GetSessionToken session cannot sign in: the target never gets one; a role's source
@@ -117,10 +117,12 @@ export async function loginCommand(
       stsRegionalEndpoints: profile.stsRegionalEndpoints,
       endpointUrl: profile.endpointUrl,
     };
-    if (profile.roleArn) {
+    if (source === "role" || source === "sso" || source === "web identity") {
+      // Role sessions sign in as they are (and their console session can be given a length).
       credentials = await provider.retrieve();
       sessionSeconds = remainingSeconds(credentials, runtime.now());
     } else {
+      // Long-term keys (or credential_process output) are exchanged with GetFederationToken.
       credentials = await new FederationTokenProvider({
         source: provider,
         sts: { clientFor: sts, where },
