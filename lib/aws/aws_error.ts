@@ -44,6 +44,15 @@ export function describeSdkError(
   const e = err as { name?: string; Code?: string; message?: string; code?: string };
   const code = e?.Code ?? (e?.name && e.name !== "Error" ? e.name : undefined);
   const message = oneLine(e?.message ?? String(err));
+  if (e?.name === "ResponseTooLarge") {
+    return { code: "ResponseTooLarge", detail: `${endpoint}: ${message}` };
+  }
+  if (
+    e?.name === "TimeoutError" || e?.name === "AbortError" || e?.code === "ETIMEDOUT" ||
+    /timed? ?out|aborted/i.test(message)
+  ) {
+    return { code: "Timeout", detail: `${endpoint} did not answer in time` };
+  }
   if (e?.code && NETWORK_CODES.test(e.code)) {
     return { code: "NetworkError", detail: `cannot reach ${endpoint} (${e.code})` };
   }

@@ -4,6 +4,7 @@
  */
 import type { Credentials } from "../credentials.ts";
 import { AwsError, toAwsError } from "./aws_error.ts";
+import { limitResponseSize, STS_LIMITS } from "./sts_client.ts";
 
 /** Where IAM calls go: a region (for its partition) and an optional `endpoint_url`. */
 export interface IamEndpointOptions {
@@ -50,20 +51,34 @@ export function sdkIamClientFactory(options: SdkIamOptions = {}): IamClientFacto
     const describe = endpoint ?? `iam (${region})`;
     const send = async <T>(call: string, make: (sdk: IamSdk) => unknown): Promise<T> => {
       const sdk = await import("@aws-sdk/client-iam");
+      // The same bounds as STS: every wait and every reply size is bounded.
+      const limits = STS_LIMITS;
       const client = new sdk.IAMClient({
         region,
         endpoint,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: {
+          connectionTimeout: limits.connectTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
         credentials: {
           accessKeyId: credentials.accessKeyId,
           secretAccessKey: credentials.secretAccessKey,
           sessionToken: credentials.sessionToken,
         },
       });
+      client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
+        step: "deserialize",
+        priority: "low",
+        name: "awsVaultResponseSizeLimit",
+      });
       options.debug?.(`calling iam:${call} at ${describe}`);
       try {
         // deno-lint-ignore no-explicit-any
-        return await client.send(make(sdk) as any) as T;
+        return await client.send(make(sdk) as any, {
+          abortSignal: AbortSignal.timeout(limits.callTimeoutMs),
+        }) as T;
       } catch (err) {
         throw toAwsError("iam", call, describe, err);
       } finally {

@@ -362,7 +362,7 @@ Deno.test("bad login input: one clear line, nothing sent", async () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [["--path", "//evil.example/"], {}, /--path .* is not a console path/],
       [["--path", "https://evil.example/"], {}, /is not a console path/],
-      [["--region", "evil.example"], {}, /is not an AWS region name/],
+      [["--region", "evil.example"], {}, /is not an AWS region name|invalid region "evil.example"/],
       [["--region", "us-iso-east-1"], {}, /isolated partition/],
       [
         [],
@@ -386,7 +386,7 @@ Deno.test("bad login input: one clear line, nothing sent", async () => {
       const lines = r.stderr.trim().split("\n");
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0], /^aws-vault: error: /);
-      assert.match(lines[0], want, args.join(" "));
+      assert.match(lines[0], want, `${args.join(" ")}: ${lines[0]}`);
     }
     assert.equal(c.signin.requests.length, 0);
   });
