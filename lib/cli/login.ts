@@ -21,6 +21,8 @@ import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { FederationTokenProvider } from "../vault/federation_token.ts";
 import { providerForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { LOGIN } from "./table.ts";
 
 /** login's options. */
 export interface LoginOptions {
@@ -48,11 +50,30 @@ const MAX_CONSOLE_SESSION_S = 43_200;
 const MIN_CONSOLE_SESSION_S = 900;
 
 /** Runs the command; returns the exit code. */
-export async function loginCommand(
+export function loginCommand(
+  ctx: CommandContext,
+  { args: { profile }, options: o }: InputOf<typeof LOGIN>,
+  seams: LoginSeams = {},
+): Promise<number> {
+  return login(ctx, profile, {
+    duration: o.duration,
+    session: o.noSession ? false : undefined,
+    mfaToken: o.mfaToken,
+    path: o.path,
+    region: o.region,
+    stdout: o.stdout,
+    autoLogout: o.autoLogout,
+    browser: o.browser,
+    assumeRoleTtl: o.assumeRoleTtl,
+    federationTokenTtl: o.federationTokenTtl,
+  }, seams);
+}
+
+async function login(
   ctx: CommandContext,
   profileArg: string | undefined,
   opts: LoginOptions,
-  seams: LoginSeams = {},
+  seams: LoginSeams,
 ): Promise<number> {
   const { runtime } = ctx;
   const env = runtime.env;

@@ -12,6 +12,8 @@ import { buildProvider } from "../vault/chain.ts";
 import { chainDeps } from "../vault/for_profile.ts";
 import { rotateKey } from "../vault/rotate.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { ROTATE } from "./table.ts";
 
 /** rotate's options. */
 export interface RotateOptions {
@@ -29,10 +31,10 @@ export interface RotateSeams {
 /** Runs the command; returns the exit code. */
 export async function rotateCommand(
   ctx: CommandContext,
-  profileArg: string | undefined,
-  opts: RotateOptions,
+  { args: { profile: profileArg }, options }: InputOf<typeof ROTATE>,
   seams: RotateSeams = {},
 ): Promise<number> {
+  const opts: RotateOptions = { session: options.noSession ? false : undefined };
   const { runtime } = ctx;
   const debug = (m: string) => ctx.log.debug(m);
   const say = (text: string) => runtime.stderr(`${text}\n`);
