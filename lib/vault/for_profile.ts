@@ -7,7 +7,7 @@
  */
 import { type ConfigFlags, type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
-import { buildChain, type CredentialSource } from "./chain.ts";
+import { buildChain, type ChainDeps, type CredentialSource } from "./chain.ts";
 import type { Services } from "./services.ts";
 
 export type { CredentialSource } from "./chain.ts";
@@ -35,24 +35,32 @@ export interface ProfileCredentials {
   source: CredentialSource;
 }
 
-/** Resolves a profile and builds (does not yet call) its provider chain. */
-export async function providerForProfile(
-  services: Services,
-  req: ProfileCredentialsRequest,
-): Promise<ProfileProvider> {
-  const { runtime, log } = services;
-  const config = await services.config();
-  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
-  const { provider, source } = await buildChain(profile, {
+/** What the chain builder needs, from the services (the keyring is opened here). */
+export async function chainDeps(services: Services): Promise<ChainDeps> {
+  return {
     masterKeys: await services.credentials(),
     sessions: await services.sessions(),
     lock: services.lock,
     sts: services.sts,
     mfa: services.mfa,
-    now: () => runtime.now(),
+    now: () => services.runtime.now(),
     notice: services.notice,
-    debug: (m) => log.debug(m),
-  }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
+    debug: (m) => services.log.debug(m),
+  };
+}
+
+/** Resolves a profile and builds (does not yet call) its provider chain. */
+export async function providerForProfile(
+  services: Services,
+  req: ProfileCredentialsRequest,
+): Promise<ProfileProvider> {
+  const { runtime } = services;
+  const config = await services.config();
+  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
+  const { provider, source } = await buildChain(profile, await chainDeps(services), {
+    noSession: req.noSession,
+    minRemainingMs: req.minRemainingMs,
+  });
   return { profile, provider, source };
 }
 
