@@ -168,3 +168,54 @@ function toStsError(call: string, endpoint: string, err: unknown): StsError {
 function oneLine(text: string): string {
   return text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ");
 }
+
+/** AssumeRoleWithWebIdentity parameters. */
+export interface AssumeRoleWithWebIdentityInput {
+  roleArn: string;
+  roleSessionName: string;
+  durationSeconds: number;
+  webIdentityToken: string;
+}
+
+/** STS calls that are not signed (the web identity token is the proof). */
+export interface UnsignedStsClient {
+  assumeRoleWithWebIdentity(input: AssumeRoleWithWebIdentityInput): Promise<Credentials>;
+}
+
+/** Builds an unsigned STS client; tests pass their own. */
+export type UnsignedStsClientFactory = (where: StsEndpointOptions) => UnsignedStsClient;
+
+/** The real unsigned STS client factory. */
+export function sdkUnsignedStsClientFactory(options: SdkStsOptions = {}): UnsignedStsClientFactory {
+  return (where) => ({
+    async assumeRoleWithWebIdentity(input) {
+      const endpoint = resolveStsEndpoint(where);
+      const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
+      const sdk = await import("@aws-sdk/client-sts");
+      const client = new sdk.STSClient({
+        region: endpoint.region,
+        endpoint: endpoint.endpoint,
+        maxAttempts: options.maxAttempts ?? 3,
+        // The call is unsigned; this keeps the SDK from looking for credentials anywhere.
+        credentials: { accessKeyId: "", secretAccessKey: "" },
+      });
+      options.debug?.(`calling sts:AssumeRoleWithWebIdentity at ${describe}`);
+      try {
+        const out = await client.send(
+          new sdk.AssumeRoleWithWebIdentityCommand({
+            RoleArn: input.roleArn,
+            RoleSessionName: input.roleSessionName,
+            DurationSeconds: input.durationSeconds,
+            WebIdentityToken: input.webIdentityToken,
+          }),
+        );
+        return fromSdk(out.Credentials, "AssumeRoleWithWebIdentity");
+      } catch (err) {
+        if (err instanceof StsError) throw err;
+        throw toStsError("AssumeRoleWithWebIdentity", describe, err);
+      } finally {
+        client.destroy();
+      }
+    },
+  });
+}

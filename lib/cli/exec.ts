@@ -8,6 +8,7 @@ import {
   HANDOUT_MIN_REMAINING_MS,
   profileArgument,
   refuseNested,
+  signInChoice,
 } from "../exec/guard.ts";
 import { runChild } from "../exec/run_child.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
@@ -44,6 +45,7 @@ export async function execCommand(
       profileName,
       flags: configFlags(opts),
       noSession: opts.session === false,
+      signIn: signInChoice(opts),
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );

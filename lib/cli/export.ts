@@ -5,6 +5,7 @@ import {
   HANDOUT_MIN_REMAINING_MS,
   profileArgument,
   refuseNested,
+  signInChoice,
 } from "../exec/guard.ts";
 import { type ExportFormat, formatExport } from "../exec/export_format.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
@@ -30,6 +31,7 @@ export async function exportCommand(
       profileName,
       flags: configFlags(opts),
       noSession: opts.session === false,
+      signIn: signInChoice(opts),
       minRemainingMs: HANDOUT_MIN_REMAINING_MS,
     },
   );

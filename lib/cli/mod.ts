@@ -303,6 +303,11 @@ function credentialOptions(cmd: Command): Command {
     .addOption(
       new Option("--stdout", "Print the SSO link to the terminal without opening the browser.")
         .default(false).env("AWS_VAULT_STDOUT"),
+    )
+    .option(
+      "--use-device-code",
+      "SSO: sign in with a device code instead of the browser redirect.",
+      false,
     );
 }
 

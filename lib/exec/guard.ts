@@ -31,6 +31,15 @@ export interface CredentialFlags {
   mfaToken?: string;
   sessionTtl?: number;
   assumeRoleTtl?: number;
+  /** `--stdout`: print the SSO link instead of opening a browser. */
+  stdout?: boolean;
+  /** `--use-device-code`: SSO sign-in with a device code. */
+  useDeviceCode?: boolean;
+}
+
+/** The SSO sign-in choice of these options. */
+export function signInChoice(o: CredentialFlags): { useDeviceCode: boolean; printOnly: boolean } {
+  return { useDeviceCode: o.useDeviceCode === true, printOnly: o.stdout === true };
 }
 
 /** The config-resolution flags of these options. */

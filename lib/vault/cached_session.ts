@@ -59,6 +59,8 @@ export class CachedSessionProvider implements RefreshableProvider {
 
   async #fetch(): Promise<Credentials> {
     const creds = await this.#o.inner.retrieve();
+    // Long-term keys (a credential_process may print them) do not expire: nothing to cache.
+    if (!creds.expiration) return creds;
     await this.#o.cache.set(this.key, creds);
     this.#o.debug?.(`cached a new ${this.key.type} session for ${this.key.profileName}`);
     return creds;

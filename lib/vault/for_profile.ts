@@ -4,18 +4,28 @@
  * an STS call is needed.
  */
 import type { Keyring } from "../../backends/keyring.ts";
-import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
+import { sdkSsoPortalFactory, type SsoPortalFactory } from "../aws/sso_client.ts";
+import { type OidcClientFactory, sdkOidcClientFactory } from "../aws/sso_oidc_client.ts";
+import {
+  sdkStsClientFactory,
+  sdkUnsignedStsClientFactory,
+  type StsClientFactory,
+  type UnsignedStsClientFactory,
+} from "../aws/sts_client.ts";
 import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
 import { withoutPrivateVariables } from "../exec/child_env.ts";
-import { CredentialStore, lockDir, SessionStore, withLock } from "../store/mod.ts";
+import { CredentialStore, lockDir, OidcTokenStore, SessionStore, withLock } from "../store/mod.ts";
+import { findBrowserOpener } from "../prompt/browser.ts";
 import { promptDriver } from "../prompt/drivers.ts";
 import { MfaCodes } from "../prompt/mfa.ts";
 import { selectPromptDriver } from "../prompt/select.ts";
 import { fileLedger } from "../prompt/used_codes.ts";
 import { buildProvider } from "./chain.ts";
+import { CREDENTIAL_PROCESS_CHAIN_VAR, refuseCredentialProcessLoop } from "./credential_process.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Locker } from "./session_cache.ts";
+import { abortableSleep, type SignInChoice, type SignInUi } from "./sso_sign_in.ts";
 
 /** What the caller supplies. */
 export interface ProfileCredentialsDeps {
@@ -25,6 +35,9 @@ export interface ProfileCredentialsDeps {
   promptName?: string;
   /** Tests may pass their own STS. */
   sts?: StsClientFactory;
+  unsignedSts?: UnsignedStsClientFactory;
+  oidc?: OidcClientFactory;
+  ssoPortal?: SsoPortalFactory;
 }
 
 /** One request. */
@@ -34,6 +47,8 @@ export interface ProfileCredentialsRequest {
   noSession?: boolean;
   /** A cached session with less life than this is renewed rather than handed out. */
   minRemainingMs?: number;
+  /** How to sign in to IAM Identity Center (`--use-device-code`, `--stdout`). */
+  signIn?: SignInChoice;
 }
 
 /** The resolved profile and its credentials. */
@@ -48,6 +63,7 @@ export async function credentialsForProfile(
   req: ProfileCredentialsRequest,
 ): Promise<ProfileCredentials> {
   const { runtime } = deps;
+  refuseCredentialProcessLoop(runtime.env.get(CREDENTIAL_PROCESS_CHAIN_VAR), req.profileName);
   const config = await loadConfig(runtime);
   const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
   const keyring = await deps.keyring();
@@ -75,6 +91,13 @@ export async function credentialsForProfile(
     notice,
     env: toolEnv,
   });
+  const debug = (m: string) => runtime.debug(m);
+  const signIn: SignInUi = {
+    openBrowser: await findBrowserOpener({ env: runtime.env, os: runtime.os, processEnv: toolEnv }),
+    notice: (text) => runtime.stderr(`${text}\n`),
+    sleep: abortableSleep,
+    interruptible,
+  };
   const provider = await buildProvider(profile, {
     masterKeys: new CredentialStore(keyring),
     sessions: new SessionStore(keyring, () => runtime.now()),
@@ -83,9 +106,33 @@ export async function credentialsForProfile(
     mfa,
     now: () => runtime.now(),
     notice,
-    debug: (m) => runtime.debug(m),
+    debug,
+    env: runtime.env,
+    sources: {
+      ssoTokens: new OidcTokenStore(keyring, () => runtime.now()),
+      oidc: deps.oidc ?? sdkOidcClientFactory({ debug }),
+      ssoPortal: deps.ssoPortal ?? sdkSsoPortalFactory({ debug }),
+      signIn,
+      signInChoice: req.signIn ?? {},
+      unsignedSts: deps.unsignedSts ?? sdkUnsignedStsClientFactory({ debug }),
+      env: runtime.env,
+      processEnv: toolEnv,
+    },
   }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
   const credentials = await provider.retrieve();
   runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
   return { profile, credentials };
+}
+
+/** Runs `fn` with a signal that Ctrl-C (SIGINT) aborts while it runs. */
+async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort(new Error("interrupted"));
+  const signal: Deno.Signal = "SIGINT";
+  Deno.addSignalListener(signal, onInterrupt);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    Deno.removeSignalListener(signal, onInterrupt);
+  }
 }
