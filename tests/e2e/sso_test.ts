@@ -5,7 +5,7 @@
  * faults of the issue (denied, revoked refresh token, 401, missing sso_region).
  */
 import assert from "node:assert/strict";
-import { runCli } from "../support/cli.ts";
+import { runCli, spawnCli } from "../support/cli.ts";
 import { browserVisits, installStandInBrowser } from "../support/browser.ts";
 import { TestSso } from "../support/test_sso.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
@@ -26,6 +26,11 @@ region = eu-west-1
 sso_session = corp
 sso_account_id = 111111111111
 sso_role_name = Ops
+
+[profile audit]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Audit
 
 [profile legacy]
 sso_start_url = https://legacy.awsapps.com/start
@@ -145,5 +150,201 @@ Deno.test("SSO: 16 parallel export --format=json open the browser once and share
     assert.equal(w.sso.callsOf("RegisterClient").length, 1);
     assert.equal(w.sso.callsOf("CreateToken").length, 1);
     assert.equal(w.sso.callsOf("GetRoleCredentials").length, 1);
+  });
+});
+
+const OIDC_ITEM = "oidc:https:%2F%2Fcorp.awsapps.com%2Fstart";
+
+function vaultFiles(w: World): string[] {
+  try {
+    return [...Deno.readDirSync(`${w.home.dir}/keys`)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("SSO: no DISPLAY means a device code: URL and code on stderr, polling until approved", async () => {
+  await world(async (w) => {
+    const env = { ...w.env };
+    delete (env as Record<string, string>).DISPLAY;
+    const p = spawnCli(["export", "--format=json", "dev"], { env });
+    const m = await p.stderrMatch(/confirm the code (CODE-\d+) \(Ctrl-C to cancel\):\n(\S+)/);
+    // The user approves on another device, a moment later (the client has polled by then).
+    assert.ok(m[2].endsWith(`user_code=${m[1]}`), m[2]);
+    w.sso.tokenFaults.push("authorization_pending");
+    const page = await fetch(m[2], { headers: { "x-test-decision": "approve" } });
+    await page.body?.cancel();
+    const r = await p.finish();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(creds(r.stdout).AccessKeyId, /^ASIASSO/);
+    assert.deepEqual(await browserVisits(w.log), [], "no browser was started");
+    assert.deepEqual(w.sso.callsOf("RegisterClient")[0].body.grantTypes, [
+      "urn:ietf:params:oauth:grant-type:device_code",
+      "refresh_token",
+    ]);
+    assert.ok(w.sso.callsOf("CreateToken").length >= 2, "it polled");
+  });
+});
+
+Deno.test("SSO: --use-device-code opens the verification page; --stdout only prints it", async () => {
+  await world(async (w) => {
+    const r = await w.run(["export", "--format=json", "--use-device-code", "dev"]);
+    assert.equal(r.code, 0, r.stderr);
+    const visits = await browserVisits(w.log);
+    assert.equal(visits.length, 1);
+    assert.match(visits[0], /\/device\?user_code=CODE-/);
+
+    const p = spawnCli(["export", "--format=json", "--stdout", "ops"], {
+      env: { ...w.env, AWS_VAULT_FILE_PASSPHRASE: "test-passphrase" },
+    });
+    // ops shares the sso-session: its token is reused, so nothing is printed or opened.
+    const ops = await p.finish();
+    assert.equal(ops.code, 0, ops.stderr);
+    assert.doesNotMatch(ops.stderr, /sign in/i);
+
+    const q = spawnCli(["export", "--format=json", "--stdout", "legacy"], { env: w.env });
+    const m = await q.stderrMatch(/confirm the code (CODE-\d+) \(Ctrl-C to cancel\):\n(\S+)/);
+    const page = await fetch(m[2], { headers: { "x-test-decision": "approve" } });
+    await page.body?.cancel();
+    const legacy = await q.finish();
+    assert.equal(legacy.code, 0, legacy.stderr);
+    assert.equal((await browserVisits(w.log)).length, 1, "--stdout opened no browser");
+  });
+});
+
+Deno.test("SSO: a denied sign-in is one line, exit 1, and stores nothing", async () => {
+  await world(async (w) => {
+    const r = await w.run(["export", "--format=json", "dev"], {
+      STAND_IN_BROWSER_DECISION: "deny",
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^aws-vault: error: SSO sign-in for https:\/\/corp\.awsapps\.com\/start was denied$/m,
+    );
+    assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/);
+    assert.equal(r.stdout, "");
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
+
+    const d = await w.run(["export", "--format=json", "--use-device-code", "dev"], {
+      STAND_IN_BROWSER_DECISION: "deny",
+    });
+    assert.equal(d.code, 1);
+    assert.match(d.stderr, /^aws-vault: error: SSO sign-in for .* was denied$/m);
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
+  });
+});
+
+Deno.test("SSO: a device code that expires before approval ends with one line", async () => {
+  await world(async (w) => {
+    w.sso.tokenFaults.push("authorization_pending", "slow_down", "expired_token");
+    const r = await w.run(["export", "--format=json", "--use-device-code", "dev"], {
+      STAND_IN_BROWSER_DECISION: "ignore",
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^aws-vault: error: SSO sign-in for .* was not approved in time; run the command again$/m,
+    );
+    assert.equal(w.sso.callsOf("CreateToken").length, 3, "slow_down did not end the polling");
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
+  });
+});
+
+Deno.test("SSO: a revoked refresh token falls back to the browser once", async () => {
+  await world(async (w) => {
+    w.sso.accessTokenTtlSeconds = 30;
+    assert.equal((await w.run(["export", "--format=json", "dev"])).code, 0);
+    w.sso.revokeRefreshTokens();
+    const r = await w.run(["export", "--format=json", "ops"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /The SSO session for https:\/\/corp\.awsapps\.com\/start has ended \(InvalidGrantException\); signing in again\./,
+    );
+    assert.equal((await browserVisits(w.log)).length, 2);
+    assert.equal(w.sso.callsOf("RegisterClient").length, 1, "the client registration was reused");
+  });
+});
+
+Deno.test("SSO: a 401 from the portal for a stored token drops it and renews (refresh, then browser)", async () => {
+  await world(async (w) => {
+    assert.equal((await w.run(["export", "--format=json", "dev"])).code, 0);
+    w.sso.revokeAccessTokens();
+    const r = await w.run(["export", "--format=json", "ops"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(w.sso.callsOf("CreateToken", "refresh_token").length, 1);
+    assert.equal((await browserVisits(w.log)).length, 1, "the refresh token sufficed");
+
+    // Both revoked (signed out in the portal): the refresh fails too, so the browser once.
+    w.sso.revokeAccessTokens();
+    w.sso.revokeRefreshTokens();
+    const audit = await w.run(["export", "--format=json", "audit"]);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.equal((await browserVisits(w.log)).length, 2);
+  });
+});
+
+Deno.test("SSO: profile mistakes are one line each (missing sso_region, account, role, session)", async () => {
+  const config = `${CONFIG}
+[profile norole]
+sso_session = corp
+sso_account_id = 111111111111
+
+[profile nosession]
+sso_session = missing
+sso_account_id = 111111111111
+sso_role_name = Dev
+
+[profile badurl]
+sso_start_url = corp.awsapps.com/start
+sso_region = eu-west-1
+sso_account_id = 111111111111
+sso_role_name = Dev
+
+[profile badregion]
+sso_start_url = https://x.awsapps.com/start
+sso_region = ../../evil
+sso_account_id = 111111111111
+sso_role_name = Dev
+`;
+  await world(async (w) => {
+    const cases: [string, RegExp][] = [
+      ["noregion", /profile noregion: sso_region is missing \(set it in \[profile noregion\]\)/],
+      ["norole", /profile norole: sso_role_name is missing/],
+      ["nosession", /profile nosession: sso_session 'missing' has no sso_start_url/],
+      ["badurl", /profile badurl: sso_start_url is not an https URL/],
+      ["badregion", /profile badregion: sso_region "\.\.\/\.\.\/evil" is not an AWS region/],
+    ];
+    for (const [name, re] of cases) {
+      const r = await w.run(["export", "--format=json", name]);
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^aws-vault: error: ${re.source}`));
+    }
+    assert.equal(w.sso.calls.length, 0);
+    assert.deepEqual(await browserVisits(w.log), []);
+  }, config);
+});
+
+Deno.test("SSO: Ctrl-C while waiting for the browser: one line, exit 130, no token, lock released", async () => {
+  await world(async (w) => {
+    const p = spawnCli(["export", "--format=json", "dev"], {
+      env: { ...w.env, STAND_IN_BROWSER_DECISION: "ignore" },
+    });
+    await p.stderrMatch(/Opening the sign-in page/);
+    p.child.kill("SIGINT");
+    const r = await p.finish();
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(
+      r.stderr,
+      /^aws-vault: error: SSO sign-in for https:\/\/corp\.awsapps\.com\/start was cancelled$/m,
+    );
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
+    const locks = [...Deno.readDirSync(`${w.home.dir}/.awsvault/locks`)].map((e) => e.name);
+    assert.deepEqual(locks.filter((n) => n.endsWith(".lock")), []);
+    // The next run signs in at once (nothing stale waits for the dead one).
+    const next = await w.run(["export", "--format=json", "dev"]);
+    assert.equal(next.code, 0, next.stderr);
   });
 });
