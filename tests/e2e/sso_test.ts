@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { runCli, spawnCli } from "../support/cli.ts";
 import { browserVisits, installStandInBrowser } from "../support/browser.ts";
 import { TestSso } from "../support/test_sso.ts";
+import { TestSts } from "../support/test_sts.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 const START = "https://corp.awsapps.com/start";
@@ -347,4 +348,34 @@ Deno.test("SSO: Ctrl-C while waiting for the browser: one line, exit 130, no tok
     const next = await w.run(["export", "--format=json", "dev"]);
     assert.equal(next.code, 0, next.stderr);
   });
+});
+
+Deno.test("SSO as a source: role profile with source_profile = an SSO profile assumes the role with the SSO credentials", async () => {
+  const role = "arn:aws:iam::111111111111:role/deploy";
+  const config = `${CONFIG}
+[profile deploy]
+source_profile = dev
+role_arn = ${role}
+region = eu-west-1
+`;
+  const sts = new TestSts();
+  sts.roles.set(role, { requireMfa: false });
+  try {
+    await world(async (w) => {
+      w.sso.onIssue = (c) =>
+        sts.acceptSessionKey(c, `arn:aws:sts::${c.accountId}:assumed-role/${c.roleName}/user`);
+      const r = await w.run(["export", "--format=json", "deploy"], {
+        AWS_ENDPOINT_URL_STS: sts.url,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(creds(r.stdout).AccessKeyId, /^ASIATEST/);
+      const calls = sts.callsOf("AssumeRole");
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0].accessKeyId, w.sso.issued[0].accessKeyId);
+      assert.equal(calls[0].params.RoleArn, role);
+      assert.equal(sts.rejected.length, 0, sts.rejected.join("; "));
+    }, config);
+  } finally {
+    await sts.close();
+  }
 });
