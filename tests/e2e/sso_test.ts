@@ -379,3 +379,39 @@ region = eu-west-1
     await sts.close();
   }
 });
+
+Deno.test("SSO: list shows the token on each profile of the session; clear removes it per profile or sso-session", async () => {
+  await world(async (w) => {
+    assert.equal((await w.run(["export", "--format=json", "dev"])).code, 0);
+    assert.equal((await w.run(["export", "--format=json", "legacy"])).code, 0);
+    const list = await w.run(["list"]);
+    assert.equal(list.code, 0, list.stderr);
+    const row = (name: string) =>
+      list.stdout.split("\n").find((l) => l.startsWith(`${name} `)) ?? "";
+    assert.match(
+      row("dev"),
+      /sso\.GetRoleCredentials:\d+m\d+s, oidc:https:\/\/corp\.awsapps\.com\/start$/,
+    );
+    assert.match(row("ops"), /oidc:https:\/\/corp\.awsapps\.com\/start$/);
+    assert.match(row("legacy"), /oidc:https:\/\/legacy\.awsapps\.com\/start$/);
+    const sessions = await w.run(["list", "--sessions"]);
+    assert.match(sessions.stdout, /^oidc:https:\/\/corp\.awsapps\.com\/start$/m);
+
+    // clear <profile>: its sessions and its session's token; the other start URL stays.
+    const c = await w.run(["clear", "ops"]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, "Cleared 1 sessions.\n");
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
+    assert.ok(vaultFiles(w).includes("oidc:https:%2F%2Flegacy.awsapps.com%2Fstart"));
+    // clear <sso-session>: that session's token only.
+    assert.equal((await w.run(["export", "--format=json", "ops"])).code, 0);
+    const cs = await w.run(["clear", "corp"]);
+    assert.equal(cs.code, 0, cs.stderr);
+    assert.equal(cs.stdout, "Cleared 1 sessions.\n");
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
+    // clear: everything.
+    const all = await w.run(["clear"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(vaultFiles(w), []);
+  });
+});
