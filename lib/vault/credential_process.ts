@@ -59,18 +59,18 @@ export function parseCredentialProcessOutput(text: string, label: string): Crede
     throw new UserError(`${label} printed Version ${JSON.stringify(version)}; only 1 is known`);
   }
   const str = (name: string): string | undefined => {
-    const v = f.get(name);
+    const v = f.get(name.toLowerCase());
     if (v === undefined || v === null || v === "") return undefined;
     if (typeof v !== "string") throw new UserError(`${label}: ${name} is not a string`);
     return v;
   };
-  const accessKeyId = str("accesskeyid");
-  const secretAccessKey = str("secretaccesskey");
+  const accessKeyId = str("AccessKeyId");
+  const secretAccessKey = str("SecretAccessKey");
   if (!accessKeyId || !secretAccessKey) {
     throw new UserError(`${label} printed no AccessKeyId and SecretAccessKey`);
   }
-  const sessionToken = str("sessiontoken");
-  const expirationText = str("expiration");
+  const sessionToken = str("SessionToken");
+  const expirationText = str("Expiration");
   let expiration: Date | undefined;
   if (expirationText) {
     expiration = new Date(expirationText);
