@@ -46,6 +46,7 @@ export async function execCommand(
       flags: configFlags(opts),
       noSession: opts.session === false,
       signIn: signInChoice(opts),
+      syncSsoCache: opts.ssoSync ? "asked" : opts.profileEnv ? "quiet" : undefined,
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );

@@ -32,6 +32,7 @@ export async function exportCommand(
       flags: configFlags(opts),
       noSession: opts.session === false,
       signIn: signInChoice(opts),
+      syncSsoCache: opts.ssoSync ? "asked" : undefined,
       minRemainingMs: HANDOUT_MIN_REMAINING_MS,
     },
   );

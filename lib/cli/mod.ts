@@ -308,6 +308,11 @@ function credentialOptions(cmd: Command): Command {
       "--use-device-code",
       "SSO: sign in with a device code instead of the browser redirect.",
       false,
+    )
+    .option(
+      "--sso-sync",
+      "SSO: also write the token to the AWS CLI's ~/.aws/sso/cache for tools that read it.",
+      false,
     );
 }
 

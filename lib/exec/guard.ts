@@ -35,6 +35,8 @@ export interface CredentialFlags {
   stdout?: boolean;
   /** `--use-device-code`: SSO sign-in with a device code. */
   useDeviceCode?: boolean;
+  /** `--sso-sync`: write the SSO token to the AWS CLI's cache too. */
+  ssoSync?: boolean;
 }
 
 /** The SSO sign-in choice of these options. */

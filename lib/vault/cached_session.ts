@@ -7,6 +7,7 @@ import { formatDuration } from "../duration.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import {
   type Locker,
+  type LockTimes,
   type SessionCache,
   type SessionKey,
   sessionLockName,
@@ -21,6 +22,8 @@ export interface CachedSessionOptions {
   /** A cached session with less life than this is replaced (`AWS_MIN_TTL`, or more for export). */
   minRemainingMs: number;
   lock: Locker;
+  /** Lock times, when the wrapped call may wait on a person longer than usual. */
+  lockTimes?: LockTimes;
   now: () => Date;
   debug?: (message: string) => void;
 }
@@ -42,7 +45,7 @@ export class CachedSessionProvider implements RefreshableProvider {
     return await this.#o.lock(sessionLockName(this.key), async () => {
       // Another process may have fetched it while we waited for the lock.
       return (await this.#usable()) ?? (await this.#fetch());
-    });
+    }, this.#o.lockTimes);
   }
 
   /** Replaces a session that STS refused (expired or revoked before its stated expiry). */
@@ -54,7 +57,7 @@ export class CachedSessionProvider implements RefreshableProvider {
         `cached ${this.key.type} session for ${this.key.profileName} was refused by STS; renewing it`,
       );
       return await this.#fetch();
-    });
+    }, this.#o.lockTimes);
   }
 
   async #fetch(): Promise<Credentials> {

@@ -25,6 +25,7 @@ import { buildProvider } from "./chain.ts";
 import { CREDENTIAL_PROCESS_CHAIN_VAR, refuseCredentialProcessLoop } from "./credential_process.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Locker } from "./session_cache.ts";
+import { syncAwsCliSsoCache } from "./sso_cli_cache.ts";
 import { abortableSleep, type SignInChoice, type SignInUi } from "./sso_sign_in.ts";
 
 /** What the caller supplies. */
@@ -49,6 +50,11 @@ export interface ProfileCredentialsRequest {
   minRemainingMs?: number;
   /** How to sign in to IAM Identity Center (`--use-device-code`, `--stdout`). */
   signIn?: SignInChoice;
+  /**
+   * Write the SSO token to the AWS CLI's cache too: `"asked"` (`--sso-sync`, says so when the
+   * profile has no SSO) or `"quiet"` (`exec --profile-env`).
+   */
+  syncSsoCache?: "asked" | "quiet";
 }
 
 /** The resolved profile and its credentials. */
@@ -68,7 +74,8 @@ export async function credentialsForProfile(
   const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
   const keyring = await deps.keyring();
   const locks = lockDir(runtime);
-  const lock: Locker = (name, fn) => withLock(`${locks}/${name}.lock`, fn);
+  const lock: Locker = (name, fn, times) =>
+    withLock(`${locks}/${name}.lock`, fn, { timeoutMs: times?.waitMs, staleMs: times?.staleMs });
   const notice = (text: string) => runtime.stderr(`aws-vault: ${text}\n`);
   // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
   const toolEnv = withoutPrivateVariables(runtime.env.toObject());
@@ -92,6 +99,7 @@ export async function credentialsForProfile(
     env: toolEnv,
   });
   const debug = (m: string) => runtime.debug(m);
+  const ssoTokens = new OidcTokenStore(keyring, () => runtime.now());
   const signIn: SignInUi = {
     openBrowser: await findBrowserOpener({ env: runtime.env, os: runtime.os, processEnv: toolEnv }),
     notice: (text) => runtime.stderr(`${text}\n`),
@@ -109,7 +117,7 @@ export async function credentialsForProfile(
     debug,
     env: runtime.env,
     sources: {
-      ssoTokens: new OidcTokenStore(keyring, () => runtime.now()),
+      ssoTokens,
       oidc: deps.oidc ?? sdkOidcClientFactory({ debug }),
       ssoPortal: deps.ssoPortal ?? sdkSsoPortalFactory({ debug }),
       signIn,
@@ -121,6 +129,13 @@ export async function credentialsForProfile(
   }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
   const credentials = await provider.retrieve();
   runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
+  if (req.syncSsoCache) {
+    const path = await syncAwsCliSsoCache(profile, ssoTokens, runtime.homeDir());
+    if (path) debug(`wrote the SSO token to ${path}`);
+    else if (req.syncSsoCache === "asked") {
+      notice(`--sso-sync: profile ${profile.name} does not get its credentials from SSO`);
+    }
+  }
   return { profile, credentials };
 }
 

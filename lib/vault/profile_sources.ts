@@ -13,7 +13,7 @@ import type { Env } from "../runtime.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
 import { CredentialProcessProvider } from "./credential_process.ts";
 import type { CredentialProvider } from "./credentials.ts";
-import type { Locker, SessionCache } from "./session_cache.ts";
+import { type Locker, type SessionCache, SIGN_IN_LOCK_TIMES } from "./session_cache.ts";
 import { SsoRoleCredentialsProvider } from "./sso_role_credentials.ts";
 import type { SignInChoice, SignInUi } from "./sso_sign_in.ts";
 import { type SsoSessionConfig, SsoTokenSource, type SsoTokenStore } from "./sso_token.ts";
@@ -68,6 +68,8 @@ export function profileSource(
       key: { type, profileName: p.name, mfaSerial },
       minRemainingMs,
       lock: ctx.lock,
+      // An SSO sign-in or a credential_process may wait on the user.
+      lockTimes: SIGN_IN_LOCK_TIMES,
       now: ctx.now,
       debug: ctx.debug,
     });

@@ -11,7 +11,7 @@ import { DEVICE_CODE_GRANT, ensureClient } from "./sso_client_registration.ts";
 import { authCodeSignIn } from "./sso_auth_code.ts";
 import { deviceCodeSignIn } from "./sso_device_code.ts";
 import type { SignInChoice, SignInUi } from "./sso_sign_in.ts";
-import { type Locker, sessionLockName } from "./session_cache.ts";
+import { type Locker, sessionLockName, SIGN_IN_LOCK_TIMES } from "./session_cache.ts";
 
 /** Where tokens are kept (lib/store's OidcTokenStore has this shape). */
 export interface SsoTokenStore {
@@ -121,7 +121,7 @@ export class SsoTokenSource {
       profileName: this.session.startUrl,
       mfaSerial: "",
     });
-    return this.#d.lock(name, fn);
+    return this.#d.lock(name, fn, SIGN_IN_LOCK_TIMES);
   }
 
   /** Refresh if possible, else sign in; stores and returns the new access token. */
