@@ -204,7 +204,9 @@ export function describeAwsError(
   };
   const code = e?.Code ?? (e?.name && e.name !== "Error" ? e.name : undefined);
   const text = e?.error_description || e?.message || String(err);
-  const message = text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ");
+  const message = text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ")
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, 512);
   const network = (!!e?.code &&
     /^(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EAI_AGAIN)$/.test(e.code)) ||
     (/connect|network|dns|fetch failed|socket/i.test(message) && !e?.$metadata?.httpStatusCode &&

@@ -31,11 +31,14 @@ export async function deviceCodeSignIn(o: DeviceCodeSignIn): Promise<CreatedToke
     clientSecret: o.client.clientSecret,
     startUrl: o.startUrl,
   });
-  const page = auth.verificationUriComplete || auth.verificationUri;
+  // What the service sent reaches the terminal and the opener: printable text, web URLs only.
+  const page = printable(auth.verificationUriComplete || auth.verificationUri);
   o.ui.notice(
-    `To sign in to ${o.startUrl}, open this page and confirm the code ${auth.userCode} (Ctrl-C to cancel):\n${page}`,
+    `To sign in to ${o.startUrl}, open this page and confirm the code ${
+      printable(auth.userCode)
+    } (Ctrl-C to cancel):\n${page}`,
   );
-  if (o.openBrowser && o.ui.openBrowser) {
+  if (o.openBrowser && o.ui.openBrowser && isWebUrl(page)) {
     o.ui.openBrowser(page).catch(() => {});
   }
   const deadline = o.now().getTime() + auth.expiresIn * 1000;
@@ -66,6 +69,25 @@ export async function deviceCodeSignIn(o: DeviceCodeSignIn): Promise<CreatedToke
       throw err;
     }
   }
+}
+
+/** Text without control characters (no terminal escapes from a server), at most 2 KiB. */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, 2048);
+}
+
+/** Whether a URL may be given to the browser opener: https, or http on loopback. */
+export function isWebUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "[::1]" ||
+    url.hostname === "localhost");
 }
 
 function expired(startUrl: string): UserError {

@@ -272,3 +272,91 @@ Deno.test("endpoints: AWS_ENDPOINT_URL_<SERVICE> beats endpoint_url; AWS_IGNORE_
   assert.equal(oidcEndpoint("cn-north-1"), "https://oidc.cn-north-1.amazonaws.com.cn");
   assert.equal(oidcEndpoint("eu-west-1", "http://127.0.0.1:9/"), "http://127.0.0.1:9");
 });
+
+Deno.test("device code: what the service sends is printed without control characters; only web URLs are opened", async () => {
+  const notices: string[] = [];
+  const opened: string[] = [];
+  const { deviceCodeSignIn } = await import("../../lib/vault/sso_device_code.ts");
+  const token = await deviceCodeSignIn({
+    oidc: {
+      registerClient: () => Promise.reject(new Error("unused")),
+      startDeviceAuthorization: () =>
+        Promise.resolve({
+          deviceCode: "d",
+          userCode: "\x1b]0;pwned\x07ABCD",
+          verificationUri: "file:///etc/passwd\x1b[2J",
+          expiresIn: 60,
+          interval: 1,
+        }),
+      createToken: () => Promise.resolve({ accessToken: "at", expiresIn: 60 }),
+    },
+    client: {
+      clientId: "c",
+      clientSecret: "s",
+      expiresAt: new Date(Date.now() + 86400_000),
+      region: "eu-west-1",
+      scopes: [],
+      grantTypes: [],
+    },
+    startUrl: URL_,
+    ui: {
+      openBrowser: (u) => {
+        opened.push(u);
+        return Promise.resolve(true);
+      },
+      notice: (t) => notices.push(t),
+      sleep: () => Promise.resolve(),
+      interruptible: (f) => f(new AbortController().signal),
+    },
+    openBrowser: true,
+    signal: new AbortController().signal,
+    now: () => new Date(),
+  });
+  assert.equal(token.accessToken, "at");
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(notices.join(""), /[\u0000-\u0009\u000b-\u001f]/);
+  assert.deepEqual(opened, []);
+});
+
+Deno.test("auth code: a callback with the wrong state is refused and the real one still signs in", async () => {
+  await withSso(async (s) => {
+    const forged: number[] = [];
+    const source = new SsoTokenSource(
+      {
+        startUrl: URL_,
+        region: "eu-west-1",
+        scopes: ["sso:account:access"],
+        oidcEndpoint: s.sso.url,
+      },
+      {
+        store: s.store,
+        oidc: sdkOidcClientFactory({ maxAttempts: 1 }),
+        lock: processLocker(),
+        ui: {
+          openBrowser: async (url) => {
+            const redirect = new URL(new URL(url).searchParams.get("redirect_uri")!);
+            redirect.search = "?state=forged&code=evil";
+            const bad = await fetch(redirect);
+            forged.push(bad.status);
+            await bad.body?.cancel();
+            const r = await fetch(url);
+            await r.body?.cancel();
+            return true;
+          },
+          notice: () => {},
+          sleep: () => Promise.resolve(),
+          interruptible: (f) => f(new AbortController().signal),
+        },
+        choice: {},
+        now: () => new Date(),
+        debug: () => {},
+      },
+    );
+    const t = await source.accessToken();
+    assert.match(t.accessToken, /^access-token-/);
+    assert.deepEqual(forged, [404]);
+    const exchanged = s.sso.callsOf("CreateToken", "authorization_code");
+    assert.equal(exchanged.length, 1);
+    assert.notEqual(exchanged[0].body.code, "evil");
+  });
+});
