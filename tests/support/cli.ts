@@ -27,8 +27,12 @@ export interface CliOptions {
   wrapper?: string[];
 }
 
-/** Runs `aws-vault <args>` with `deno run -A main.ts`. */
-export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+/** Starts `aws-vault <args>` with `deno run -A main.ts`, stdout and stderr piped. */
+function startCli(
+  args: string[],
+  options: CliOptions,
+  stdin: "piped" | "null",
+): Deno.ChildProcess {
   const env = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     NO_COLOR: "1",
@@ -37,15 +41,20 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     ...options.env,
   };
   const [program, ...programArgs] = [...(options.wrapper ?? []), ...cliCommand(), ...args];
-  const child = new Deno.Command(program, {
+  return new Deno.Command(program, {
     args: programArgs,
     env,
     clearEnv: true,
     cwd: options.cwd,
-    stdin: "piped",
+    stdin,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/** Runs `aws-vault <args>` with `deno run -A main.ts`. */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const child = startCli(args, options, "piped");
   const writer = child.stdin.getWriter();
   if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
   await writer.close();
@@ -71,22 +80,7 @@ export interface SpawnedCli {
 
 /** Starts `aws-vault <args>` like runCli, without waiting for it (stdin closed). */
 export function spawnCli(args: string[], options: CliOptions = {}): SpawnedCli {
-  const env = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    NO_COLOR: "1",
-    DENO_DIR: DENO_DIR,
-    ...options.env,
-  };
-  const [program, ...programArgs] = [...(options.wrapper ?? []), ...cliCommand(), ...args];
-  const child = new Deno.Command(program, {
-    args: programArgs,
-    env,
-    clearEnv: true,
-    cwd: options.cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = startCli(args, options, "null");
   const dec = new TextDecoder();
   let stderr = "";
   let ended = false;

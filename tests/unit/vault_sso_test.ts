@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { configuredEndpoint, oidcEndpoint } from "../../lib/aws/endpoints.ts";
 import { sdkSsoPortalFactory } from "../../lib/aws/sso_client.ts";
-import { OidcError, sdkOidcClientFactory } from "../../lib/aws/sso_oidc_client.ts";
+import {
+  type OidcClientFactory,
+  OidcError,
+  sdkOidcClientFactory,
+} from "../../lib/aws/sso_oidc_client.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import {
   decodeOidcRecord,
@@ -40,13 +44,24 @@ class MemoryTokens implements SsoTokenStore {
   }
 }
 
+interface SourceOptions {
+  useDeviceCode?: boolean;
+  /** false: no browser can be opened. */
+  browser?: boolean;
+  /** A browser of the test's own. */
+  openBrowser?: SignInUi["openBrowser"];
+  oidc?: OidcClientFactory;
+  /** Without the test server's endpoint. */
+  noEndpoint?: boolean;
+}
+
 interface Setup {
   sso: TestSso;
   store: MemoryTokens;
   sleeps: number[];
   opened: string[];
   notices: string[];
-  source: (opts?: { useDeviceCode?: boolean; browser?: boolean }) => SsoTokenSource;
+  source: (opts?: SourceOptions) => SsoTokenSource;
 }
 
 async function withSso(fn: (s: Setup) => Promise<void>): Promise<void> {
@@ -55,14 +70,14 @@ async function withSso(fn: (s: Setup) => Promise<void>): Promise<void> {
   const sleeps: number[] = [];
   const opened: string[] = [];
   const notices: string[] = [];
-  const ui = (browser: boolean): SignInUi => ({
-    openBrowser: browser
-      ? async (url) => {
+  const ui = (o: SourceOptions): SignInUi => ({
+    openBrowser: o.openBrowser ?? (o.browser ?? true)
+      ? o.openBrowser ?? (async (url) => {
         opened.push(url);
         const r = await fetch(url, { headers: { "x-test-decision": "approve" } });
         await r.body?.cancel();
         return true;
-      }
+      })
       : undefined,
     notice: (t) => notices.push(t),
     sleep: (ms) => {
@@ -84,13 +99,13 @@ async function withSso(fn: (s: Setup) => Promise<void>): Promise<void> {
             startUrl: URL_,
             region: "eu-west-1",
             scopes: ["sso:account:access"],
-            oidcEndpoint: sso.url,
+            oidcEndpoint: o.noEndpoint ? undefined : sso.url,
           },
           {
             store,
-            oidc: sdkOidcClientFactory({ maxAttempts: 1 }),
+            oidc: o.oidc ?? sdkOidcClientFactory({ maxAttempts: 1 }),
             lock: processLocker(),
-            ui: ui(o.browser ?? true),
+            ui: ui(o),
             choice: { useDeviceCode: o.useDeviceCode },
             now: () => new Date(),
             debug: () => {},
@@ -150,30 +165,18 @@ Deno.test("a refresh that cannot reach the service fails with one line and opens
     await s.source().accessToken();
     const rec = s.store.records.get(URL_)!;
     s.store.records.set(URL_, { ...rec, token: { ...rec.token, expiration: new Date(0) } });
-    const down = new SsoTokenSource(
-      { startUrl: URL_, region: "eu-west-1", scopes: ["sso:account:access"] },
-      {
-        store: s.store,
-        oidc: () => ({
-          registerClient: () => Promise.reject(new Error("unused")),
-          startDeviceAuthorization: () => Promise.reject(new Error("unused")),
-          createToken: () =>
-            Promise.reject(
-              new OidcError("sso-oidc:CreateToken failed: cannot reach", "NetworkError"),
-            ),
-        }),
-        lock: processLocker(),
-        ui: {
-          openBrowser: () => Promise.reject(new Error("no browser expected")),
-          notice: () => {},
-          sleep: () => Promise.resolve(),
-          interruptible: (f) => f(new AbortController().signal),
-        },
-        choice: {},
-        now: () => new Date(),
-        debug: () => {},
-      },
-    );
+    const down = s.source({
+      noEndpoint: true,
+      oidc: () => ({
+        registerClient: () => Promise.reject(new Error("unused")),
+        startDeviceAuthorization: () => Promise.reject(new Error("unused")),
+        createToken: () =>
+          Promise.reject(
+            new OidcError("sso-oidc:CreateToken failed: cannot reach", "NetworkError"),
+          ),
+      }),
+      openBrowser: () => Promise.reject(new Error("no browser expected")),
+    });
     await assert.rejects(down.accessToken(), /cannot reach/);
     assert.ok(s.store.records.has(URL_), "the refresh token is kept for next time");
   });
@@ -321,37 +324,18 @@ Deno.test("device code: what the service sends is printed without control charac
 Deno.test("auth code: a callback with the wrong state is refused and the real one still signs in", async () => {
   await withSso(async (s) => {
     const forged: number[] = [];
-    const source = new SsoTokenSource(
-      {
-        startUrl: URL_,
-        region: "eu-west-1",
-        scopes: ["sso:account:access"],
-        oidcEndpoint: s.sso.url,
+    const source = s.source({
+      openBrowser: async (url) => {
+        const redirect = new URL(new URL(url).searchParams.get("redirect_uri")!);
+        redirect.search = "?state=forged&code=evil";
+        const bad = await fetch(redirect);
+        forged.push(bad.status);
+        await bad.body?.cancel();
+        const r = await fetch(url);
+        await r.body?.cancel();
+        return true;
       },
-      {
-        store: s.store,
-        oidc: sdkOidcClientFactory({ maxAttempts: 1 }),
-        lock: processLocker(),
-        ui: {
-          openBrowser: async (url) => {
-            const redirect = new URL(new URL(url).searchParams.get("redirect_uri")!);
-            redirect.search = "?state=forged&code=evil";
-            const bad = await fetch(redirect);
-            forged.push(bad.status);
-            await bad.body?.cancel();
-            const r = await fetch(url);
-            await r.body?.cancel();
-            return true;
-          },
-          notice: () => {},
-          sleep: () => Promise.resolve(),
-          interruptible: (f) => f(new AbortController().signal),
-        },
-        choice: {},
-        now: () => new Date(),
-        debug: () => {},
-      },
-    );
+    });
     const t = await source.accessToken();
     assert.match(t.accessToken, /^access-token-/);
     assert.deepEqual(forged, [404]);
