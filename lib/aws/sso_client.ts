@@ -4,7 +4,8 @@
  */
 import { UserError } from "../errors.ts";
 import type { Credentials } from "../vault/credentials.ts";
-import { describeAwsError, type OidcWhere } from "./sso_oidc_client.ts";
+import { boundedRequests } from "./bounded_requests.ts";
+import { describeAwsError, type OidcWhere, type SdkOidcOptions } from "./sso_oidc_client.ts";
 
 /** GetRoleCredentials parameters. */
 export interface GetRoleCredentialsInput {
@@ -32,9 +33,7 @@ export class SsoPortalError extends UserError {
 }
 
 /** The real portal client factory. */
-export function sdkSsoPortalFactory(
-  options: { maxAttempts?: number; debug?: (message: string) => void } = {},
-): SsoPortalFactory {
+export function sdkSsoPortalFactory(options: SdkOidcOptions = {}): SsoPortalFactory {
   return (where) => ({
     async getRoleCredentials(input) {
       const describe = where.endpoint ?? `portal.sso (${where.region})`;
@@ -43,6 +42,7 @@ export function sdkSsoPortalFactory(
         region: where.region,
         endpoint: where.endpoint,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: boundedRequests(options.requestTimeoutMs),
       });
       options.debug?.(`calling sso:GetRoleCredentials at ${describe}`);
       let out;

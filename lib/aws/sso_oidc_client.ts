@@ -4,6 +4,7 @@
  * call is made.
  */
 import { UserError } from "../errors.ts";
+import { boundedRequests } from "./bounded_requests.ts";
 
 /** Where the OIDC service is. */
 export interface OidcWhere {
@@ -85,9 +86,11 @@ export class OidcError extends UserError {
   }
 }
 
-/** Options for the SDK-backed client. */
+/** Options for the SDK-backed clients (OIDC and portal). */
 export interface SdkOidcOptions {
   maxAttempts?: number;
+  /** Each request's limit (default 30 s). */
+  requestTimeoutMs?: number;
   debug?: (message: string) => void;
 }
 
@@ -101,6 +104,7 @@ export function sdkOidcClientFactory(options: SdkOidcOptions = {}): OidcClientFa
         region: where.region,
         endpoint: where.endpoint,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: boundedRequests(options.requestTimeoutMs),
       });
       options.debug?.(`calling sso-oidc:${call} at ${describe}`);
       try {
@@ -207,7 +211,7 @@ export function describeAwsError(
   const message = text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ")
     // deno-lint-ignore no-control-regex
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, 512);
-  const network = (!!e?.code &&
+  const network = /^(TimeoutError|RequestTimeout)/.test(code ?? "") || (!!e?.code &&
     /^(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EAI_AGAIN)$/.test(e.code)) ||
     (/connect|network|dns|fetch failed|socket/i.test(message) && !e?.$metadata?.httpStatusCode &&
       !code?.endsWith("Exception"));

@@ -4,6 +4,7 @@
  */
 import { UserError } from "../errors.ts";
 import type { Credentials } from "../vault/credentials.ts";
+import { boundedRequests } from "./bounded_requests.ts";
 import { resolveStsEndpoint, type StsEndpointOptions } from "./sts_endpoint.ts";
 
 /** GetSessionToken parameters. */
@@ -73,6 +74,7 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
         region: endpoint.region,
         endpoint: endpoint.endpoint,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: boundedRequests(),
         credentials: {
           accessKeyId: credentials.accessKeyId,
           secretAccessKey: credentials.secretAccessKey,
@@ -196,6 +198,7 @@ export function sdkUnsignedStsClientFactory(options: SdkStsOptions = {}): Unsign
         region: endpoint.region,
         endpoint: endpoint.endpoint,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: boundedRequests(),
         // The call is unsigned; this keeps the SDK from looking for credentials anywhere.
         credentials: { accessKeyId: "", secretAccessKey: "" },
       });

@@ -344,3 +344,38 @@ Deno.test("auth code: a callback with the wrong state is refused and the real on
     assert.notEqual(exchanged[0].body.code, "evil");
   });
 });
+
+Deno.test("a hanging OIDC service or portal ends in one error line, not a hang", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) held.push(c);
+  })();
+  const endpoint = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  try {
+    const oidc = sdkOidcClientFactory({ maxAttempts: 1, requestTimeoutMs: 300 })({
+      region: "eu-west-1",
+      endpoint,
+    });
+    await assert.rejects(
+      oidc.registerClient({ clientName: "x", scopes: [], grantTypes: [] }),
+      (e: Error & { code?: string }) =>
+        e instanceof OidcError && e.code === "NetworkError" &&
+        /^sso-oidc:RegisterClient failed: cannot reach http:\/\/127\.0\.0\.1:\d+ \(/.test(
+          e.message,
+        ),
+    );
+    const portal = sdkSsoPortalFactory({ maxAttempts: 1, requestTimeoutMs: 300 })({
+      region: "eu-west-1",
+      endpoint,
+    });
+    await assert.rejects(
+      portal.getRoleCredentials({ accessToken: "t", accountId: "111111111111", roleName: "r" }),
+      (e: Error & { code?: string }) => e.code === "NetworkError",
+    );
+  } finally {
+    listener.close();
+    for (const c of held) c.close();
+    await accepting.catch(() => {});
+  }
+});
