@@ -450,3 +450,28 @@ Deno.test("SSO: exec --profile-env writes the AWS CLI's token cache; boto3 in th
     await Deno.stat(path);
   });
 });
+
+Deno.test("SSO: --debug shows the steps but no token, secret or passphrase; the browser gets no passphrase", async () => {
+  await world(async (w) => {
+    const r = await w.run(["--debug", "export", "--format=json", "legacy"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /debug: calling sso-oidc:RegisterClient/);
+    assert.match(r.stderr, /debug: calling sso:GetRoleCredentials/);
+    const c = w.sso.issued[0];
+    for (
+      const secret of [
+        "access-token-",
+        "refresh-token-",
+        "client-secret-",
+        c.secretAccessKey,
+        c.sessionToken,
+        "test-passphrase",
+      ]
+    ) {
+      assert.ok(!r.stderr.includes(secret), `stderr shows ${secret}`);
+    }
+    const visits = await browserVisits(w.log);
+    assert.equal(visits.length, 1);
+    assert.doesNotMatch(visits[0], /PASSPHRASE-LEAKED/);
+  });
+});

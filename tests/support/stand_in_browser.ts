@@ -6,7 +6,9 @@
  */
 const url = Deno.args[0] ?? "";
 const log = Deno.env.get("STAND_IN_BROWSER_LOG");
-if (log) await Deno.writeTextFile(log, `${url}\n`, { append: true });
+// A browser must never see the vault passphrase: the log says so if it does.
+const leak = Deno.env.get("AWS_VAULT_FILE_PASSPHRASE") !== undefined ? " PASSPHRASE-LEAKED" : "";
+if (log) await Deno.writeTextFile(log, `${url}${leak}\n`, { append: true });
 const decision = Deno.env.get("STAND_IN_BROWSER_DECISION") ?? "approve";
 if (decision === "fail") Deno.exit(3);
 if (decision !== "ignore") {
