@@ -93,7 +93,7 @@ export function profileSource(
     const inner = new SsoRoleCredentialsProvider({
       tokens,
       portal: deps.ssoPortal,
-      accountId: required(p, p.ssoAccountId, "sso_account_id"),
+      accountId: accountIdOf(p),
       roleName: required(p, p.ssoRoleName, "sso_role_name"),
       portalEndpoint: configuredEndpoint("SSO", deps.env, p.endpointUrl),
     });
@@ -167,6 +167,16 @@ export function ssoSessionOf(p: ProfileConfig, env: Env): SsoSessionConfig {
     scopes: scopes.length > 0 ? scopes : DEFAULT_SSO_SCOPES,
     oidcEndpoint: configuredEndpoint("SSO_OIDC", env, p.endpointUrl),
   };
+}
+
+function accountIdOf(p: ProfileConfig): string {
+  const id = required(p, p.ssoAccountId, "sso_account_id");
+  if (!/^\d{12}$/.test(id)) {
+    throw new UserError(
+      `profile ${p.name}: sso_account_id "${id.slice(0, 40)}" is not a 12-digit account ID`,
+    );
+  }
+  return id;
 }
 
 function required(p: ProfileConfig, value: string | undefined, key: string): string {

@@ -56,8 +56,15 @@ export class WebIdentityProvider implements CredentialProvider {
     if (o.tokenFile) {
       let file: Deno.FsFile;
       try {
+        // Checked before opening: opening a FIFO would block until someone writes to it.
+        if (!(await Deno.stat(o.tokenFile)).isFile) {
+          throw new UserError(
+            `profile ${o.profileName}: web_identity_token_file ${o.tokenFile} is not a file`,
+          );
+        }
         file = await Deno.open(o.tokenFile, { read: true });
       } catch (err) {
+        if (err instanceof UserError) throw err;
         throw new UserError(
           `profile ${o.profileName}: cannot read web_identity_token_file ${o.tokenFile}: ${
             (err as Error).message
@@ -65,12 +72,6 @@ export class WebIdentityProvider implements CredentialProvider {
         );
       }
       try {
-        const info = await file.stat();
-        if (!info.isFile) {
-          throw new UserError(
-            `profile ${o.profileName}: web_identity_token_file ${o.tokenFile} is not a file`,
-          );
-        }
         const bytes = await readBounded(file.readable, MAX_TOKEN_BYTES);
         if (bytes === undefined) {
           throw new UserError(

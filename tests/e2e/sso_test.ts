@@ -141,17 +141,20 @@ Deno.test("SSO: after the access token expires, the refresh token renews it with
   });
 });
 
-Deno.test("SSO: 16 parallel export --format=json open the browser once and share one sign-in", async () => {
+Deno.test("SSO: 16 parallel export --format=json (two roles, one session) open the browser once", async () => {
   await world(async (w) => {
     const runs = await Promise.all(
-      Array.from({ length: 16 }, () => w.run(["export", "--format=json", "dev"])),
+      Array.from(
+        { length: 16 },
+        (_, i) => w.run(["export", "--format=json", i % 2 ? "ops" : "dev"]),
+      ),
     );
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
-    assert.equal(new Set(runs.map((r) => creds(r.stdout).AccessKeyId)).size, 1);
+    assert.equal(new Set(runs.map((r) => creds(r.stdout).AccessKeyId)).size, 2);
     assert.equal((await browserVisits(w.log)).length, 1);
     assert.equal(w.sso.callsOf("RegisterClient").length, 1);
     assert.equal(w.sso.callsOf("CreateToken").length, 1);
-    assert.equal(w.sso.callsOf("GetRoleCredentials").length, 1);
+    assert.equal(w.sso.callsOf("GetRoleCredentials").length, 2);
   });
 });
 
@@ -304,6 +307,11 @@ sso_region = eu-west-1
 sso_account_id = 111111111111
 sso_role_name = Dev
 
+[profile badaccount]
+sso_session = corp
+sso_account_id = 1111-2222
+sso_role_name = Dev
+
 [profile badregion]
 sso_start_url = https://x.awsapps.com/start
 sso_region = ../../evil
@@ -314,6 +322,7 @@ sso_role_name = Dev
     const cases: [string, RegExp][] = [
       ["noregion", /profile noregion: sso_region is missing \(set it in \[profile noregion\]\)/],
       ["norole", /profile norole: sso_role_name is missing/],
+      ["badaccount", /profile badaccount: sso_account_id "1111-2222" is not a 12-digit account ID/],
       ["nosession", /profile nosession: sso_session 'missing' has no sso_start_url/],
       ["badurl", /profile badurl: sso_start_url is not an https URL/],
       ["badregion", /profile badregion: sso_region "\.\.\/\.\.\/evil" is not an AWS region/],

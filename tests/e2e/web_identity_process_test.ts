@@ -195,3 +195,40 @@ Deno.test("credential_process that runs aws-vault for the same profile is refuse
     await home.cleanup();
   }
 });
+
+Deno.test("web identity: a token file that is a directory, a FIFO, huge or empty is one line, no STS call", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aws-vault-wi-bad-" });
+  await Deno.mkdir(`${dir}/adir`);
+  await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+  await Deno.writeFile(`${dir}/huge`, new Uint8Array((1 << 20) + 1).fill(97));
+  await Deno.writeTextFile(`${dir}/empty`, "\n");
+  const section = (name: string, file: string) =>
+    `[profile ${name}]\nrole_arn = ${ROLE}\nweb_identity_token_file = ${dir}/${file}\n`;
+  const home = await vaultHome(
+    [
+      section("adir", "adir"),
+      section("fifo", "fifo"),
+      section("huge", "huge"),
+      section("empty", "empty"),
+    ]
+      .join("\n"),
+  );
+  try {
+    // Nothing listens here: a call that reached STS would fail differently.
+    const env = { ...home.env, AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
+    const cases: [string, RegExp][] = [
+      ["adir", /web_identity_token_file .*\/adir is not a file$/],
+      ["fifo", /web_identity_token_file .*\/fifo is not a file$/],
+      ["huge", /web_identity_token_file .*\/huge is larger than 1048576 bytes$/],
+      ["empty", /the web identity token is empty$/],
+    ];
+    for (const [name, re] of cases) {
+      const r = await runCli(["export", "--format=json", name], { env });
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr.trim(), new RegExp(`^aws-vault: error: profile ${name}: ${re.source}`));
+    }
+  } finally {
+    await home.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
