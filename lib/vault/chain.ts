@@ -14,7 +14,7 @@ import { AssumeRoleProvider } from "./assume_role.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import { MasterKeysProvider, type MasterKeyStore } from "./master_keys.ts";
-import { profileSource, type ProfileSourceDeps } from "./profile_sources.ts";
+import type { ProfileSourceDeps } from "./profile_sources.ts";
 import type { Locker, SessionCache } from "./session_cache.ts";
 import { SessionTokenProvider } from "./session_token.ts";
 import type { StsTarget } from "./sts_call.ts";
@@ -33,8 +33,8 @@ export interface ChainDeps {
   /** One line to the user (stderr). */
   notice: (text: string) => void;
   debug: (message: string) => void;
-  /** SSO, web identity and credential_process collaborators. */
-  sources?: ProfileSourceDeps;
+  /** SSO, web identity and credential_process collaborators, built when a profile needs them. */
+  sources?: () => Promise<ProfileSourceDeps>;
   /** Our environment, for `AWS_ENDPOINT_URL_STS`. */
   env?: Env;
 }
@@ -87,7 +87,9 @@ async function buildNode(
   const hasStored = await deps.masterKeys.has(p.name);
   const minRemainingMs = Math.max(p.minTtl, options.minRemainingMs ?? 0);
   if (!hasStored && !p.sourceProfile) {
-    const provider = profileSource(p, deps, minRemainingMs);
+    // Loaded only for such profiles: the cache-hit path of stored keys stays small.
+    const { profileSource } = await import("./profile_sources.ts");
+    const provider = await profileSource(p, deps, minRemainingMs);
     if (!provider) throw noCredentials(p);
     return { provider, kind: "session" };
   }

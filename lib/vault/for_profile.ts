@@ -4,8 +4,8 @@
  * an STS call is needed.
  */
 import type { Keyring } from "../../backends/keyring.ts";
-import { sdkSsoPortalFactory, type SsoPortalFactory } from "../aws/sso_client.ts";
-import { type OidcClientFactory, sdkOidcClientFactory } from "../aws/sso_oidc_client.ts";
+import type { SsoPortalFactory } from "../aws/sso_client.ts";
+import type { OidcClientFactory } from "../aws/sso_oidc_client.ts";
 import {
   sdkStsClientFactory,
   sdkUnsignedStsClientFactory,
@@ -16,7 +16,6 @@ import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from
 import { envFromObject, type Runtime } from "../runtime.ts";
 import { withoutPrivateVariables } from "../exec/child_env.ts";
 import { CredentialStore, lockDir, OidcTokenStore, SessionStore, withLock } from "../store/mod.ts";
-import { findBrowserOpener } from "../prompt/browser.ts";
 import { promptDriver } from "../prompt/drivers.ts";
 import { MfaCodes } from "../prompt/mfa.ts";
 import { selectPromptDriver } from "../prompt/select.ts";
@@ -25,8 +24,8 @@ import { buildProvider } from "./chain.ts";
 import { CREDENTIAL_PROCESS_CHAIN_VAR, refuseCredentialProcessLoop } from "./credential_process.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Locker } from "./session_cache.ts";
-import { syncAwsCliSsoCache } from "./sso_cli_cache.ts";
-import { abortableSleep, type SignInChoice, type SignInUi } from "./sso_sign_in.ts";
+import type { ProfileSourceDeps } from "./profile_sources.ts";
+import type { SignInChoice } from "./sso_sign_in.ts";
 
 /** What the caller supplies. */
 export interface ProfileCredentialsDeps {
@@ -100,11 +99,33 @@ export async function credentialsForProfile(
   });
   const debug = (m: string) => runtime.debug(m);
   const ssoTokens = new OidcTokenStore(keyring, () => runtime.now());
-  const signIn: SignInUi = {
-    openBrowser: await findBrowserOpener({ env: runtime.env, os: runtime.os, processEnv: toolEnv }),
-    notice: (text) => runtime.stderr(`${text}\n`),
-    sleep: abortableSleep,
-    interruptible,
+  // Built (and their modules loaded) only for SSO, web identity and credential_process.
+  const sources = async (): Promise<ProfileSourceDeps> => {
+    const [oidc, portal, browser, signIn] = await Promise.all([
+      import("../aws/sso_oidc_client.ts"),
+      import("../aws/sso_client.ts"),
+      import("../prompt/browser.ts"),
+      import("./sso_sign_in.ts"),
+    ]);
+    return {
+      ssoTokens,
+      oidc: deps.oidc ?? oidc.sdkOidcClientFactory({ debug }),
+      ssoPortal: deps.ssoPortal ?? portal.sdkSsoPortalFactory({ debug }),
+      signIn: {
+        openBrowser: await browser.findBrowserOpener({
+          env: runtime.env,
+          os: runtime.os,
+          processEnv: toolEnv,
+        }),
+        notice: (text) => runtime.stderr(`${text}\n`),
+        sleep: signIn.abortableSleep,
+        interruptible,
+      },
+      signInChoice: req.signIn ?? {},
+      unsignedSts: deps.unsignedSts ?? sdkUnsignedStsClientFactory({ debug }),
+      env: runtime.env,
+      processEnv: toolEnv,
+    };
   };
   const provider = await buildProvider(profile, {
     masterKeys: new CredentialStore(keyring),
@@ -116,20 +137,12 @@ export async function credentialsForProfile(
     notice,
     debug,
     env: runtime.env,
-    sources: {
-      ssoTokens,
-      oidc: deps.oidc ?? sdkOidcClientFactory({ debug }),
-      ssoPortal: deps.ssoPortal ?? sdkSsoPortalFactory({ debug }),
-      signIn,
-      signInChoice: req.signIn ?? {},
-      unsignedSts: deps.unsignedSts ?? sdkUnsignedStsClientFactory({ debug }),
-      env: runtime.env,
-      processEnv: toolEnv,
-    },
+    sources,
   }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
   const credentials = await provider.retrieve();
   runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
   if (req.syncSsoCache) {
+    const { syncAwsCliSsoCache } = await import("./sso_cli_cache.ts");
     const path = await syncAwsCliSsoCache(profile, ssoTokens, runtime.homeDir());
     if (path) debug(`wrote the SSO token to ${path}`);
     else if (req.syncSsoCache === "asked") {

@@ -39,18 +39,18 @@ export interface SourceContext {
   lock: Locker;
   now: () => Date;
   debug: (message: string) => void;
-  sources?: ProfileSourceDeps;
+  sources?: () => Promise<ProfileSourceDeps>;
 }
 
 /** The scope that makes IAM Identity Center issue refresh tokens. */
 export const DEFAULT_SSO_SCOPES = ["sso:account:access"];
 
 /** A provider for a profile without stored keys or source_profile, or undefined. */
-export function profileSource(
+export async function profileSource(
   p: ProfileConfig,
   ctx: SourceContext,
   minRemainingMs: number,
-): CredentialProvider | undefined {
+): Promise<CredentialProvider | undefined> {
   const kind = p.ssoStartUrl || p.ssoSession
     ? "sso"
     : p.webIdentityTokenFile || p.webIdentityTokenProcess
@@ -59,8 +59,8 @@ export function profileSource(
     ? "credential_process"
     : undefined;
   if (!kind) return undefined;
-  const deps = ctx.sources;
-  if (!deps) throw new Error(`no collaborators for ${kind} profiles were given`);
+  if (!ctx.sources) throw new Error(`no collaborators for ${kind} profiles were given`);
+  const deps = await ctx.sources();
   const cached = (inner: CredentialProvider, type: string, mfaSerial = "") =>
     new CachedSessionProvider({
       inner,

@@ -4,7 +4,6 @@
  * it can prompt, stdout captured (bounded) and returned as printed.
  */
 import { UserError } from "../errors.ts";
-import { readBounded } from "./web_identity.ts";
 
 /** Options of one run. */
 export interface SourceProcessOptions {
@@ -52,4 +51,25 @@ export async function runSourceProcess(
     throw new UserError(`${options.label} ${how}`);
   }
   return new TextDecoder().decode(bytes);
+}
+
+/** Reads a stream; undefined when it holds more than `max` bytes. */
+export async function readBounded(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<Uint8Array | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > max) return undefined;
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import type { UnsignedStsClientFactory } from "../aws/sts_client.ts";
 import type { StsEndpointOptions } from "../aws/sts_endpoint.ts";
 import { UserError } from "../errors.ts";
 import { defaultRoleSessionName } from "./assume_role.ts";
-import { runSourceProcess } from "./source_process.ts";
+import { readBounded, runSourceProcess } from "./source_process.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { toSeconds } from "./sts_call.ts";
 
@@ -91,25 +91,4 @@ export class WebIdentityProvider implements CredentialProvider {
       maxBytes: MAX_TOKEN_BYTES,
     });
   }
-}
-
-/** Reads a stream; undefined when it holds more than `max` bytes. */
-export async function readBounded(
-  stream: ReadableStream<Uint8Array>,
-  max: number,
-): Promise<Uint8Array | undefined> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += chunk.length;
-    if (size > max) return undefined;
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
