@@ -49,6 +49,8 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/profile.ts", "/lib/config/mod.ts"],
   ["../../lib/cli/migrate_backend.ts", "/backends/mod.ts"],
   ["../../backends/file.ts", "/lib/store/atomic.ts"],
+  // SSO, web identity and credential_process: the SDK only when a call is made.
+  ["../../lib/vault/profile_sources.ts", "/lib/vault/sso_token.ts"],
 ];
 
 for (const [entry, reached] of ENTRIES) {
