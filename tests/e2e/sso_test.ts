@@ -10,6 +10,7 @@ import { browserVisits, installStandInBrowser } from "../support/browser.ts";
 import { TestSso } from "../support/test_sso.ts";
 import { TestSts } from "../support/test_sts.ts";
 import { commandWorks, havePeer } from "../support/peers.ts";
+import { AWS_CLI_V2 } from "../support/moto.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 const START = "https://corp.awsapps.com/start";
@@ -483,4 +484,32 @@ Deno.test("SSO: --debug shows the steps but no token, secret or passphrase; the 
     assert.equal(visits.length, 1);
     assert.doesNotMatch(visits[0], /PASSPHRASE-LEAKED/);
   });
+});
+
+Deno.test("SSO: exec gives the role credentials to the AWS CLI v2, which STS accepts", async () => {
+  if (!await havePeer("aws CLI v2", commandWorks(AWS_CLI_V2, ["--version"]))) return;
+  const sts = new TestSts();
+  try {
+    await world(async (w) => {
+      w.sso.onIssue = (c) =>
+        sts.acceptSessionKey(c, `arn:aws:sts::${c.accountId}:assumed-role/${c.roleName}/jane`);
+      const r = await w.run([
+        "exec",
+        "dev",
+        "--",
+        AWS_CLI_V2,
+        "sts",
+        "get-caller-identity",
+        "--endpoint-url",
+        sts.url,
+        "--output",
+        "json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).Arn, "arn:aws:sts::111111111111:assumed-role/Dev/jane");
+      assert.equal(sts.callsOf("GetCallerIdentity")[0].accessKeyId, w.sso.issued[0].accessKeyId);
+    });
+  } finally {
+    await sts.close();
+  }
 });
