@@ -355,6 +355,16 @@ Deno.test("SSO: Ctrl-C while waiting for the browser: one line, exit 130, no tok
     assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
     const locks = [...Deno.readDirSync(`${w.home.dir}/.awsvault/locks`)].map((e) => e.name);
     assert.deepEqual(locks.filter((n) => n.endsWith(".lock")), []);
+    // The device-code wait is cancelled the same way.
+    const d = spawnCli(["export", "--format=json", "--use-device-code", "dev"], {
+      env: { ...w.env, STAND_IN_BROWSER_DECISION: "ignore" },
+    });
+    await d.stderrMatch(/confirm the code/);
+    d.child.kill("SIGINT");
+    const dr = await d.finish();
+    assert.equal(dr.code, 130, dr.stderr);
+    assert.match(dr.stderr, /^aws-vault: error: SSO sign-in for .* was cancelled$/m);
+    assert.ok(!vaultFiles(w).includes(OIDC_ITEM));
     // The next run signs in at once (nothing stale waits for the dead one).
     const next = await w.run(["export", "--format=json", "dev"]);
     assert.equal(next.code, 0, next.stderr);
