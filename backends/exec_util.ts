@@ -3,26 +3,22 @@
  * Secrets travel on stdin, never in argv; failures become one-line KeyringErrors that name the
  * tool and quote the tool's own message (tools never echo their stdin back).
  */
+import { type ProgramResult, runProgram, SpawnError } from "../lib/process/spawn.ts";
 import { KeyringError } from "./keyring.ts";
+import { oneLine } from "../lib/encoding.ts";
+
+const decoder = new TextDecoder();
 
 /** The outcome of one tool run. */
-export interface ToolResult {
-  code: number;
-  stdout: Uint8Array;
-  /** Standard error as text. */
-  stderr: string;
-}
+export type ToolResult = ProgramResult;
 
 /** Options for runTool. */
 export interface RunToolOptions {
   /** Bytes (or text) written to the tool's stdin; stdin is closed afterwards. */
   stdin?: Uint8Array | string;
-  /** Extra environment variables (the rest is inherited). */
+  /** Extra environment variables (the rest is ours, without the vault passphrase). */
   env?: Record<string, string>;
 }
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Runs `cmd args...` and returns its result whatever the exit code. Throws a KeyringError only
@@ -33,36 +29,20 @@ export async function runTool(
   args: string[],
   options: RunToolOptions = {},
 ): Promise<ToolResult> {
-  let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(cmd, {
-      args,
-      env: options.env,
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    return await runProgram(cmd, args, {
+      env: { ...Deno.env.toObject(), ...options.env },
+      stdin: options.stdin,
+    });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new KeyringError(`'${cmd}' is not installed (not found on PATH)`);
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new KeyringError(`'${cmd}' cannot be run: permission denied`);
-    }
-    throw new KeyringError(`'${cmd}' cannot be run: ${oneLine(String(err))}`);
+    if (!(err instanceof SpawnError)) throw err;
+    const why = err.failure === "not found"
+      ? "is not installed (not found on PATH)"
+      : err.failure === "permission denied"
+      ? "cannot be run: permission denied"
+      : `cannot be run: ${toolMessage(String(err.cause))}`;
+    throw new KeyringError(`'${cmd}' ${why}`, { cause: err });
   }
-  const writeStdin = async (): Promise<void> => {
-    if (options.stdin === undefined) return;
-    const data = typeof options.stdin === "string" ? encoder.encode(options.stdin) : options.stdin;
-    const writer = child.stdin.getWriter();
-    // A tool that exits early closes the pipe; its exit code and stderr then tell the story.
-    await writer.write(data).catch(() => {});
-    await writer.close().catch(() => {});
-  };
-  // Read while writing: a tool that answers before it has read all its input would otherwise
-  // block on a full output pipe while we block on its full input pipe.
-  const [out] = await Promise.all([child.output(), writeStdin()]);
-  return { code: out.code, stdout: out.stdout, stderr: decoder.decode(out.stderr) };
 }
 
 /** Runs a tool and throws a KeyringError (`<what>: <tool's message>`) unless it exits 0. */
@@ -79,7 +59,7 @@ export async function runToolOk(
 
 /** The KeyringError for a failed tool run. */
 export function toolFailure(cmd: string, what: string, result: ToolResult): KeyringError {
-  const detail = oneLine(result.stderr) || `exit code ${result.code}`;
+  const detail = toolMessage(result.stderr) || `exit code ${result.code}`;
   return new KeyringError(`${what}: ${cmd}: ${detail}`);
 }
 
@@ -88,27 +68,7 @@ export function stdoutText(result: ToolResult): string {
   return decoder.decode(result.stdout);
 }
 
-/** Whether an executable of this name is on PATH (or, with a slash, exists and is executable). */
-export async function findExecutable(
-  cmd: string,
-  path: string | undefined,
-): Promise<string | undefined> {
-  const candidates = cmd.includes("/")
-    ? [cmd]
-    : (path ?? "").split(":").filter((d) => d !== "").map((d) => `${d}/${cmd}`);
-  for (const candidate of candidates) {
-    try {
-      const info = await Deno.stat(candidate);
-      if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return candidate;
-    } catch {
-      // not here; try the next directory
-    }
-  }
-  return undefined;
-}
-
 /** A tool's stderr as one line (tools spread one message over lines), at most 300 characters. */
-export function oneLine(text: string): string {
-  const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+function toolMessage(text: string): string {
+  return oneLine(text, 300);
 }

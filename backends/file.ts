@@ -7,14 +7,15 @@
  * stdin), is asked once per process even when empty, a new vault asks twice, and a write first
  * proves the passphrase against an existing item so a typo never splits the vault in two.
  */
-import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
-import type { Terminal } from "../lib/prompt/tty.ts";
-import type { Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/store/atomic.ts";
-import { goJsonEscape } from "../lib/store/go_json.ts";
+import type { Terminal } from "../lib/terminal.ts";
+import type { Logger } from "../lib/logger.ts";
+import { expandHome, type Runtime } from "../lib/runtime.ts";
+import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
+import { base64ToBytes } from "../lib/encoding.ts";
 
 /** The key-wrapping algorithm aws-vault writes. */
 export const FILE_ALG = "PBES2-HS256+A128KW";
@@ -37,18 +38,24 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** The clock (default: the system's): item `created` headers, stale temp files. */
+  now?: () => Date;
 }
 
 /** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
-export function openFileKeyring(options: GlobalOptions, runtime: Runtime): Promise<Keyring> {
-  let dir = options.fileDir || "~/.awsvault/keys/";
-  if (dir === "~" || dir.startsWith("~/")) dir = runtime.homeDir() + dir.slice(1);
+export function openFileKeyring(
+  options: { fileDir?: string },
+  runtime: Runtime,
+  log?: Logger,
+): Promise<Keyring> {
+  let dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
   dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
   return Promise.resolve(
     new FileKeyring(dir, {
       passphrase: runtime.env.get(PASSPHRASE_ENV),
       terminal: runtime.terminal,
-      debug: runtime.debug,
+      debug: log && ((message) => log.debug(message)),
+      now: () => runtime.now(),
     }),
   );
 }
@@ -71,6 +78,10 @@ export class FileKeyring implements Keyring {
     this.dir = dir;
     this.#options = options;
     this.#passphrase = options.passphrase;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
   }
 
   async get(key: string): Promise<Item | undefined> {
@@ -115,14 +126,14 @@ export class FileKeyring implements Keyring {
       );
       await this.#verifying;
     }
-    const jwe = await encryptItem(item, passphrase, new Date());
+    const jwe = await encryptItem(item, passphrase, this.#now());
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
       throw this.#fsError(err);
     }
     // Writers killed mid-write leave encrypted temp files; a later write tidies them up.
-    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: new Date() });
+    await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: this.#now() });
   }
 
   async remove(key: string): Promise<boolean> {
@@ -322,10 +333,7 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
 
 function parseHeader(segment: string, path: string): Record<string, unknown> {
   try {
-    const b64 = segment.replaceAll("-", "+").replaceAll("_", "/");
-    const bin = atob(b64 + "=".repeat((4 - b64.length % 4) % 4));
-    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-    const header = JSON.parse(new TextDecoder().decode(bytes));
+    const header = JSON.parse(new TextDecoder().decode(base64ToBytes(segment)));
     if (typeof header === "object" && header !== null && !Array.isArray(header)) return header;
   } catch {
     // fall through

@@ -3,6 +3,7 @@
  * padding), as the file, pass, secret-service and kwallet backends store it.
  */
 import { type Item, KeyringError } from "./keyring.ts";
+import { base64ToBytes, bytesToBase64 } from "../lib/encoding.ts";
 
 /** Encodes an item exactly as aws-vault does (field order included). */
 export function encodeItemJson(item: Item): string {
@@ -47,21 +48,4 @@ export function decodeItemJson(text: string, context: string): Item {
     keychainNotTrustApplication: fields.get("keychainnottrustapplication") === true,
     keychainNotSynchronizable: fields.get("keychainnotsynchronizable") === true,
   };
-}
-
-/** Standard base64 with padding. */
-export function bytesToBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-/** Decodes standard base64 (padding optional). */
-export function base64ToBytes(text: string): Uint8Array {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }

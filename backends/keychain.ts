@@ -17,6 +17,7 @@
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError, newItem } from "./keyring.ts";
 import { runTool, stdoutText, toolFailure, type ToolResult } from "./exec_util.ts";
+import { bytesToHex, hexToBytes } from "../lib/encoding.ts";
 
 /** The security tool. */
 export const SECURITY_PATH = "/usr/bin/security";
@@ -204,7 +205,7 @@ export function setCommandLine(item: Item, keychain: string): string {
     "-D",
     item.description,
     ...(item.keychainNotTrustApplication ? ["-T", ""] : []),
-    ...(text === undefined ? ["-X", toHex(item.data)] : ["-w", text]),
+    ...(text === undefined ? ["-X", bytesToHex(item.data)] : ["-w", text]),
     keychain,
   ];
   return args.map(quote).join(" ");
@@ -225,7 +226,7 @@ export function parsePassword(stderr: string): Uint8Array {
 /** A value as security's print_buffer writes it: `"text"`, `0xHEX  "text"`, `0xHEX `, or nothing. */
 function parseValue(printed: string): Uint8Array {
   const hex = /^0x([0-9A-Fa-f]*)/.exec(printed);
-  if (hex) return fromHex(hex[1]);
+  if (hex) return hexToBytes(hex[1]);
   if (printed.length >= 2 && printed.startsWith('"') && printed.endsWith('"')) {
     // Only printable ASCII other than `\` is printed this way, so the text is the bytes.
     return new TextEncoder().encode(printed.slice(1, -1));
@@ -252,14 +253,6 @@ function lineSafeText(data: Uint8Array): string | undefined {
     return undefined;
   }
   return /[\0\r\n]/.test(text) ? undefined : text;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
 function checkText(what: string, value: string): void {

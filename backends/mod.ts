@@ -4,20 +4,39 @@
  * the list with a one-line notice (aws-vault never falls back; see the reference, section 11).
  * An explicitly chosen backend that is unavailable is an error, never a silent fallback.
  */
-import type { GlobalOptions } from "../lib/cli/global.ts";
 import { UserError } from "../lib/errors.ts";
-import type { Runtime } from "../lib/runtime.ts";
+import { type Logger, SILENT_LOGGER } from "../lib/logger.ts";
+import { expandHome, type Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
-import { findExecutable } from "./exec_util.ts";
+import { lookPath } from "../lib/process/path_lookup.ts";
+
+/** What selects and configures a backend (the global flags and their environment variables). */
+export interface BackendOptions {
+  /** `--backend`/`AWS_VAULT_BACKEND`; undefined means "pick the best available". */
+  backend?: string;
+  keychain: string;
+  secretServiceCollection: string;
+  passDir?: string;
+  passCmd?: string;
+  passPrefix?: string;
+  fileDir: string;
+  /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
+  keyctlScope: string;
+  /**
+   * Names of the config's profiles: pass reads prefix-less root entries only under these names
+   * (the caller loads the config; backends know nothing of it). Default: none.
+   */
+  profileNames?: () => Promise<Set<string>>;
+}
 
 /** One backend this build supports. */
 export interface BackendFactory {
   /** `--backend` name. */
   name: string;
   /** Why this backend cannot be used here, or undefined when it can. */
-  unavailable(options: GlobalOptions, runtime: Runtime): Promise<string | undefined>;
+  unavailable(options: BackendOptions, runtime: Runtime): Promise<string | undefined>;
   /** Opens the backend. */
-  open(options: GlobalOptions, runtime: Runtime): Promise<Keyring>;
+  open(options: BackendOptions, runtime: Runtime, log: Logger): Promise<Keyring>;
   /**
    * Whether a user on this machine would expect this backend as the default, so skipping it
    * deserves a notice. Absent: always expected. (No session bus at all is a headless machine,
@@ -41,9 +60,9 @@ export const UNSUPPORTED_BACKENDS = [
 const fileBackend: BackendFactory = {
   name: "file",
   unavailable: () => Promise.resolve(undefined),
-  open: async (options, runtime) => {
+  open: async (options, runtime, log) => {
     const { openFileKeyring } = await import("./file.ts");
-    return openFileKeyring(options, runtime);
+    return openFileKeyring(options, runtime, log);
   },
 };
 
@@ -51,7 +70,7 @@ const passBackend: BackendFactory = {
   name: "pass",
   unavailable: async (options, runtime) => {
     const cmd = options.passCmd || "pass";
-    const found = await findExecutable(cmd, runtime.env.get("PATH"));
+    const found = await lookPath(cmd, runtime.env.get("PATH"));
     return found ? undefined : `'${cmd}' is not installed (not found on PATH)`;
   },
   open: async (options, runtime) => {
@@ -59,14 +78,11 @@ const passBackend: BackendFactory = {
     return openPassKeyring({
       storeDir: expandHome(
         options.passDir || runtime.env.get("PASSWORD_STORE_DIR") || "~/.password-store",
-        runtime,
+        () => runtime.homeDir(),
       ),
       passCmd: options.passCmd || "pass",
       prefix: options.passPrefix,
-      profileNames: async () => {
-        const { loadConfig } = await import("../lib/config/config_file.ts");
-        return new Set((await loadConfig(runtime)).profileNames());
-      },
+      profileNames: options.profileNames,
     });
   },
 };
@@ -89,12 +105,12 @@ const keyctlBackend: BackendFactory = {
   name: "keyctl",
   unavailable: async (_options, runtime) => {
     if (runtime.os !== "linux") return "the kernel keyring exists only on Linux";
-    const found = await findExecutable("keyctl", runtime.env.get("PATH"));
+    const found = await lookPath("keyctl", runtime.env.get("PATH"));
     return found ? undefined : "'keyctl' is not installed (Debian/Ubuntu package keyutils)";
   },
   open: async (options, runtime) => {
     const { openKeyctlKeyring } = await import("./keyctl.ts");
-    const { lockDir, withLock } = await import("../lib/store/lock.ts");
+    const { lockDir, withLock } = await import("../lib/fs/lock.ts");
     const lockPath = `${lockDir(runtime)}/keyctl-${options.keyctlScope}.lock`;
     return openKeyctlKeyring({
       scope: options.keyctlScope,
@@ -108,7 +124,7 @@ const keychainBackend: BackendFactory = {
   unavailable: async (_options, runtime) => {
     if (runtime.os !== "darwin") return "the macOS Keychain exists only on macOS";
     const { SECURITY_PATH } = await import("./keychain.ts");
-    const found = await findExecutable(SECURITY_PATH, undefined);
+    const found = await lookPath(SECURITY_PATH, undefined);
     return found ? undefined : `${SECURITY_PATH} is missing`;
   },
   open: async (options, runtime) => {
@@ -146,18 +162,23 @@ export function backendFactory(name: string): BackendFactory {
 /** Opens one named backend; an unavailable backend is a UserError naming the reason. */
 export async function openBackend(
   name: string,
-  options: GlobalOptions,
+  options: BackendOptions,
   runtime: Runtime,
+  log: Logger = SILENT_LOGGER,
 ): Promise<Keyring> {
   const factory = backendFactory(name);
   const why = await factory.unavailable(options, runtime);
   if (why) throw new UserError(`backend '${name}' is not available: ${why}`);
-  return factory.open(options, runtime);
+  return factory.open(options, runtime, log);
 }
 
 /** Opens the keyring the options select. */
-export async function openKeyring(options: GlobalOptions, runtime: Runtime): Promise<Keyring> {
-  if (options.backend) return openBackend(options.backend, options, runtime);
+export async function openKeyring(
+  options: BackendOptions,
+  runtime: Runtime,
+  log: Logger = SILENT_LOGGER,
+): Promise<Keyring> {
+  if (options.backend) return openBackend(options.backend, options, runtime, log);
   const order = defaultOrder(runtime.os);
   const skipped: string[] = [];
   for (const name of order) {
@@ -170,14 +191,10 @@ export async function openKeyring(options: GlobalOptions, runtime: Runtime): Pro
             `(choose one with --backend or AWS_VAULT_BACKEND)\n`,
         );
       }
-      return factory.open(options, runtime);
+      return factory.open(options, runtime, log);
     }
-    runtime.debug(`backend ${name} skipped: ${why}`);
+    log.debug(`backend ${name} skipped: ${why}`);
     if (factory.expected?.(runtime) ?? true) skipped.push(`${name} is unavailable: ${why}`);
   }
   throw new UserError("no keyring backend is available");
-}
-
-function expandHome(path: string, runtime: Runtime): string {
-  return path === "~" || path.startsWith("~/") ? runtime.homeDir() + path.slice(1) : path;
 }

@@ -33,6 +33,8 @@ export interface PassOptions {
   findRootItems?: boolean;
   /** Names of config profiles: root entries with these names may be aws-vault credentials. */
   profileNames?: () => Promise<Set<string>>;
+  /** Variables for pass and gpg on top of the inherited ones (GNUPGHOME, for tests). */
+  env?: Record<string, string>;
 }
 
 /** The entry name of a key: `%` and `/` percent-escaped, everything else verbatim. */
@@ -67,6 +69,7 @@ class PassKeyring implements Keyring {
   readonly #profileNames: () => Promise<Set<string>>;
   /** Root entry name -> the Item key it holds, or null when it is not an aws-vault item. */
   readonly #rootChecked = new Map<string, string | null>();
+  readonly #extraEnv: Record<string, string>;
 
   constructor(options: PassOptions) {
     this.#cmd = options.passCmd || "pass";
@@ -74,6 +77,7 @@ class PassKeyring implements Keyring {
     this.#prefix = (options.prefix ?? DEFAULT_PASS_PREFIX).replace(/^\/+|\/+$/g, "");
     this.#findRoot = options.findRootItems ?? this.#prefix === DEFAULT_PASS_PREFIX;
     this.#profileNames = options.profileNames ?? (() => Promise.resolve(new Set()));
+    this.#extraEnv = options.env ?? {};
   }
 
   async get(key: string): Promise<Item | undefined> {
@@ -191,7 +195,7 @@ class PassKeyring implements Keyring {
   }
 
   #env(): Record<string, string> {
-    return { PASSWORD_STORE_DIR: this.#dir };
+    return { ...this.#extraEnv, PASSWORD_STORE_DIR: this.#dir };
   }
 }
 

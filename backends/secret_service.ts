@@ -12,14 +12,8 @@
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError } from "./keyring.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
-import {
-  findExecutable,
-  runTool,
-  runToolOk,
-  stdoutText,
-  toolFailure,
-  type ToolResult,
-} from "./exec_util.ts";
+import { lookPath } from "../lib/process/path_lookup.ts";
+import { runTool, runToolOk, stdoutText, toolFailure, type ToolResult } from "./exec_util.ts";
 
 const BUS_NAME = "org.freedesktop.secrets";
 const SERVICE_PATH = "/org/freedesktop/secrets";
@@ -60,7 +54,7 @@ export async function secretServiceUnavailable(
   }
   // Found on PATH without spawning them: this check runs before every command.
   for (const tool of ["secret-tool", "busctl"]) {
-    if (!await findExecutable(tool, env.PATH ?? Deno.env.get("PATH"))) {
+    if (!await lookPath(tool, env.PATH ?? Deno.env.get("PATH"))) {
       return `'${tool}' is not installed`;
     }
   }
@@ -215,14 +209,16 @@ class SecretServiceKeyring implements Keyring {
     return this.#creating;
   }
 
+  /** Reads our collection's label: exit 0 when the collection exists. */
+  #probeCollection(): Promise<ToolResult> {
+    return busctl(
+      ["get-property", BUS_NAME, this.#path, "org.freedesktop.Secret.Collection", "Label"],
+      this.#env,
+    );
+  }
+
   async #createCollection(): Promise<void> {
-    const probe = await busctl([
-      "get-property",
-      BUS_NAME,
-      this.#path,
-      "org.freedesktop.Secret.Collection",
-      "Label",
-    ], this.#env);
+    const probe = await this.#probeCollection();
     if (probe.code === 0) return;
     if (!NO_OBJECT.test(probe.stderr)) {
       throw this.#failure("cannot open the Secret Service collection", probe);
@@ -255,14 +251,7 @@ class SecretServiceKeyring implements Keyring {
       );
       const deadline = Date.now() + this.#promptTimeoutMs;
       while (Date.now() < deadline) {
-        const r = await busctl([
-          "get-property",
-          BUS_NAME,
-          this.#path,
-          "org.freedesktop.Secret.Collection",
-          "Label",
-        ], this.#env);
-        if (r.code === 0) return;
+        if ((await this.#probeCollection()).code === 0) return;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       throw new KeyringError(

@@ -3,6 +3,7 @@
  * the error's exit code; any other error is a bug and is reported the same way (stack trace only
  * with --debug).
  */
+import { oneLine } from "./encoding.ts";
 
 /** An error the user can act on: bad input, missing profile, wrong passphrase. Exit code 1. */
 export class UserError extends Error {
@@ -34,7 +35,7 @@ export class NotImplementedError extends UserError {
 /** The single line printed for an error, without the `aws-vault: ` prefix. */
 export function errorLine(err: unknown): string {
   if (err instanceof Error) {
-    const msg = err.message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
+    const msg = oneLine(err.message);
     return msg === "" ? err.name : msg;
   }
   return String(err);

@@ -3,7 +3,7 @@
  * streams and the controlling terminal. main.ts builds the real one; tests build their own with
  * test collaborators, so nothing patches globals.
  */
-import { type Terminal, ttyTerminal } from "./prompt/tty.ts";
+import { type Terminal, ttyTerminal } from "./terminal.ts";
 
 /** Read access to environment variables. */
 export interface Env {
@@ -30,8 +30,6 @@ export interface Runtime {
   terminal: Terminal;
   /** The operating system, as Deno.build.os spells it. */
   os: typeof Deno.build.os;
-  /** Writes a debug line to stderr when --debug is on (the CLI sets it); never pass secrets. */
-  debug: (message: string) => void;
 }
 
 /** An Env over a plain object (for tests and child environments). */
@@ -44,9 +42,14 @@ export function envFromObject(vars: Record<string, string | undefined>): Env {
   };
 }
 
+/** `~` and `~/...` as the user's home directory (as Go's aws-vault expands its paths). */
+export function expandHome(path: string, homeDir: () => string): string {
+  return path === "~" || path.startsWith("~/") ? homeDir() + path.slice(1) : path;
+}
+
 const encoder = new TextEncoder();
 
-/** The real runtime of this process; debug output starts off (the CLI turns it on). */
+/** The real runtime of this process (debug output is a Logger, passed separately). */
 export function denoRuntime(): Runtime {
   const env: Env = {
     get: (name) => Deno.env.get(name),
@@ -65,7 +68,6 @@ export function denoRuntime(): Runtime {
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     terminal: ttyTerminal(),
     os: Deno.build.os,
-    debug: () => {},
   };
 }
 

@@ -3,7 +3,7 @@
  * `@aws-sdk/client-sso`, imported only when the call is made.
  */
 import { UserError } from "../errors.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { boundedRequests } from "./bounded_requests.ts";
 import { describeAwsError, type OidcWhere, type SdkOidcOptions } from "./sso_oidc_client.ts";
 

@@ -3,6 +3,7 @@
  * behind a small interface, backed by `@aws-sdk/client-sso-oidc`, which is imported only when a
  * call is made.
  */
+import { oneLine } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 import { boundedRequests } from "./bounded_requests.ts";
 
@@ -208,9 +209,8 @@ export function describeAwsError(
   };
   const code = e?.Code ?? (e?.name && e.name !== "Error" ? e.name : undefined);
   const text = e?.error_description || e?.message || String(err);
-  const message = text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ")
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, 512);
+  // deno-lint-ignore no-control-regex
+  const message = oneLine(text, 512).replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   const network = /^(TimeoutError|RequestTimeout)/.test(code ?? "") || (!!e?.code &&
     /^(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EAI_AGAIN)$/.test(e.code)) ||
     (/connect|network|dns|fetch failed|socket/i.test(message) && !e?.$metadata?.httpStatusCode &&

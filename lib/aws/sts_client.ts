@@ -3,9 +3,10 @@
  * call is actually made, so commands served from the session cache never load it.
  */
 import { UserError } from "../errors.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { boundedRequests } from "./bounded_requests.ts";
 import { resolveStsEndpoint, type StsEndpointOptions } from "./sts_endpoint.ts";
+import { oneLine } from "../encoding.ts";
 
 /** GetSessionToken parameters. */
 export interface GetSessionTokenInput {
@@ -165,10 +166,6 @@ function toStsError(call: string, endpoint: string, err: unknown): StsError {
     );
   }
   return new StsError(`sts:${call} failed: ${code ?? "Error"}: ${message}`, code ?? "Error");
-}
-
-function oneLine(text: string): string {
-  return text.split("\n").map((l) => l.trim()).filter((l) => l).join(" ");
 }
 
 /** AssumeRoleWithWebIdentity parameters. */

@@ -22,7 +22,7 @@ export async function addCommand(
 ): Promise<number> {
   checkProfileName(profile);
   const { runtime } = ctx;
-  const config = await loadConfig(runtime);
+  const config = await loadConfig(runtime, ctx.log);
   const source = config.profileSection(profile)?.source_profile;
   if (source) {
     throw new UserError(
@@ -56,7 +56,7 @@ export async function addCommand(
 
   if (options.addConfig !== false && !config.hasProfile(profile)) {
     if (await addProfileSection(config.path, profile)) {
-      runtime.debug(`added [profile ${profile}] to ${config.path}`);
+      ctx.log.debug(`added [profile ${profile}] to ${config.path}`);
     }
   }
   return 0;

@@ -3,7 +3,7 @@
  * every session (legacy ones too) and every OIDC token; with one: that profile's sessions and
  * the OIDC token of its SSO start URL; with the name of an `[sso-session]`, that session's token.
  */
-import { loadConfig } from "../config/mod.ts";
+import { loadConfig, ssoStartUrlOf } from "../config/mod.ts";
 import { OidcTokenStore, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
 
@@ -16,7 +16,7 @@ export async function clearCommand(
   const { runtime } = ctx;
   let startUrl: string | undefined;
   if (profile) {
-    const config = await loadConfig(runtime);
+    const config = await loadConfig(runtime, ctx.log);
     // A name that is an [sso-session] but no profile clears that session's token.
     startUrl = config.profileSection(profile) === undefined
       ? config.ssoSessionSection(profile)?.sso_start_url
@@ -35,20 +35,4 @@ export async function clearCommand(
   }
   runtime.stdout(`Cleared ${n} sessions.\n`);
   return 0;
-}
-
-/** The SSO start URL of a profile: its own `sso_start_url` or that of its `sso_session`. */
-export function ssoStartUrlOf(
-  config: {
-    profileSection(name: string): Record<string, string> | undefined;
-    ssoSessionSection(name: string): Record<string, string> | undefined;
-  },
-  profile: string,
-): string | undefined {
-  const section = config.profileSection(profile);
-  if (!section) return undefined;
-  if (section.sso_session) {
-    return config.ssoSessionSection(section.sso_session)?.sso_start_url ?? section.sso_start_url;
-  }
-  return section.sso_start_url;
 }

@@ -40,7 +40,7 @@ export async function execCommand(
   refuseNested(runtime.env, "exec");
   const profileName = profileArgument(profileArg, runtime.env);
   const { profile, credentials } = await credentialsForProfile(
-    { runtime, keyring: ctx.keyring, promptName: ctx.options.prompt },
+    await ctx.services(),
     {
       profileName,
       flags: configFlags(opts),
@@ -71,7 +71,7 @@ export async function execCommand(
     ) {
       runtime.stderr(`${banner}\n`);
     } else {
-      runtime.debug(banner);
+      ctx.log.debug(banner);
     }
   }
   return await runChild(command, args ?? [], {

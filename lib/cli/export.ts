@@ -26,7 +26,7 @@ export async function exportCommand(
   refuseNested(runtime.env, "export");
   const profileName = profileArgument(profileArg, runtime.env);
   const { profile, credentials } = await credentialsForProfile(
-    { runtime, keyring: ctx.keyring, promptName: ctx.options.prompt },
+    await ctx.services(),
     {
       profileName,
       flags: configFlags(opts),

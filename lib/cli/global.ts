@@ -3,30 +3,27 @@
  * (opened only when a command needs it, so `list --profiles` never asks for a passphrase).
  */
 import type { Keyring } from "../../backends/keyring.ts";
+import type { BackendOptions } from "../../backends/mod.ts";
+import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Services } from "../vault/services.ts";
 
-/** Global flags, after environment defaults are applied. */
-export interface GlobalOptions {
+/** Global flags, after environment defaults are applied (the backend ones: BackendOptions). */
+export interface GlobalOptions extends Omit<BackendOptions, "profileNames"> {
   debug: boolean;
-  /** `--backend`/`AWS_VAULT_BACKEND`; undefined means "pick the best available". */
-  backend?: string;
   /** `--prompt`/`AWS_VAULT_PROMPT`; undefined means auto-selection. */
   prompt?: string;
-  keychain: string;
-  secretServiceCollection: string;
-  passDir?: string;
-  passCmd?: string;
-  passPrefix?: string;
-  fileDir: string;
-  /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
-  keyctlScope: string;
 }
 
 /** The context a command runs in. */
 export interface CommandContext {
   runtime: Runtime;
   options: GlobalOptions;
-  /** The selected keyring, opened on first use. */
+  /** Debug output (on with --debug). */
+  log: Logger;
+  /** The command's services (config, keyring, stores, locks, MFA, STS), built on first use. */
+  services(): Promise<Services>;
+  /** The selected keyring, opened on first use (the services' keyring). */
   keyring(): Promise<Keyring>;
 }
 

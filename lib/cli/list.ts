@@ -3,7 +3,8 @@
  * sessions. Only key names are read, so no item is decrypted and no passphrase is asked;
  * `--profiles` does not open the keyring at all.
  */
-import { loadConfig } from "../config/mod.ts";
+import { loadConfig, ssoStartUrlOf } from "../config/mod.ts";
+import { rfc3339Nano } from "../rfc3339.ts";
 import { formatDuration } from "../duration.ts";
 import {
   isCredentialKey,
@@ -11,7 +12,6 @@ import {
   parseSessionKey,
   type SessionKey,
 } from "../store/mod.ts";
-import { ssoStartUrlOf } from "./clear.ts";
 import type { CommandContext } from "./global.ts";
 
 /** Options of `list`. */
@@ -37,7 +37,7 @@ export async function listCommand(
   options: ListOptions = {},
 ): Promise<number> {
   const { runtime } = ctx;
-  const config = await loadConfig(runtime);
+  const config = await loadConfig(runtime, ctx.log);
   const profileNames = config.profileNames();
   if (options.profiles) {
     runtime.stdout(
@@ -64,7 +64,7 @@ export async function listCommand(
       profile: s.profileName,
       type: s.type,
       mfaSerial: s.mfaSerial,
-      expiration: s.expiration.toISOString().replace(".000Z", "Z"),
+      expiration: rfc3339Nano(s.expiration),
     });
     const doc = {
       profiles: profileNames.map((name) => ({

@@ -4,7 +4,6 @@
  * source copy is deleted (`--delete-source`), so a run killed at any point leaves every
  * credential in at least one backend.
  */
-import { openBackend } from "../../backends/mod.ts";
 import { isCredentialKey } from "../store/credentials.ts";
 import { UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
@@ -26,8 +25,9 @@ export async function migrateBackendCommand(
 ): Promise<number> {
   if (opts.from === opts.to) throw new UsageError("--from and --to must name different backends");
   const out = (line: string) => ctx.runtime.stdout(`${line}\n`);
-  const source = await openBackend(opts.from, ctx.options, ctx.runtime);
-  const destination = await openBackend(opts.to, ctx.options, ctx.runtime);
+  const services = await ctx.services();
+  const source = await services.backend(opts.from);
+  const destination = await services.backend(opts.to);
 
   let keys = (await source.keys()).filter(isCredentialKey).sort();
   if (opts.profile !== undefined) {

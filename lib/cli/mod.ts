@@ -6,7 +6,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parseDuration } from "../duration.ts";
 import { NotImplementedError, UsageError } from "../errors.ts";
+import { DebugLogger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Services } from "../vault/services.ts";
 import { BACKEND_NAMES, type CommandContext, type GlobalOptions, PROMPT_NAMES } from "./global.ts";
 
 /** The version printed by `--version`. */
@@ -14,10 +16,17 @@ export const VERSION = "0.1.0";
 
 type Action = (ctx: CommandContext, ...args: unknown[]) => Promise<number | void>;
 
-/** Parses argv and runs the command; returns the process exit code. */
-export async function runCli(argv: string[], runtime: Runtime): Promise<number> {
+/**
+ * Parses argv and runs the command; returns the process exit code. `log` is turned on when the
+ * command line has `--debug` (main.ts reads it to show a bug's stack trace).
+ */
+export async function runCli(
+  argv: string[],
+  runtime: Runtime,
+  log: DebugLogger = new DebugLogger(runtime.stderr),
+): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram(runtime, (code) => exitCode = code);
+  const program = buildProgram(runtime, (code) => exitCode = code, log);
   try {
     await program.parseAsync(splitExecArgs(program, argv), { from: "user" });
   } catch (err) {
@@ -32,7 +41,11 @@ export async function runCli(argv: string[], runtime: Runtime): Promise<number> 
 }
 
 /** Builds the commander program; `setExit` receives each action's exit code. */
-export function buildProgram(runtime: Runtime, setExit: (code: number) => void): Command {
+export function buildProgram(
+  runtime: Runtime,
+  setExit: (code: number) => void,
+  log: DebugLogger = new DebugLogger(runtime.stderr),
+): Command {
   const program = new Command("aws-vault")
     .description(
       "A vault for securely storing and accessing AWS credentials in development environments.",
@@ -78,7 +91,7 @@ export function buildProgram(runtime: Runtime, setExit: (code: number) => void):
       const self = args[args.length - 1] as Command;
       const positional = args.slice(0, -2);
       const action = await load();
-      const code = await action(context(self, runtime), ...positional, mergedOptions(self));
+      const code = await action(context(self, runtime, log), ...positional, mergedOptions(self));
       setExit(code ?? 0);
     });
     return cmd;
@@ -481,7 +494,7 @@ export function mergedOptions(cmd: Command): Record<string, any> {
   return merged;
 }
 
-function context(cmd: Command, runtime: Runtime): CommandContext {
+function context(cmd: Command, runtime: Runtime, log: DebugLogger): CommandContext {
   const o = mergedOptions(cmd);
   const options: GlobalOptions = {
     debug: Boolean(o.debug),
@@ -495,15 +508,16 @@ function context(cmd: Command, runtime: Runtime): CommandContext {
     fileDir: o.fileDir,
     keyctlScope: o.keyctlScope,
   };
-  if (options.debug) runtime.debug = (message) => runtime.stderr(`aws-vault: debug: ${message}\n`);
-  let keyring: ReturnType<CommandContext["keyring"]> | undefined;
+  if (options.debug) log.enable();
+  let services: Promise<Services> | undefined;
+  const servicesOnce = () =>
+    services ??= import("../vault/services.ts").then((m) => m.buildServices(runtime, options, log));
   return {
     runtime,
     options,
-    keyring: () => {
-      keyring ??= import("../../backends/mod.ts").then((m) => m.openKeyring(options, runtime));
-      return keyring;
-    },
+    log,
+    services: servicesOnce,
+    keyring: async () => (await servicesOnce()).keyring(),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type ProfileConfig,
   type ProfileReport,
   resolveProfile,
+  sourceChain,
 } from "../config/mod.ts";
 import { errorLine, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
@@ -48,7 +49,7 @@ export async function profileCommand(
   opts: ProfileOptions = {},
 ): Promise<number> {
   const { runtime } = ctx;
-  const config = await loadConfig(runtime);
+  const config = await loadConfig(runtime, ctx.log);
   const profile = resolveProfile(config, name, {
     env: runtime.env,
     flags: { region: opts.region, duration: opts.duration },
@@ -59,7 +60,7 @@ export async function profileCommand(
     throw new UserError(`profile '${name}' not found in ${config.path}${why}`);
   }
 
-  const chain = credentialChain(profile, storedKeys);
+  const chain = (await sourceChain(profile, (name) => storedKeys?.has(name) ?? false)).profiles;
   const last = chain[chain.length - 1];
   const stored: Stored = storedKeys ? (storedKeys.has(last.name) ? "yes" : "no") : "unknown";
   const view: ProfileView = {
@@ -84,23 +85,9 @@ async function listStoredKeys(ctx: CommandContext): Promise<Set<string> | undefi
     const keyring = await ctx.keyring();
     return new Set(await keyring.keys());
   } catch (err) {
-    ctx.runtime.debug(`cannot list stored credentials: ${errorLine(err)}`);
+    ctx.log.debug(`cannot list stored credentials: ${errorLine(err)}`);
     return undefined;
   }
-}
-
-/** The profile and its sources, stopping at the first with stored keys (aws-vault uses them). */
-function credentialChain(
-  profile: ProfileConfig,
-  storedKeys: Set<string> | undefined,
-): ProfileConfig[] {
-  const chain = [profile];
-  let current = profile;
-  while (current.sourceProfile && !storedKeys?.has(current.name)) {
-    current = current.sourceProfile;
-    chain.push(current);
-  }
-  return chain;
 }
 
 function withCredentialSource(profile: ProfileConfig): { credentialSource?: string } {

@@ -4,7 +4,8 @@
  * `[profile default]` and `[NAME]` are not profiles, as in aws-vault).
  */
 import { UserError } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
+import { type Logger, SILENT_LOGGER } from "../logger.ts";
+import { expandHome, type Runtime } from "../runtime.ts";
 import { type IniSection, parseIni } from "./ini.ts";
 
 /** A loaded config file. */
@@ -37,24 +38,22 @@ export function ssoSessionHeader(name: string): string {
 /** `AWS_CONFIG_FILE`, else `<home>/.aws/config`; a leading `~/` is expanded. */
 export function configFilePath(runtime: Runtime): string {
   const fromEnv = runtime.env.get("AWS_CONFIG_FILE");
-  if (fromEnv) {
-    if (fromEnv === "~" || fromEnv.startsWith("~/")) {
-      return runtime.homeDir() + fromEnv.slice(1);
-    }
-    return fromEnv;
-  }
+  if (fromEnv) return expandHome(fromEnv, () => runtime.homeDir());
   return `${runtime.homeDir()}/.aws/config`;
 }
 
 /** Reads and parses the config file; a missing file is an empty config (and is not created). */
-export async function loadConfig(runtime: Runtime): Promise<ConfigFile> {
+export async function loadConfig(
+  runtime: Runtime,
+  log: Logger = SILENT_LOGGER,
+): Promise<ConfigFile> {
   const path = configFilePath(runtime);
   let text = "";
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      runtime.debug(`config file ${path} does not exist: using an empty config`);
+      log.debug(`config file ${path} does not exist: using an empty config`);
     } else if (err instanceof Deno.errors.IsADirectory) {
       throw new UserError(`cannot read config file ${path}: it is a directory`);
     } else if (err instanceof Deno.errors.PermissionDenied) {
@@ -66,7 +65,7 @@ export async function loadConfig(runtime: Runtime): Promise<ConfigFile> {
     }
   }
   return parseConfig(text, path, {
-    onIgnoredSection: (name) => runtime.debug(`${path}: ignoring unrecognised section [${name}]`),
+    onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`),
   });
 }
 
@@ -140,4 +139,20 @@ function normalizeHeader(name: string): string | undefined {
   if (!match) return undefined;
   if (match[1] === "profile" && match[2] === "default") return undefined;
   return `${match[1]} ${match[2]}`;
+}
+
+/** The SSO start URL of a profile: its own `sso_start_url` or that of its `sso_session`. */
+export function ssoStartUrlOf(
+  config: {
+    profileSection(name: string): Record<string, string> | undefined;
+    ssoSessionSection(name: string): Record<string, string> | undefined;
+  },
+  profile: string,
+): string | undefined {
+  const section = config.profileSection(profile);
+  if (!section) return undefined;
+  if (section.sso_session) {
+    return config.ssoSessionSection(section.sso_session)?.sso_start_url ?? section.sso_start_url;
+  }
+  return section.sso_start_url;
 }

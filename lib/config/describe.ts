@@ -5,7 +5,7 @@
 import { formatDuration } from "../duration.ts";
 import type { ConfigFile } from "./config_file.ts";
 import { profileHeader } from "./config_file.ts";
-import type { Durations, Origin, ProfileConfig } from "./profile.ts";
+import { type Durations, type Origin, PROFILE_KEYS, type ProfileConfig } from "./profile.ts";
 
 /** One set value of a profile. */
 export interface ValueReport {
@@ -42,37 +42,10 @@ export interface ProfileReport {
   minTtl: { milliseconds: number; text: string; from: string };
 }
 
-/** Profile fields in display order, with the config key that sets each. */
-const DISPLAY: ReadonlyArray<readonly [keyof ProfileConfig, string]> = [
-  ["sourceProfileName", "source_profile"],
-  ["roleArn", "role_arn"],
-  ["mfaSerial", "mfa_serial"],
-  ["region", "region"],
-  ["externalId", "external_id"],
-  ["roleSessionName", "role_session_name"],
-  ["durationSeconds", "duration_seconds"],
-  ["includeProfile", "include_profile"],
-  ["ssoSession", "sso_session"],
-  ["ssoStartUrl", "sso_start_url"],
-  ["ssoRegion", "sso_region"],
-  ["ssoAccountId", "sso_account_id"],
-  ["ssoRoleName", "sso_role_name"],
-  ["ssoRegistrationScopes", "sso_registration_scopes"],
-  ["webIdentityTokenFile", "web_identity_token_file"],
-  ["webIdentityTokenProcess", "web_identity_token_process"],
-  ["credentialProcess", "credential_process"],
-  ["mfaProcess", "mfa_process"],
-  ["stsRegionalEndpoints", "sts_regional_endpoints"],
-  ["endpointUrl", "endpoint_url"],
-  ["sessionTags", "session_tags"],
-  ["transitiveSessionTags", "transitive_session_tags"],
-  ["sourceIdentity", "source_identity"],
-];
-
 /** Builds the report of one resolved profile (not its sources). */
 export function describeProfile(profile: ProfileConfig, config: ConfigFile): ProfileReport {
   const values: ValueReport[] = [];
-  for (const [field, key] of DISPLAY) {
+  for (const [key, field] of PROFILE_KEYS) {
     const value = profile[field];
     const origin = profile.origins[field];
     if (value === undefined || origin === undefined) continue;

@@ -10,6 +10,7 @@ export {
   type ParseConfigOptions,
   profileHeader,
   ssoSessionHeader,
+  ssoStartUrlOf,
 } from "./config_file.ts";
 export { type ConfigFlags, type ResolveOptions, resolveProfile } from "./resolve.ts";
 export { addProfileSection } from "./edit.ts";
@@ -20,4 +21,4 @@ export {
   type ProfileReport,
   type ValueReport,
 } from "./describe.ts";
-export type { Durations, Origin, ProfileConfig } from "./profile.ts";
+export { type Durations, type Origin, type ProfileConfig, sourceChain } from "./profile.ts";

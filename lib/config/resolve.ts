@@ -8,7 +8,13 @@ import { parseDuration } from "../duration.ts";
 import { UserError } from "../errors.ts";
 import type { Env } from "../runtime.ts";
 import { type ConfigFile, profileHeader, ssoSessionHeader } from "./config_file.ts";
-import type { Durations, Origin, ProfileConfig } from "./profile.ts";
+import {
+  type Durations,
+  type Origin,
+  type ProfileConfig,
+  STRING_KEYS,
+  type StringField,
+} from "./profile.ts";
 
 /** CLI flags that form aws-vault's "base config" (durations in milliseconds). */
 export interface ConfigFlags {
@@ -28,53 +34,6 @@ export interface ResolveOptions {
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-
-/** ProfileConfig fields that hold a plain string. */
-type StringField =
-  | "region"
-  | "mfaSerial"
-  | "roleArn"
-  | "externalId"
-  | "roleSessionName"
-  | "sourceProfileName"
-  | "includeProfile"
-  | "ssoSession"
-  | "ssoStartUrl"
-  | "ssoRegion"
-  | "ssoAccountId"
-  | "ssoRoleName"
-  | "ssoRegistrationScopes"
-  | "webIdentityTokenFile"
-  | "webIdentityTokenProcess"
-  | "stsRegionalEndpoints"
-  | "sourceIdentity"
-  | "credentialProcess"
-  | "mfaProcess"
-  | "endpointUrl";
-
-/** Config keys (reference 2.2) that map straight onto a string field. */
-const STRING_KEYS: ReadonlyArray<readonly [string, StringField]> = [
-  ["region", "region"],
-  ["mfa_serial", "mfaSerial"],
-  ["role_arn", "roleArn"],
-  ["external_id", "externalId"],
-  ["role_session_name", "roleSessionName"],
-  ["source_profile", "sourceProfileName"],
-  ["include_profile", "includeProfile"],
-  ["sso_session", "ssoSession"],
-  ["sso_start_url", "ssoStartUrl"],
-  ["sso_region", "ssoRegion"],
-  ["sso_account_id", "ssoAccountId"],
-  ["sso_role_name", "ssoRoleName"],
-  ["sso_registration_scopes", "ssoRegistrationScopes"],
-  ["web_identity_token_file", "webIdentityTokenFile"],
-  ["web_identity_token_process", "webIdentityTokenProcess"],
-  ["sts_regional_endpoints", "stsRegionalEndpoints"],
-  ["source_identity", "sourceIdentity"],
-  ["credential_process", "credentialProcess"],
-  ["mfa_process", "mfaProcess"],
-  ["endpoint_url", "endpointUrl"],
-];
 
 /** Keys an `[sso-session]` section contributes, applied before the profile's own keys. */
 const SSO_SESSION_KEYS: ReadonlyArray<readonly [string, StringField]> = [

@@ -1,6 +1,7 @@
 /** The environment of a command run by `exec` (reference 3.1). */
 import { rfc3339 } from "../rfc3339.ts";
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
 
 /** Variables that would give the child other credentials or another profile; always removed. */
 export const REMOVED_VARIABLES = [
@@ -13,19 +14,6 @@ export const REMOVED_VARIABLES = [
   "AWS_PROFILE",
   "AWS_SDK_LOAD_CONFIG",
 ] as const;
-
-/**
- * Our own secrets, which the child never needs (unlike aws-vault, which passes them on): the
- * vault passphrase would let any program started by `exec` decrypt the whole vault.
- */
-export const PRIVATE_VARIABLES = ["AWS_VAULT_FILE_PASSPHRASE"] as const;
-
-/** A copy of `vars` without PRIVATE_VARIABLES: for every program we start (MFA sources too). */
-export function withoutPrivateVariables(vars: Record<string, string>): Record<string, string> {
-  const env = { ...vars };
-  for (const name of PRIVATE_VARIABLES) delete env[name];
-  return env;
-}
 
 /** What goes into the child's environment. */
 export interface ChildEnvOptions {

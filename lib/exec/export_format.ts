@@ -1,5 +1,5 @@
 /** The output formats of `export` (reference 3.4, 3.5) plus fish and powershell. */
-import type { Credentials } from "../vault/credentials.ts";
+import type { Credentials } from "../credentials.ts";
 import { rfc3339 } from "../rfc3339.ts";
 
 /** Every `--format`. */

@@ -4,7 +4,7 @@
  * `WAYLAND_DISPLAY` on Linux and the BSDs). The link goes in argv: it names a sign-in page, no
  * credential.
  */
-import { lookPath } from "../exec/path_lookup.ts";
+import { lookPath } from "../process/path_lookup.ts";
 import type { Env } from "../runtime.ts";
 
 /** Opens a URL; resolves whether the opener ran successfully. */

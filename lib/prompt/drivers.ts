@@ -3,9 +3,9 @@
  * way and returns what was entered (program drivers trim their output; callers trim again).
  */
 import { NotImplementedError, UserError } from "../errors.ts";
-import { lookPath } from "../exec/path_lookup.ts";
+import { lookPath } from "../process/path_lookup.ts";
 import type { Env } from "../runtime.ts";
-import type { Terminal } from "./tty.ts";
+import type { Terminal } from "../terminal.ts";
 import { runPromptProcess } from "./prompt_process.ts";
 
 /** Asks for the MFA code of one device. */
@@ -16,6 +16,8 @@ export interface DriverDeps {
   terminal: Terminal;
   /** The environment: its PATH finds the driver programs, which run with it. */
   env: Env;
+  /** The operating system (the runtime's). */
+  os: typeof Deno.build.os;
 }
 
 /** The prompt every driver shows. */
@@ -65,7 +67,7 @@ export function promptDriver(name: string, deps: DriverDeps): PromptDriver {
         attachTty: true,
       });
     case "wincredui":
-      if (Deno.build.os !== "windows") {
+      if (deps.os !== "windows") {
         throw new UserError("the 'wincredui' prompt driver exists only on Windows");
       }
       return () => Promise.reject(new NotImplementedError("the 'wincredui' prompt driver"));
@@ -106,6 +108,7 @@ function programDriver(
       label: program,
       env: deps.env.toObject(),
       attachTty: options.attachTty,
+      os: deps.os,
     });
   };
 }

@@ -29,6 +29,8 @@ export interface MfaDeps {
   /** The environment of `mfa_process`. */
   env?: Record<string, string>;
   sleep?: (ms: number) => Promise<void>;
+  /** The operating system (the runtime's): `mfa_process` runs under its shell. */
+  os: typeof Deno.build.os;
 }
 
 /** Gets MFA codes; counts the prompts it made (for tests and debug lines). */
@@ -85,13 +87,14 @@ export class MfaCodes {
     if (req.fixedCode !== undefined) return req.fixedCode;
     this.prompts++;
     if (req.mfaProcess !== undefined) {
-      const argv = Deno.build.os === "windows"
+      const argv = this.#deps.os === "windows"
         ? ["cmd.exe", "/C", req.mfaProcess]
         : ["/bin/sh", "-c", req.mfaProcess];
       return await runPromptProcess(argv, {
         label: "mfa_process",
         env: this.#deps.env,
         attachTty: true,
+        os: this.#deps.os,
       });
     }
     const driver = await this.#deps.driver();

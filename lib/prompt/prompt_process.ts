@@ -3,10 +3,11 @@
  * printed. The code travels through the child's stdout only: never argv, never a log line.
  */
 import { UserError } from "../errors.ts";
+import { type ProgramResult, runProgram, SpawnError } from "../process/spawn.ts";
 
 /** Options for running a prompt process. */
 export interface PromptProcessOptions {
-  /** The child's environment (defaults to ours). */
+  /** The child's environment (defaults to ours); never with the vault passphrase. */
   env?: Record<string, string>;
   /**
    * Give the child the controlling terminal as stdin and stderr when there is one, so messages
@@ -16,6 +17,8 @@ export interface PromptProcessOptions {
   attachTty?: boolean;
   /** What to call the source in errors, e.g. `zenity` or `mfa_process`. */
   label: string;
+  /** The operating system (the runtime's). */
+  os: typeof Deno.build.os;
 }
 
 // Runs "$@" with stdin and stderr on /dev/tty when the terminal can be opened, else as they are.
@@ -27,26 +30,22 @@ export async function runPromptProcess(
   argv: string[],
   options: PromptProcessOptions,
 ): Promise<string> {
-  const wrapped = options.attachTty && Deno.build.os !== "windows"
+  const wrapped = options.attachTty && options.os !== "windows"
     ? ["/bin/sh", "-c", ON_TTY, "sh", ...argv]
     : argv;
-  let out: Deno.CommandOutput;
+  let out: ProgramResult;
   try {
-    out = await new Deno.Command(wrapped[0], {
-      args: wrapped.slice(1),
-      env: options.env,
-      clearEnv: options.env !== undefined,
+    out = await runProgram(wrapped[0], wrapped.slice(1), {
+      env: options.env ?? Deno.env.toObject(),
       stdin: "inherit",
-      stdout: "piped",
       stderr: "inherit",
-    }).output();
+    });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new UserError(`MFA prompt failed: ${options.label}: command not found`);
-    }
-    throw new UserError(`MFA prompt failed: ${options.label}: ${(err as Error).message}`);
+    if (!(err instanceof SpawnError)) throw err;
+    const why = err.failure === "not found" ? "command not found" : err.failure;
+    throw new UserError(`MFA prompt failed: ${options.label}: ${why}`);
   }
-  if (!out.success) {
+  if (out.code !== 0 || out.signal) {
     const how = out.signal ? `was killed by ${out.signal}` : `exited with status ${out.code}`;
     throw new UserError(`MFA prompt cancelled: ${options.label} ${how}`);
   }

@@ -2,7 +2,8 @@
  * Remembers, per MFA device, the TOTP window of the last code we sent and a hash of that code
  * (never the code itself), so one code is never sent to AWS twice, even by another process.
  */
-import { writeFileAtomic } from "../store/atomic.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
+import { bytesToHex } from "../encoding.ts";
 
 /** TOTP codes change every 30 seconds. */
 export const TOTP_WINDOW_MS = 30_000;
@@ -27,8 +28,7 @@ export async function codeHash(serial: string, code: string): Promise<string> {
     "SHA-256",
     new TextEncoder().encode(`${serial}\n${code}`),
   );
-  return [...new Uint8Array(digest).subarray(0, 12)].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return bytesToHex(new Uint8Array(digest).subarray(0, 12));
 }
 
 /** A ledger in memory (one process). */

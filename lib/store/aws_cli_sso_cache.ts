@@ -3,8 +3,9 @@
  * or start URL>.json`, for tools that read it themselves (`exec --profile-env`, `--sso-sync`).
  * A plaintext file by nature: written only when asked, mode 0600 in a 0700 directory, atomically.
  */
+import { bytesToHex } from "../encoding.ts";
 import { rfc3339 } from "../rfc3339.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
 
 /** What goes into one cache file. */
 export interface AwsCliSsoCacheEntry {
@@ -23,8 +24,7 @@ export async function awsCliSsoCachePath(homeDir: string, cacheKey: string): Pro
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-1", new TextEncoder().encode(cacheKey)),
   );
-  const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${homeDir.replace(/\/+$/, "")}/.aws/sso/cache/${hex}.json`;
+  return `${homeDir.replace(/\/+$/, "")}/.aws/sso/cache/${bytesToHex(digest)}.json`;
 }
 
 /** Writes (replaces) the cache file for `cacheKey`; returns its path. */

@@ -3,8 +3,8 @@
  * `aws-vault (<profile>)`, Data = the Go SDK's aws.Credentials JSON.
  */
 import { type Keyring, newItem } from "../../backends/keyring.ts";
-import type { Credentials } from "../vault/credentials.ts";
-import { goJsonEscape, parseGoObject, stringField } from "./go_json.ts";
+import type { Credentials } from "../credentials.ts";
+import { goJsonEscape, parseGoObject, stringField } from "../go_json.ts";
 import { isLegacySessionKey, isSessionKey } from "./session_key.ts";
 import { OIDC_KEY_PREFIX } from "./oidc_tokens.ts";
 import { KeyringError } from "../../backends/keyring.ts";

@@ -1,9 +1,7 @@
 /**
  * What we keep in a keyring and how: long-term credentials, cached sessions, OIDC tokens
- * (all in aws-vault's formats), plus atomic writes and a cross-process lock.
+ * (all in aws-vault's formats). Atomic writes and locks are lib/fs.
  */
-export { TEMP_PREFIX, writeFileAtomic, type WriteFileAtomicOptions } from "./atomic.ts";
-export { lockDir, type LockOptions, withLock } from "./lock.ts";
 export {
   CredentialStore,
   decodeCredentialsData,

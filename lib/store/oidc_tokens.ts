@@ -3,7 +3,7 @@
  * `oidc:<start url>`, Data = `{"Token":{<CreateTokenOutput>},"Expiration":"<RFC3339Nano>"}`.
  */
 import { type Keyring, newItem } from "../../backends/keyring.ts";
-import { goJsonEscape, objectFields, parseGoObject, stringField, timeField } from "./go_json.ts";
+import { goJsonEscape, objectFields, parseGoObject, stringField, timeField } from "../go_json.ts";
 import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
 
 /** Key prefix of OIDC token items. */

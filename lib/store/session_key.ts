@@ -2,6 +2,7 @@
  * aws-vault's session item keys: `<Type>,<b64url profile>,<b64url mfa>,<expiry unix seconds>`
  * (base64url without padding), and the legacy forms older versions wrote.
  */
+import { base64ToBytes, bytesToBase64Url } from "../encoding.ts";
 
 /** The kinds of cached sessions aws-vault writes. */
 export type SessionType =
@@ -64,18 +65,13 @@ export function isLegacySessionKey(s: string): boolean {
 }
 
 function b64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return bytesToBase64Url(new TextEncoder().encode(text));
 }
 
 function unb64url(text: string): string | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
   try {
-    const bin = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true }).decode(base64ToBytes(text));
   } catch {
     return undefined;
   }

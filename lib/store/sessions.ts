@@ -4,8 +4,8 @@
  * Credentials JSON. Expired and legacy items are removed before every lookup and write.
  */
 import { type Keyring, newItem } from "../../backends/keyring.ts";
-import type { Credentials } from "../vault/credentials.ts";
-import { goJsonEscape, parseGoObject, stringField, timeField } from "./go_json.ts";
+import type { Credentials } from "../credentials.ts";
+import { goJsonEscape, parseGoObject, stringField, timeField } from "../go_json.ts";
 import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
 import {
   formatSessionKey,

@@ -1,6 +1,6 @@
 /** AssumeRole: credentials of `role_arn`, from a source profile's credentials. */
 import type { MfaCodes, MfaRequest } from "../prompt/mfa.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { mfaCodeOnce, type StsTarget, toSeconds, withSourceCredentials } from "./sts_call.ts";
 
 /** AssumeRole settings, from the profile. */

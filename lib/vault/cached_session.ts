@@ -4,7 +4,7 @@
  * MFA prompt.
  */
 import { formatDuration } from "../duration.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import {
   type Locker,
   type LockTimes,

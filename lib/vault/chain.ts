@@ -7,12 +7,12 @@ import { configuredEndpoint } from "../aws/endpoints.ts";
 import type { StsClientFactory } from "../aws/sts_client.ts";
 import { formatDuration } from "../duration.ts";
 import { UserError } from "../errors.ts";
-import type { ProfileConfig } from "../config/profile.ts";
+import { type ProfileConfig, sourceChain } from "../config/profile.ts";
 import type { Env } from "../runtime.ts";
 import type { MfaCodes } from "../prompt/mfa.ts";
 import { AssumeRoleProvider } from "./assume_role.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
-import type { CredentialProvider } from "./credentials.ts";
+import type { CredentialProvider } from "../credentials.ts";
 import { MasterKeysProvider, type MasterKeyStore } from "./master_keys.ts";
 import type { ProfileSourceDeps } from "./profile_sources.ts";
 import type { Locker, SessionCache } from "./session_cache.ts";
@@ -50,21 +50,51 @@ export interface ChainOptions {
   minRemainingMs?: number;
 }
 
+/**
+ * Where a chain's credentials come from: stored long-term keys handed out as they are, a
+ * GetSessionToken session over them, an assumed role, or (later) SSO, web identity or
+ * credential_process. Everything but "long-term keys" is temporary (has an expiry).
+ */
+export type CredentialSource =
+  | "long-term keys"
+  | "session"
+  | "role"
+  | "sso"
+  | "web identity"
+  | "credential_process";
+
+/** A profile's provider and the source of what it returns. */
+export interface Chain {
+  provider: CredentialProvider;
+  source: CredentialSource;
+}
+
 /** The credential provider for a resolved profile. */
 export async function buildProvider(
   profile: ProfileConfig,
   deps: ChainDeps,
   options: ChainOptions = {},
 ): Promise<CredentialProvider> {
+  return (await buildChain(profile, deps, options)).provider;
+}
+
+/** The credential provider for a resolved profile, and its source. */
+export async function buildChain(
+  profile: ProfileConfig,
+  deps: ChainDeps,
+  options: ChainOptions = {},
+): Promise<Chain> {
   const roles = countRoles(profile);
-  const node = await buildNode(profile, deps, options, roles);
-  return node.provider;
+  const { keysAt } = await sourceChain(profile, (name) => deps.masterKeys.has(name));
+  const node = await buildNode(profile, deps, options, roles, keysAt);
+  return { provider: node.provider, source: node.source };
 }
 
 interface Node {
   provider: CredentialProvider;
   /** "keys" for stored long-term keys; "session" for any temporary credentials. */
   kind: "keys" | "session";
+  source: CredentialSource;
   /** The MFA serial a GetSessionToken in this chain already used (so roles need not send it). */
   chainedMfaSerial?: string;
 }
@@ -83,22 +113,27 @@ async function buildNode(
   deps: ChainDeps,
   options: ChainOptions,
   roles: ProfileConfig[],
+  keysAt: ProfileConfig | undefined,
 ): Promise<Node> {
-  const hasStored = await deps.masterKeys.has(p.name);
+  const hasStored = p === keysAt;
   const minRemainingMs = Math.max(p.minTtl, options.minRemainingMs ?? 0);
   if (!hasStored && !p.sourceProfile) {
     // Loaded only for such profiles: the cache-hit path of stored keys stays small.
     const { profileSource } = await import("./profile_sources.ts");
-    const provider = await profileSource(p, deps, minRemainingMs);
-    if (!provider) throw noCredentials(p);
-    return { provider, kind: "session" };
+    const found = await profileSource(p, deps, minRemainingMs);
+    if (!found) throw noCredentials(p);
+    return { provider: found.provider, kind: "session", source: found.source };
   }
 
   let source: Node;
   if (hasStored) {
-    source = { provider: new MasterKeysProvider(deps.masterKeys, p.name), kind: "keys" };
+    source = {
+      provider: new MasterKeysProvider(deps.masterKeys, p.name),
+      kind: "keys",
+      source: "long-term keys",
+    };
   } else {
-    source = await buildNode(p.sourceProfile!, deps, options, roles);
+    source = await buildNode(p.sourceProfile!, deps, options, roles, keysAt);
   }
   const sts: StsTarget = {
     clientFor: deps.sts,
@@ -151,7 +186,12 @@ async function buildNode(
         debug: deps.debug,
       })
       : role;
-    return { provider, kind: "session", chainedMfaSerial: source.chainedMfaSerial };
+    return {
+      provider,
+      kind: "session",
+      source: "role",
+      chainedMfaSerial: source.chainedMfaSerial,
+    };
   }
 
   if (source.kind === "keys") {
@@ -177,7 +217,7 @@ async function buildNode(
       now: deps.now,
       debug: deps.debug,
     });
-    return { provider, kind: "session", chainedMfaSerial: p.mfaSerial };
+    return { provider, kind: "session", source: "session", chainedMfaSerial: p.mfaSerial };
   }
   return source;
 }

@@ -4,8 +4,8 @@
  * are accepted; they are used as they are and never cached.
  */
 import { UserError } from "../errors.ts";
-import { objectFields } from "../store/go_json.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import { objectFields } from "../go_json.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { runSourceProcess } from "./source_process.ts";
 
 /** The variable that names the profiles whose credential_process is running (loop guard). */

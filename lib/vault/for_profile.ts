@@ -1,44 +1,20 @@
 /**
- * Credentials for a named profile, the way `exec`, `export` and friends get them: resolve the
- * profile, build its provider chain over the vault, and retrieve. The AWS SDK is loaded only if
- * an STS call is needed.
+ * The provider factory: resolves a named profile and builds its provider chain over the
+ * services. `exec` and `export` retrieve once; a credential server keeps the provider and asks it
+ * for fresh credentials per request (cached sessions and the MFA ledger make that cheap); `login`
+ * and `rotate` use `source` to tell long-term keys from temporary credentials. The AWS SDK is
+ * loaded only if an STS call is needed.
  */
-import type { Keyring } from "../../backends/keyring.ts";
-import type { SsoPortalFactory } from "../aws/sso_client.ts";
-import type { OidcClientFactory } from "../aws/sso_oidc_client.ts";
-import {
-  sdkStsClientFactory,
-  sdkUnsignedStsClientFactory,
-  type StsClientFactory,
-  type UnsignedStsClientFactory,
-} from "../aws/sts_client.ts";
-import { type ConfigFlags, loadConfig, type ProfileConfig, resolveProfile } from "../config/mod.ts";
-import { envFromObject, type Runtime } from "../runtime.ts";
-import { withoutPrivateVariables } from "../exec/child_env.ts";
-import { CredentialStore, lockDir, OidcTokenStore, SessionStore, withLock } from "../store/mod.ts";
-import { promptDriver } from "../prompt/drivers.ts";
-import { MfaCodes } from "../prompt/mfa.ts";
-import { selectPromptDriver } from "../prompt/select.ts";
-import { fileLedger } from "../prompt/used_codes.ts";
-import { buildProvider } from "./chain.ts";
+import { type ConfigFlags, type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
+import { buildChain, type CredentialSource } from "./chain.ts";
 import { CREDENTIAL_PROCESS_CHAIN_VAR, refuseCredentialProcessLoop } from "./credential_process.ts";
-import type { Credentials } from "./credentials.ts";
-import type { Locker } from "./session_cache.ts";
 import type { ProfileSourceDeps } from "./profile_sources.ts";
+import type { Services } from "./services.ts";
 import type { SignInChoice } from "./sso_sign_in.ts";
 
-/** What the caller supplies. */
-export interface ProfileCredentialsDeps {
-  runtime: Runtime;
-  keyring: () => Promise<Keyring>;
-  /** `--prompt`/`AWS_VAULT_PROMPT`. */
-  promptName?: string;
-  /** Tests may pass their own STS. */
-  sts?: StsClientFactory;
-  unsignedSts?: UnsignedStsClientFactory;
-  oidc?: OidcClientFactory;
-  ssoPortal?: SsoPortalFactory;
-}
+export type { CredentialSource } from "./chain.ts";
 
 /** One request. */
 export interface ProfileCredentialsRequest {
@@ -56,111 +32,101 @@ export interface ProfileCredentialsRequest {
   syncSsoCache?: "asked" | "quiet";
 }
 
+/** The resolved profile, its provider and where its credentials come from. */
+export interface ProfileProvider {
+  profile: ProfileConfig;
+  provider: CredentialProvider;
+  source: CredentialSource;
+}
+
 /** The resolved profile and its credentials. */
 export interface ProfileCredentials {
   profile: ProfileConfig;
   credentials: Credentials;
+  source: CredentialSource;
 }
 
-/** Resolves a profile and retrieves its credentials. */
+/** Resolves a profile and builds (does not yet call) its provider chain. */
+export async function providerForProfile(
+  services: Services,
+  req: ProfileCredentialsRequest,
+): Promise<ProfileProvider> {
+  const { runtime, log } = services;
+  refuseCredentialProcessLoop(runtime.env.get(CREDENTIAL_PROCESS_CHAIN_VAR), req.profileName);
+  const config = await services.config();
+  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
+  const { provider, source } = await buildChain(profile, {
+    masterKeys: await services.credentials(),
+    sessions: await services.sessions(),
+    lock: services.lock,
+    sts: services.sts,
+    mfa: services.mfa,
+    now: () => runtime.now(),
+    notice: services.notice,
+    debug: (m) => log.debug(m),
+    env: runtime.env,
+    sources: () => profileSourceDeps(services, req.signIn ?? {}),
+  }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
+  return { profile, provider, source };
+}
+
+/** SSO, web identity and credential_process collaborators; their modules load only here. */
+async function profileSourceDeps(
+  services: Services,
+  choice: SignInChoice,
+): Promise<ProfileSourceDeps> {
+  const { runtime, log } = services;
+  const debug = (m: string) => log.debug(m);
+  const [oidc, portal, browser, signIn] = await Promise.all([
+    import("../aws/sso_oidc_client.ts"),
+    import("../aws/sso_client.ts"),
+    import("../prompt/browser.ts"),
+    import("./sso_sign_in.ts"),
+  ]);
+  // Programs we run (browser opener, token and credential processes) never get the passphrase.
+  const processEnv = withoutPrivateVariables(runtime.env.toObject());
+  return {
+    ssoTokens: await services.oidcTokens(),
+    oidc: services.overrides?.oidc ?? oidc.sdkOidcClientFactory({ debug }),
+    ssoPortal: services.overrides?.ssoPortal ?? portal.sdkSsoPortalFactory({ debug }),
+    signIn: {
+      openBrowser: await browser.findBrowserOpener({
+        env: runtime.env,
+        os: runtime.os,
+        processEnv,
+      }),
+      notice: (text) => runtime.stderr(`${text}\n`),
+      sleep: signIn.abortableSleep,
+      interruptible: signIn.onInterrupt,
+    },
+    signInChoice: choice,
+    unsignedSts: services.unsignedSts,
+    env: runtime.env,
+    processEnv,
+  };
+}
+
+/** Resolves a profile and retrieves its credentials once. */
 export async function credentialsForProfile(
-  deps: ProfileCredentialsDeps,
+  services: Services,
   req: ProfileCredentialsRequest,
 ): Promise<ProfileCredentials> {
-  const { runtime } = deps;
-  refuseCredentialProcessLoop(runtime.env.get(CREDENTIAL_PROCESS_CHAIN_VAR), req.profileName);
-  const config = await loadConfig(runtime);
-  const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
-  const keyring = await deps.keyring();
-  const locks = lockDir(runtime);
-  const lock: Locker = (name, fn, times) =>
-    withLock(`${locks}/${name}.lock`, fn, { timeoutMs: times?.waitMs, staleMs: times?.staleMs });
-  const notice = (text: string) => runtime.stderr(`aws-vault: ${text}\n`);
-  // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
-  const toolEnv = withoutPrivateVariables(runtime.env.toObject());
-  const mfa = new MfaCodes({
-    driver: async () =>
-      promptDriver(
-        await selectPromptDriver({
-          name: deps.promptName,
-          stdoutIsTerminal: runtime.stdoutIsTerminal(),
-          os: runtime.os,
-          path: runtime.env.get("PATH"),
-        }),
-        { terminal: runtime.terminal, env: envFromObject(toolEnv) },
-      ),
-    ledger: fileLedger(
-      `${locks}/mfa-codes-used.json`,
-      (fn) => withLock(`${locks}/mfa-codes-used.lock`, fn),
-    ),
-    now: () => runtime.now(),
-    notice,
-    env: toolEnv,
-  });
-  const debug = (m: string) => runtime.debug(m);
-  const ssoTokens = new OidcTokenStore(keyring, () => runtime.now());
-  // Built (and their modules loaded) only for SSO, web identity and credential_process.
-  const sources = async (): Promise<ProfileSourceDeps> => {
-    const [oidc, portal, browser, signIn] = await Promise.all([
-      import("../aws/sso_oidc_client.ts"),
-      import("../aws/sso_client.ts"),
-      import("../prompt/browser.ts"),
-      import("./sso_sign_in.ts"),
-    ]);
-    return {
-      ssoTokens,
-      oidc: deps.oidc ?? oidc.sdkOidcClientFactory({ debug }),
-      ssoPortal: deps.ssoPortal ?? portal.sdkSsoPortalFactory({ debug }),
-      signIn: {
-        openBrowser: await browser.findBrowserOpener({
-          env: runtime.env,
-          os: runtime.os,
-          processEnv: toolEnv,
-        }),
-        notice: (text) => runtime.stderr(`${text}\n`),
-        sleep: signIn.abortableSleep,
-        interruptible,
-      },
-      signInChoice: req.signIn ?? {},
-      unsignedSts: deps.unsignedSts ?? sdkUnsignedStsClientFactory({ debug }),
-      env: runtime.env,
-      processEnv: toolEnv,
-    };
-  };
-  const provider = await buildProvider(profile, {
-    masterKeys: new CredentialStore(keyring),
-    sessions: new SessionStore(keyring, () => runtime.now()),
-    lock,
-    sts: deps.sts ?? sdkStsClientFactory({ debug: (m) => runtime.debug(m) }),
-    mfa,
-    now: () => runtime.now(),
-    notice,
-    debug,
-    env: runtime.env,
-    sources,
-  }, { noSession: req.noSession, minRemainingMs: req.minRemainingMs });
+  const { profile, provider, source } = await providerForProfile(services, req);
   const credentials = await provider.retrieve();
-  runtime.debug(`credentials for profile ${profile.name}: key ${credentials.accessKeyId}`);
+  services.log.debug(
+    `credentials for profile ${profile.name} (${source}): key ${credentials.accessKeyId}`,
+  );
   if (req.syncSsoCache) {
     const { syncAwsCliSsoCache } = await import("./sso_cli_cache.ts");
-    const path = await syncAwsCliSsoCache(profile, ssoTokens, runtime.homeDir());
-    if (path) debug(`wrote the SSO token to ${path}`);
+    const path = await syncAwsCliSsoCache(
+      profile,
+      await services.oidcTokens(),
+      services.runtime.homeDir(),
+    );
+    if (path) services.log.debug(`wrote the SSO token to ${path}`);
     else if (req.syncSsoCache === "asked") {
-      notice(`--sso-sync: profile ${profile.name} does not get its credentials from SSO`);
+      services.notice(`--sso-sync: profile ${profile.name} does not get its credentials from SSO`);
     }
   }
-  return { profile, credentials };
-}
-
-/** Runs `fn` with a signal that Ctrl-C (SIGINT) aborts while it runs. */
-async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onInterrupt = () => controller.abort(new Error("interrupted"));
-  const signal: Deno.Signal = "SIGINT";
-  Deno.addSignalListener(signal, onInterrupt);
-  try {
-    return await fn(controller.signal);
-  } finally {
-    Deno.removeSignalListener(signal, onInterrupt);
-  }
+  return { profile, credentials, source };
 }

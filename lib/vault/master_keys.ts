@@ -1,6 +1,6 @@
 /** Long-term access keys stored in the vault under the profile's name. */
 import { UserError } from "../errors.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 
 /** Read access to stored long-term keys (lib/store's CredentialStore has this shape). */
 export interface MasterKeyStore {

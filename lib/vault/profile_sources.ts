@@ -12,7 +12,7 @@ import { UserError } from "../errors.ts";
 import type { Env } from "../runtime.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
 import { CredentialProcessProvider } from "./credential_process.ts";
-import type { CredentialProvider } from "./credentials.ts";
+import type { CredentialProvider } from "../credentials.ts";
 import { type Locker, type SessionCache, SIGN_IN_LOCK_TIMES } from "./session_cache.ts";
 import { SsoRoleCredentialsProvider } from "./sso_role_credentials.ts";
 import type { SignInChoice, SignInUi } from "./sso_sign_in.ts";
@@ -42,6 +42,9 @@ export interface SourceContext {
   sources?: () => Promise<ProfileSourceDeps>;
 }
 
+/** The sources this module builds (the chain's CredentialSource names them the same way). */
+export type ProfileSourceKind = "sso" | "web identity" | "credential_process";
+
 /** The scope that makes IAM Identity Center issue refresh tokens. */
 export const DEFAULT_SSO_SCOPES = ["sso:account:access"];
 
@@ -50,8 +53,8 @@ export async function profileSource(
   p: ProfileConfig,
   ctx: SourceContext,
   minRemainingMs: number,
-): Promise<CredentialProvider | undefined> {
-  const kind = p.ssoStartUrl || p.ssoSession
+): Promise<{ provider: CredentialProvider; source: ProfileSourceKind } | undefined> {
+  const kind: ProfileSourceKind | undefined = p.ssoStartUrl || p.ssoSession
     ? "sso"
     : p.webIdentityTokenFile || p.webIdentityTokenProcess
     ? "web identity"
@@ -97,7 +100,7 @@ export async function profileSource(
       roleName: required(p, p.ssoRoleName, "sso_role_name"),
       portalEndpoint: configuredEndpoint("SSO", deps.env, p.endpointUrl),
     });
-    return cached(inner, "sso.GetRoleCredentials", session.startUrl);
+    return { provider: cached(inner, "sso.GetRoleCredentials", session.startUrl), source: kind };
   }
   if (kind === "web identity") {
     if (!p.roleArn) {
@@ -123,14 +126,14 @@ export async function profileSource(
       processEnv: deps.processEnv,
       now: ctx.now,
     });
-    return cached(inner, "sts.AssumeRoleWithWebIdentity");
+    return { provider: cached(inner, "sts.AssumeRoleWithWebIdentity"), source: kind };
   }
   const inner = new CredentialProcessProvider({
     profileName: p.name,
     command: p.credentialProcess!,
     env: deps.processEnv,
   });
-  return cached(inner, "credential_process");
+  return { provider: cached(inner, "credential_process"), source: kind };
 }
 
 /** The SSO session of a profile, checked: start URL, region, scopes and endpoint. */

@@ -3,16 +3,12 @@
  * session key fields, and a cross-process lock. Kept as interfaces so providers are tested with
  * in-memory doubles and run with the real store.
  */
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../credentials.ts";
+import type { SessionKey as StoredSessionKey } from "../store/session_key.ts";
+import { bytesToBase64Url } from "../encoding.ts";
 
-/** The fields of an aws-vault session key (the expiry part is added by the store). */
-export interface SessionKey {
-  /** `sts.GetSessionToken`, `sts.AssumeRole`, ... */
-  type: string;
-  profileName: string;
-  /** The MFA serial, or "" when none. */
-  mfaSerial: string;
-}
+/** The fields of an aws-vault session key without the expiry part (the store adds it). */
+export type SessionKey = Omit<StoredSessionKey, "expiration">;
 
 /** Cached sessions. `get` returns undefined for a missing or unreadable item. */
 export interface SessionCache {
@@ -71,8 +67,5 @@ function fnv1a64Hex(text: string): string {
 }
 
 function b64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return bytesToBase64Url(new TextEncoder().encode(text));
 }

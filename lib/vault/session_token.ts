@@ -1,6 +1,6 @@
 /** GetSessionToken: short-lived credentials from long-term keys, with MFA when configured. */
 import type { MfaCodes, MfaRequest } from "../prompt/mfa.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { mfaCodeOnce, type StsTarget, toSeconds, withSourceCredentials } from "./sts_call.ts";
 
 /** GetSessionToken settings. */

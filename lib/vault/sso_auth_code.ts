@@ -4,6 +4,7 @@
  * exchanged together with the verifier that only this process knows.
  */
 import type { CreatedToken, OidcClient } from "../aws/sso_oidc_client.ts";
+import { bytesToBase64Url } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 import type { OidcClientRecord } from "../store/oidc_tokens.ts";
 import { denied } from "./sso_device_code.ts";
@@ -28,11 +29,11 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 /** Runs the flow; returns the token once the browser came back with a code. */
 export async function authCodeSignIn(o: AuthCodeSignIn): Promise<CreatedToken> {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64url(
+  const verifier = bytesToBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = bytesToBase64Url(
     new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
   );
-  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const state = bytesToBase64Url(crypto.getRandomValues(new Uint8Array(16)));
   let settle!: (result: { code: string } | { error: string }) => void;
   const answered = new Promise<{ code: string } | { error: string }>((r) => settle = r);
   const server = Deno.serve(
@@ -116,10 +117,4 @@ async function waitFor<T>(answered: Promise<T>, o: AuthCodeSignIn): Promise<T> {
 /** An error word from the redirect, kept short and printable (it comes from a URL). */
 function oneWord(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, "?").slice(0, 64);
-}
-
-function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }

@@ -3,7 +3,7 @@
  * A stored token the portal refuses (401: revoked, signed out) is dropped and renewed once.
  */
 import { SsoPortalError, type SsoPortalFactory } from "../aws/sso_client.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import type { SsoTokenSource } from "./sso_token.ts";
 
 /** Settings of one SSO profile. */

@@ -52,3 +52,15 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** Runs `fn` with a signal that Ctrl-C (SIGINT) aborts while it runs. */
+export async function onInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new Error("interrupted"));
+  Deno.addSignalListener("SIGINT", abort);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", abort);
+  }
+}

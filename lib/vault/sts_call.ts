@@ -10,7 +10,7 @@ import {
 } from "../aws/sts_client.ts";
 import type { StsEndpointOptions } from "../aws/sts_endpoint.ts";
 import type { MfaCodes, MfaRequest } from "../prompt/mfa.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 
 /** A provider that can be told its last credentials were refused, and fetch new ones. */
 export interface RefreshableProvider extends CredentialProvider {

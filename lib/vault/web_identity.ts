@@ -7,7 +7,7 @@ import type { StsEndpointOptions } from "../aws/sts_endpoint.ts";
 import { UserError } from "../errors.ts";
 import { defaultRoleSessionName } from "./assume_role.ts";
 import { readBounded, runSourceProcess } from "./source_process.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { toSeconds } from "./sts_call.ts";
 
 /** Web identity settings, from the profile. */

@@ -9,9 +9,10 @@ import assert from "node:assert/strict";
 import type { CliOptions, CliResult } from "../support/cli.ts";
 import { runCli } from "../support/cli.ts";
 import { argvLog } from "../support/argv_log.ts";
-import { makePassStore } from "../support/gpg_pass.ts";
-import { startGnomeKeyring } from "../support/gnome_keyring.ts";
-import { startKeyctlSession, withoutJoinNotice } from "../support/keyctl_session.ts";
+import { makePassStore, PASS_GPG } from "../support/gpg_pass.ts";
+import { GNOME_KEYRING, startGnomeKeyring } from "../support/gnome_keyring.ts";
+import { KEYCTL, startKeyctlSession, withoutJoinNotice } from "../support/keyctl_session.ts";
+import { ignoreWithout, type Peer } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
 
 const KEY_ID = "AKIAE2EBACKEND000001";
@@ -35,7 +36,7 @@ interface BackendPeer {
   cleanup(): Promise<void>;
 }
 
-const PEERS: Record<string, () => Promise<BackendPeer | undefined>> = {
+const PEERS: Record<string, () => Promise<BackendPeer>> = {
   file: () =>
     Promise.resolve({
       env: { AWS_VAULT_FILE_PASSPHRASE: "e2e-backend-passphrase" },
@@ -45,7 +46,6 @@ const PEERS: Record<string, () => Promise<BackendPeer | undefined>> = {
     }),
   pass: async () => {
     const store = await makePassStore();
-    if (!store) return undefined;
     return {
       env: { GNUPGHOME: store.gnupgHome, PASSWORD_STORE_DIR: store.storeDir },
       secrets: [],
@@ -56,7 +56,6 @@ const PEERS: Record<string, () => Promise<BackendPeer | undefined>> = {
   },
   keyctl: async () => {
     const session = await startKeyctlSession();
-    if (!session) return undefined;
     return {
       env: { AWS_VAULT_KEYCTL_SCOPE: "session" },
       secrets: [],
@@ -70,7 +69,6 @@ const PEERS: Record<string, () => Promise<BackendPeer | undefined>> = {
   },
   "secret-service": async () => {
     const gk = await startGnomeKeyring();
-    if (!gk) return undefined;
     try {
       await gk.createCollection("awsvault");
     } catch (err) {
@@ -85,6 +83,14 @@ const PEERS: Record<string, () => Promise<BackendPeer | undefined>> = {
       cleanup: gk.cleanup,
     };
   },
+};
+
+/** The real programs each backend needs. */
+const NEEDS: Record<string, Peer[]> = {
+  file: [],
+  pass: [PASS_GPG],
+  keyctl: [KEYCTL],
+  "secret-service": [GNOME_KEYRING],
 };
 
 /** What a test gets: a way to run the CLI and the facts to check afterwards. */
@@ -110,7 +116,6 @@ async function withBackend(
   fn: (s: Setup) => Promise<void>,
 ): Promise<void> {
   const peer = await PEERS[name]();
-  if (!peer) return;
   const home = await vaultHome("").catch(async (err) => {
     await peer.cleanup();
     throw err;
@@ -175,82 +180,95 @@ async function execEnv(s: Setup, profile: string): Promise<Record<string, string
 }
 
 for (const name of Object.keys(PEERS)) {
-  Deno.test(`${name}: add, list, exec and remove as a user runs them (--backend)`, async () => {
-    await withBackend(name, "flag", async (s) => {
-      const add = await s.cli(["add", "--env", "p"], {
-        AWS_ACCESS_KEY_ID: KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET,
+  const ignore = await ignoreWithout(...NEEDS[name]);
+  Deno.test(
+    `${name}: add, list, exec and remove as a user runs them (--backend)`,
+    { ignore },
+    async () => {
+      await withBackend(name, "flag", async (s) => {
+        const add = await s.cli(["add", "--env", "p"], {
+          AWS_ACCESS_KEY_ID: KEY_ID,
+          AWS_SECRET_ACCESS_KEY: SECRET,
+        });
+        assertQuietSuccess(add, s.secrets, "add");
+        assert.equal(add.stdout, 'Added credentials to profile "p" in vault\n');
+        assert.equal(add.stderr, "");
+        assert.equal(await Deno.readTextFile(s.configFile), "[profile p]\n");
+
+        const list = await s.cli(["list"]);
+        assertQuietSuccess(list, s.secrets, "list");
+        assert.deepEqual(rowOf(list.stdout, "p"), ["p", "p", "-"]);
+        const creds = await s.cli(["list", "--credentials"]);
+        assertQuietSuccess(creds, s.secrets, "list --credentials");
+        assert.equal(creds.stdout, "p\n");
+
+        const vars = await execEnv(s, "p");
+        assert.equal(vars.AWS_ACCESS_KEY_ID, KEY_ID);
+        assert.equal(vars.AWS_SECRET_ACCESS_KEY, SECRET);
+        assert.equal(vars.AWS_VAULT, "p");
+        assert.equal(vars.AWS_SESSION_TOKEN, undefined, "--no-session hands out the stored key");
+
+        const remove = await s.cli(["remove", "-f", "p"]);
+        assertQuietSuccess(remove, s.secrets, "remove");
+        assert.equal(remove.stdout, "Deleted credentials.\n");
+        const after = await s.cli(["list"]);
+        assertQuietSuccess(after, s.secrets, "list after remove");
+        assert.deepEqual(rowOf(after.stdout, "p"), ["p", "-", "-"]);
+        assert.equal((await s.cli(["list", "--credentials"])).stdout, "");
+
+        const gone = await s.cli(["exec", "--no-session", "p", "--", "env"]);
+        assert.equal(gone.code, 1);
+        assert.match(gone.stderr, /^aws-vault: error: .*\n$/);
+
+        const argv = await s.toolArgv();
+        if (s.storeCommand) assert.match(argv, s.storeCommand, "the tools ran through the shims");
+        for (const secret of s.secrets) assert(!argv.includes(secret), "a secret is in an argv");
       });
-      assertQuietSuccess(add, s.secrets, "add");
-      assert.equal(add.stdout, 'Added credentials to profile "p" in vault\n');
-      assert.equal(add.stderr, "");
-      assert.equal(await Deno.readTextFile(s.configFile), "[profile p]\n");
+    },
+  );
 
-      const list = await s.cli(["list"]);
-      assertQuietSuccess(list, s.secrets, "list");
-      assert.deepEqual(rowOf(list.stdout, "p"), ["p", "p", "-"]);
-      const creds = await s.cli(["list", "--credentials"]);
-      assertQuietSuccess(creds, s.secrets, "list --credentials");
-      assert.equal(creds.stdout, "p\n");
+  Deno.test(
+    `${name}: what one process stores, later processes read and replace (AWS_VAULT_BACKEND)`,
+    { ignore },
+    async () => {
+      await withBackend(name, "env", async (s) => {
+        const first = await s.cli(["--debug", "add", "--env", "--no-add-config", "p"], {
+          AWS_ACCESS_KEY_ID: KEY_ID,
+          AWS_SECRET_ACCESS_KEY: SECRET,
+        });
+        assertQuietSuccess(first, s.secrets, "add --debug");
+        assert.equal(await Deno.readTextFile(s.configFile), "", "--no-add-config");
 
-      const vars = await execEnv(s, "p");
-      assert.equal(vars.AWS_ACCESS_KEY_ID, KEY_ID);
-      assert.equal(vars.AWS_SECRET_ACCESS_KEY, SECRET);
-      assert.equal(vars.AWS_VAULT, "p");
-      assert.equal(vars.AWS_SESSION_TOKEN, undefined, "--no-session hands out the stored key");
+        let vars = await execEnv(s, "p");
+        assert.deepEqual([vars.AWS_ACCESS_KEY_ID, vars.AWS_SECRET_ACCESS_KEY], [KEY_ID, SECRET]);
 
-      const remove = await s.cli(["remove", "-f", "p"]);
-      assertQuietSuccess(remove, s.secrets, "remove");
-      assert.equal(remove.stdout, "Deleted credentials.\n");
-      const after = await s.cli(["list"]);
-      assertQuietSuccess(after, s.secrets, "list after remove");
-      assert.deepEqual(rowOf(after.stdout, "p"), ["p", "-", "-"]);
-      assert.equal((await s.cli(["list", "--credentials"])).stdout, "");
+        const second = await s.cli(["add", "--env", "--no-add-config", "p"], {
+          AWS_ACCESS_KEY_ID: KEY_ID_2,
+          AWS_SECRET_ACCESS_KEY: SECRET_2,
+        });
+        assertQuietSuccess(second, s.secrets, "add again");
+        vars = await execEnv(s, "p");
+        assert.deepEqual([vars.AWS_ACCESS_KEY_ID, vars.AWS_SECRET_ACCESS_KEY], [
+          KEY_ID_2,
+          SECRET_2,
+        ]);
 
-      const gone = await s.cli(["exec", "--no-session", "p", "--", "env"]);
-      assert.equal(gone.code, 1);
-      assert.match(gone.stderr, /^aws-vault: error: .*\n$/);
+        const list = await s.cli(["--debug", "list", "--credentials"]);
+        assertQuietSuccess(list, s.secrets, "list --debug");
+        assert.equal(list.stdout, "p\n", "replacing an item leaves one item");
 
-      const argv = await s.toolArgv();
-      if (s.storeCommand) assert.match(argv, s.storeCommand, "the tools ran through the shims");
-      for (const secret of s.secrets) assert(!argv.includes(secret), "a secret is in an argv");
-    });
-  });
-
-  Deno.test(`${name}: what one process stores, later processes read and replace (AWS_VAULT_BACKEND)`, async () => {
-    await withBackend(name, "env", async (s) => {
-      const first = await s.cli(["--debug", "add", "--env", "--no-add-config", "p"], {
-        AWS_ACCESS_KEY_ID: KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET,
+        const argv = await s.toolArgv();
+        for (const secret of s.secrets) assert(!argv.includes(secret), "a secret is in an argv");
       });
-      assertQuietSuccess(first, s.secrets, "add --debug");
-      assert.equal(await Deno.readTextFile(s.configFile), "", "--no-add-config");
-
-      let vars = await execEnv(s, "p");
-      assert.deepEqual([vars.AWS_ACCESS_KEY_ID, vars.AWS_SECRET_ACCESS_KEY], [KEY_ID, SECRET]);
-
-      const second = await s.cli(["add", "--env", "--no-add-config", "p"], {
-        AWS_ACCESS_KEY_ID: KEY_ID_2,
-        AWS_SECRET_ACCESS_KEY: SECRET_2,
-      });
-      assertQuietSuccess(second, s.secrets, "add again");
-      vars = await execEnv(s, "p");
-      assert.deepEqual([vars.AWS_ACCESS_KEY_ID, vars.AWS_SECRET_ACCESS_KEY], [KEY_ID_2, SECRET_2]);
-
-      const list = await s.cli(["--debug", "list", "--credentials"]);
-      assertQuietSuccess(list, s.secrets, "list --debug");
-      assert.equal(list.stdout, "p\n", "replacing an item leaves one item");
-
-      const argv = await s.toolArgv();
-      for (const secret of s.secrets) assert(!argv.includes(secret), "a secret is in an argv");
-    });
-  });
+    },
+  );
 }
 
-Deno.test("keyctl: parallel first adds all land (ring creation is locked across processes)", async () => {
+Deno.test("keyctl: parallel first adds all land (ring creation is locked across processes)", {
+  ignore: await ignoreWithout(KEYCTL),
+}, async () => {
   for (let round = 0; round < 5; round++) {
     const session = await startKeyctlSession();
-    if (!session) return;
     const home = await Deno.makeTempDir();
     try {
       const env = {

@@ -5,8 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { cliCommand, runCli } from "../support/cli.ts";
-import { AWS_CLI_V2, awsCli, haveMotoAndCli, type Moto, startMoto } from "../support/moto.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { AWS_CLI_V2, awsCli, type Moto, MOTO_AND_CLI, startMoto } from "../support/moto.ts";
+import { commandPeer, ignoreWithout, requirePeers } from "../support/peers.ts";
+
+const noMoto = await ignoreWithout(...MOTO_AND_CLI);
+const BOTO3 = commandPeer("boto3", "python3", ["-c", "import boto3"]);
+const noBoto3 = await ignoreWithout(BOTO3);
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 async function withMotoUser(
@@ -42,55 +46,62 @@ async function withMotoUser(
   }
 }
 
-Deno.test("exec -n alice -- aws sts get-caller-identity prints alice's ARN", async () => {
-  if (!(await haveMotoAndCli())) return;
-  await withMotoUser(async (_moto, _home, env) => {
-    const r = await runCli(
-      [
-        "exec",
-        "-n",
-        "alice",
-        "--",
-        AWS_CLI_V2,
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        env.AWS_ENDPOINT_URL,
-        "--output",
-        "json",
-      ],
-      { env },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(JSON.parse(r.stdout).Arn, /^arn:aws:iam::123456789012:user\/alice$/);
-  });
-});
+Deno.test(
+  "exec -n alice -- aws sts get-caller-identity prints alice's ARN",
+  { ignore: noMoto },
+  async () => {
+    await withMotoUser(async (_moto, _home, env) => {
+      const r = await runCli(
+        [
+          "exec",
+          "-n",
+          "alice",
+          "--",
+          AWS_CLI_V2,
+          "sts",
+          "get-caller-identity",
+          "--endpoint-url",
+          env.AWS_ENDPOINT_URL,
+          "--output",
+          "json",
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(JSON.parse(r.stdout).Arn, /^arn:aws:iam::123456789012:user\/alice$/);
+    });
+  },
+);
 
-Deno.test("exec of a role profile runs the child as the assumed role", async () => {
-  if (!(await haveMotoAndCli())) return;
-  await withMotoUser(async (_moto, _home, env) => {
-    const r = await runCli(
-      [
-        "exec",
-        "deploy",
-        "--",
-        AWS_CLI_V2,
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        env.AWS_ENDPOINT_URL,
-        "--output",
-        "json",
-      ],
-      { env },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(JSON.parse(r.stdout).Arn, /:assumed-role\/deploy\/aws-vault-\d+$/);
-  });
-});
+Deno.test(
+  "exec of a role profile runs the child as the assumed role",
+  { ignore: noMoto },
+  async () => {
+    await withMotoUser(async (_moto, _home, env) => {
+      const r = await runCli(
+        [
+          "exec",
+          "deploy",
+          "--",
+          AWS_CLI_V2,
+          "sts",
+          "get-caller-identity",
+          "--endpoint-url",
+          env.AWS_ENDPOINT_URL,
+          "--output",
+          "json",
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(JSON.parse(r.stdout).Arn, /:assumed-role\/deploy\/aws-vault-\d+$/);
+    });
+  },
+);
 
-Deno.test("the AWS CLI v2 and boto3 use aws-vault as credential_process", async () => {
-  if (!(await haveMotoAndCli())) return;
+Deno.test("the AWS CLI v2 and boto3 use aws-vault as credential_process", {
+  ignore: noMoto || noBoto3,
+}, async () => {
   await withMotoUser(async (_moto, _home, env) => {
     const cliEnv = { ...env, AWS_PROFILE: "cp" };
     const r = await new Deno.Command(AWS_CLI_V2, {
@@ -110,7 +121,7 @@ Deno.test("the AWS CLI v2 and boto3 use aws-vault as credential_process", async 
     const dec = new TextDecoder();
     assert.ok(r.success, dec.decode(r.stderr));
     assert.ok(JSON.parse(dec.decode(r.stdout)).Arn.startsWith("arn:aws:sts::123456789012:"));
-    if (!(await havePeer("boto3", commandWorks("python3", ["-c", "import boto3"])))) return;
+    await requirePeers(BOTO3);
     const py = await new Deno.Command("python3", {
       args: [
         "-c",

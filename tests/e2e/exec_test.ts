@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { cliCommand, runCli } from "../support/cli.ts";
 import { TestSts } from "../support/test_sts.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
+import { readUntil } from "../support/read_until.ts";
 
 const M = "arn:aws:iam::111111111111:mfa/jonsmith";
 const JON = {
@@ -140,19 +141,10 @@ Deno.test("SIGTERM and SIGINT sent to aws-vault reach the child", async () => {
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      const reader = child.stdout.getReader();
-      let seen = "";
-      while (!seen.includes("ready")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += new TextDecoder().decode(value);
-      }
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = await readUntil(reader, (text) => text.includes("ready"));
       child.kill(signal);
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += new TextDecoder().decode(value);
-      }
+      seen += await readUntil(reader, () => false);
       const status = await child.status;
       await child.stderr.cancel();
       assert.equal(status.code, 3, `${signal}: ${seen}`);

@@ -4,7 +4,12 @@ import { FileKeyring } from "../../backends/file.ts";
 import { openPassKeyring } from "../../backends/pass.ts";
 import { newItem } from "../../backends/keyring.ts";
 import { cliCommand, runCli } from "../support/cli.ts";
-import { makePassStore, type PassStore } from "../support/gpg_pass.ts";
+import { makePassStore, PASS_GPG, type PassStore } from "../support/gpg_pass.ts";
+import { ignoreWithout } from "../support/peers.ts";
+import { argvLog } from "../support/argv_log.ts";
+import { readUntil } from "../support/read_until.ts";
+
+const noPass = await ignoreWithout(PASS_GPG);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -19,7 +24,6 @@ interface Setup {
 
 async function withSetup(fn: (s: Setup) => Promise<void>): Promise<void> {
   const store = await makePassStore();
-  if (!store) return;
   const fileDir = `${store.home}/awsvault-keys`;
   const env = {
     ...store.env,
@@ -33,13 +37,9 @@ async function withSetup(fn: (s: Setup) => Promise<void>): Promise<void> {
     passphrase: PASSPHRASE,
     terminal: { readLine: () => Promise.reject(new Error("no terminal")) },
   });
-  const saved = Deno.env.get("GNUPGHOME");
-  Deno.env.set("GNUPGHOME", store.gnupgHome);
   try {
     await fn({ store, fileDir, env, file });
   } finally {
-    if (saved === undefined) Deno.env.delete("GNUPGHOME");
-    else Deno.env.set("GNUPGHOME", saved);
     await store.cleanup();
   }
 }
@@ -53,7 +53,9 @@ function cred(profile: string) {
   });
 }
 
-Deno.test("migrate-backend file -> pass copies credentials only, verifies, deletes source", async () => {
+Deno.test("migrate-backend file -> pass copies credentials only, verifies, deletes source", {
+  ignore: noPass,
+}, async () => {
   await withSetup(async ({ store, env, file }) => {
     const session = "sts.GetSessionToken,d29yaw,,4102444800";
     const oidc = "oidc:https://x.awsapps.com/start";
@@ -73,7 +75,7 @@ Deno.test("migrate-backend file -> pass copies credentials only, verifies, delet
         "Migrated from file to pass: 2 copied, 0 overwritten, 0 skipped, 1 deleted from source.\n"
           .replace("1 deleted", "2 deleted"),
     );
-    const pass = openPassKeyring({ storeDir: store.storeDir });
+    const pass = openPassKeyring({ storeDir: store.storeDir, env: { GNUPGHOME: store.gnupgHome } });
     assert.deepEqual((await pass.keys()).sort(), ["home", "work"]);
     assert.equal(dec.decode((await pass.get("work"))!.data), dec.decode(cred("work").data));
     assert.equal((await pass.get("work"))!.label, "aws-vault (work)");
@@ -81,55 +83,64 @@ Deno.test("migrate-backend file -> pass copies credentials only, verifies, delet
   });
 });
 
-Deno.test("migrate-backend skips existing credentials unless --overwrite; --dry-run writes nothing", async () => {
-  await withSetup(async ({ store, env, file }) => {
-    await file.set(cred("work"));
-    const pass = openPassKeyring({ storeDir: store.storeDir });
-    await pass.set(newItem({ key: "work", data: enc.encode("older") }));
+Deno.test(
+  "migrate-backend skips existing credentials unless --overwrite; --dry-run writes nothing",
+  { ignore: noPass },
+  async () => {
+    await withSetup(async ({ store, env, file }) => {
+      await file.set(cred("work"));
+      const pass = openPassKeyring({
+        storeDir: store.storeDir,
+        env: { GNUPGHOME: store.gnupgHome },
+      });
+      await pass.set(newItem({ key: "work", data: enc.encode("older") }));
 
-    let r = await runCli(["migrate-backend", "--from", "file", "--to", "pass"], { env });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^work: skipped, already exists in destination$/m);
-    assert.equal(dec.decode((await pass.get("work"))!.data), "older");
+      let r = await runCli(["migrate-backend", "--from", "file", "--to", "pass"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^work: skipped, already exists in destination$/m);
+      assert.equal(dec.decode((await pass.get("work"))!.data), "older");
 
-    r = await runCli([
-      "migrate-backend",
-      "--from",
-      "file",
-      "--to",
-      "pass",
-      "--overwrite",
-      "--dry-run",
-    ], { env });
-    assert.match(r.stdout, /^work: would be overwritten$/m);
-    assert.equal(dec.decode((await pass.get("work"))!.data), "older");
+      r = await runCli([
+        "migrate-backend",
+        "--from",
+        "file",
+        "--to",
+        "pass",
+        "--overwrite",
+        "--dry-run",
+      ], { env });
+      assert.match(r.stdout, /^work: would be overwritten$/m);
+      assert.equal(dec.decode((await pass.get("work"))!.data), "older");
 
-    r = await runCli([
-      "migrate-backend",
-      "--from",
-      "file",
-      "--to",
-      "pass",
-      "--overwrite",
-      "--profile",
-      "work",
-    ], { env });
-    assert.match(r.stdout, /^work: overwritten, verified$/m);
-    assert.equal(dec.decode((await pass.get("work"))!.data), dec.decode(cred("work").data));
-    assert.deepEqual(await file.keys(), ["work"], "without --delete-source the source stays");
+      r = await runCli([
+        "migrate-backend",
+        "--from",
+        "file",
+        "--to",
+        "pass",
+        "--overwrite",
+        "--profile",
+        "work",
+      ], { env });
+      assert.match(r.stdout, /^work: overwritten, verified$/m);
+      assert.equal(dec.decode((await pass.get("work"))!.data), dec.decode(cred("work").data));
+      assert.deepEqual(await file.keys(), ["work"], "without --delete-source the source stays");
 
-    r = await runCli(["migrate-backend", "--from", "file", "--to", "file"], { env });
-    assert.equal(r.code, 2);
-    r = await runCli(["migrate-backend", "--from", "file", "--to", "kwallet"], { env });
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /^aws-vault: error: backend 'kwallet' is not supported by this build\n$/,
-    );
-  });
-});
+      r = await runCli(["migrate-backend", "--from", "file", "--to", "file"], { env });
+      assert.equal(r.code, 2);
+      r = await runCli(["migrate-backend", "--from", "file", "--to", "kwallet"], { env });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^aws-vault: error: backend 'kwallet' is not supported by this build\n$/,
+      );
+    });
+  },
+);
 
-Deno.test("migrate-backend killed midway leaves every credential in at least one backend", async () => {
+Deno.test("migrate-backend killed midway leaves every credential in at least one backend", {
+  ignore: noPass,
+}, async () => {
   await withSetup(async ({ store, env, file }) => {
     const profiles = Array.from({ length: 6 }, (_, i) => `p${i}`);
     for (const p of profiles) await file.set(cred(p));
@@ -143,17 +154,12 @@ Deno.test("migrate-backend killed midway leaves every credential in at least one
     }).spawn();
     // Kill it as soon as the first credential has been copied (mid-run, not before or after).
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!seen.includes("copied, verified")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
+    await readUntil(reader, (seen) => seen.includes("copied, verified"));
     child.kill("SIGKILL");
     await child.status;
     await reader.cancel().catch(() => {});
 
-    const pass = openPassKeyring({ storeDir: store.storeDir });
+    const pass = openPassKeyring({ storeDir: store.storeDir, env: { GNUPGHOME: store.gnupgHome } });
     const inPass = new Set(await pass.keys());
     const inFile = new Set(await file.keys());
     assert(
@@ -164,6 +170,29 @@ Deno.test("migrate-backend killed midway leaves every credential in at least one
       const item = inFile.has(p) ? await file.get(p) : await pass.get(p);
       assert(item, `credential ${p} must survive in one backend`);
       assert.equal(dec.decode(item.data), dec.decode(cred(p).data));
+    }
+  });
+});
+
+Deno.test("migrate-backend file -> pass: pass and gpg never get the vault passphrase", {
+  ignore: noPass,
+}, async () => {
+  await withSetup(async ({ store, env, file }) => {
+    await file.set(cred("work"));
+    const shims = `${store.home}/shims`;
+    await Deno.mkdir(shims);
+    const tools = await argvLog(shims, ["pass", "gpg", "gpg2"]);
+    const r = await runCli(["migrate-backend", "--from", "file", "--to", "pass"], {
+      env: { ...env, ...tools.env },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const runs = await tools.environments();
+    const ran = new Set(runs.map((run) => run.tool));
+    assert.ok(ran.has("pass") && (ran.has("gpg") || ran.has("gpg2")), `tools seen: ${[...ran]}`);
+    for (const run of runs) {
+      assert.equal(run.vars.GNUPGHOME, store.gnupgHome, `${run.tool} got our environment`);
+      assert.equal(run.vars.AWS_VAULT_FILE_PASSPHRASE, undefined, `${run.tool} got the passphrase`);
+      assert.ok(!Object.values(run.vars).includes(PASSPHRASE), `${run.tool} saw the passphrase`);
     }
   });
 });

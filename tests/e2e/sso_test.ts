@@ -9,8 +9,13 @@ import { runCli, spawnCli } from "../support/cli.ts";
 import { browserVisits, installStandInBrowser } from "../support/browser.ts";
 import { TestSso } from "../support/test_sso.ts";
 import { TestSts } from "../support/test_sts.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { commandPeer, ignoreWithout, requirePeers } from "../support/peers.ts";
 import { AWS_CLI_V2 } from "../support/moto.ts";
+
+const BOTO3 = commandPeer("boto3", "python3", ["-c", "import boto3"]);
+const CLI_V2 = commandPeer("aws CLI v2", AWS_CLI_V2, ["--version"]);
+const noBoto3 = await ignoreWithout(BOTO3);
+const noCliV2 = await ignoreWithout(CLI_V2);
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 
 const START = "https://corp.awsapps.com/start";
@@ -437,39 +442,43 @@ Deno.test("SSO: list shows the token on each profile of the session; clear remov
   });
 });
 
-Deno.test("SSO: exec --profile-env writes the AWS CLI's token cache; boto3 in the child signs in with it", async () => {
-  if (!await havePeer("boto3", commandWorks("python3", ["-c", "import boto3"]))) return;
-  await world(async (w) => {
-    const py =
-      "import boto3; print(boto3.Session().get_credentials().get_frozen_credentials().access_key)";
-    const r = await w.run(["exec", "--profile-env", "dev", "--", "python3", "-c", py]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(w.sso.callsOf("GetRoleCredentials").length, 2, "ours, then boto3's");
-    assert.equal(r.stdout.trim(), w.sso.issued[1].accessKeyId);
-    // sha1("corp")
-    const path = `${w.home.dir}/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json`;
-    const cache = JSON.parse(await Deno.readTextFile(path));
-    assert.deepEqual(Object.keys(cache), [
-      "startUrl",
-      "region",
-      "accessToken",
-      "expiresAt",
-      "clientId",
-      "clientSecret",
-      "registrationExpiresAt",
-      "refreshToken",
-    ]);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-    assert.equal((await Deno.stat(`${w.home.dir}/.aws/sso/cache`)).mode! & 0o777, 0o700);
-    // Without --profile-env or --sso-sync nothing is written in plaintext.
-    await Deno.remove(path);
-    assert.equal((await w.run(["export", "--format=json", "ops"])).code, 0);
-    await assert.rejects(Deno.stat(path));
-    const sync = await w.run(["export", "--format=json", "--sso-sync", "ops"]);
-    assert.equal(sync.code, 0, sync.stderr);
-    await Deno.stat(path);
-  });
-});
+Deno.test(
+  "SSO: exec --profile-env writes the AWS CLI's token cache; boto3 in the child signs in with it",
+  { ignore: noBoto3 },
+  async () => {
+    await requirePeers(BOTO3);
+    await world(async (w) => {
+      const py =
+        "import boto3; print(boto3.Session().get_credentials().get_frozen_credentials().access_key)";
+      const r = await w.run(["exec", "--profile-env", "dev", "--", "python3", "-c", py]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(w.sso.callsOf("GetRoleCredentials").length, 2, "ours, then boto3's");
+      assert.equal(r.stdout.trim(), w.sso.issued[1].accessKeyId);
+      // sha1("corp")
+      const path = `${w.home.dir}/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json`;
+      const cache = JSON.parse(await Deno.readTextFile(path));
+      assert.deepEqual(Object.keys(cache), [
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+        "refreshToken",
+      ]);
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(`${w.home.dir}/.aws/sso/cache`)).mode! & 0o777, 0o700);
+      // Without --profile-env or --sso-sync nothing is written in plaintext.
+      await Deno.remove(path);
+      assert.equal((await w.run(["export", "--format=json", "ops"])).code, 0);
+      await assert.rejects(Deno.stat(path));
+      const sync = await w.run(["export", "--format=json", "--sso-sync", "ops"]);
+      assert.equal(sync.code, 0, sync.stderr);
+      await Deno.stat(path);
+    });
+  },
+);
 
 Deno.test("SSO: --debug shows the steps but no token, secret or passphrase; the browser gets no passphrase", async () => {
   await world(async (w) => {
@@ -496,8 +505,10 @@ Deno.test("SSO: --debug shows the steps but no token, secret or passphrase; the 
   });
 });
 
-Deno.test("SSO: exec gives the role credentials to the AWS CLI v2, which STS accepts", async () => {
-  if (!await havePeer("aws CLI v2", commandWorks(AWS_CLI_V2, ["--version"]))) return;
+Deno.test("SSO: exec gives the role credentials to the AWS CLI v2, which STS accepts", {
+  ignore: noCliV2,
+}, async () => {
+  await requirePeers(CLI_V2);
   const sts = new TestSts();
   try {
     await world(async (w) => {

@@ -1,13 +1,17 @@
 /** Prompts on the controlling terminal: cancelling one leaves the terminal as it was. */
 import assert from "node:assert/strict";
-import { havePty, runOnPty } from "../support/pty.ts";
+import { ignoreWithout } from "../support/peers.ts";
+import { PTY, runOnPty } from "../support/pty.ts";
+
+const noPty = await ignoreWithout(PTY);
 
 // A shell that survives Ctrl-C (a trap handler, unlike an ignored signal, is not inherited by
 // aws-vault), runs aws-vault, then prints the terminal's settings once aws-vault has exited.
 const THEN_STTY = ["/bin/sh", "-c", 'trap : INT; "$@"; echo "exit=$?"; stty -a', "sh"];
 
-Deno.test("Ctrl-C at a hidden prompt cancels it and leaves echo and line editing on", async () => {
-  if (!await havePty()) return;
+Deno.test("Ctrl-C at a hidden prompt cancels it and leaves echo and line editing on", {
+  ignore: noPty,
+}, async () => {
   const home = await Deno.makeTempDir({ prefix: "tty-prompt-" });
   try {
     const keys = `${home}/keys`;

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { CliOptions, CliResult } from "../support/cli.ts";
 import { runCli } from "../support/cli.ts";
-import { havePeer } from "../support/peers.ts";
+import { ignoreWithout, type Peer, requirePeers } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
 
 const DROPPED = "-dac_override,-dac_read_search";
@@ -35,12 +35,17 @@ async function dropWorks(): Promise<string | undefined> {
   }
 }
 
-/** How to run the CLI as a user without root's powers over file permissions, or undefined. */
+/** setpriv, needed only when the tests run as root. */
+const SETPRIV_PEER: Peer = { name: "setpriv (capability drop for root)", probe: dropWorks };
+const AS_ROOT = Deno.uid() === 0;
+const ignore = AS_ROOT && await ignoreWithout(SETPRIV_PEER);
+
+/** How to run the CLI as a user without root's powers over file permissions. */
 async function unprivilegedRunner(): Promise<
-  ((args: string[], options: CliOptions) => Promise<CliResult>) | undefined
+  (args: string[], options: CliOptions) => Promise<CliResult>
 > {
-  if (Deno.uid() !== 0) return runCli;
-  if (!await havePeer("setpriv (capability drop for root)", dropWorks)) return undefined;
+  if (!AS_ROOT) return runCli;
+  await requirePeers(SETPRIV_PEER);
   return (args, options) => runCli(args, { ...options, wrapper: SETPRIV });
 }
 
@@ -62,44 +67,48 @@ function assertOneErrorLine(r: CliResult, dir: string, what: string): void {
   assert(!r.stderr.includes(SECRET) && !r.stdout.includes(SECRET), `${what}: secret shown`);
 }
 
-Deno.test("an unreadable vault directory: one clear error line, exit 1, nothing lost", async () => {
-  const run = await unprivilegedRunner();
-  if (!run) return;
-  const home = await vaultHome("[profile p]\n");
-  const keys = home.env.AWS_VAULT_FILE_DIR;
-  try {
-    await home.addKeys("p", "AKIAUNREADABLE000001", SECRET);
-    const before = await snapshot(keys);
-    const env = { ...home.env, AWS_ACCESS_KEY_ID: "AKIANEW", AWS_SECRET_ACCESS_KEY: SECRET };
-    await Deno.chmod(keys, 0o000);
+Deno.test(
+  "an unreadable vault directory: one clear error line, exit 1, nothing lost",
+  { ignore },
+  async () => {
+    const run = await unprivilegedRunner();
+    const home = await vaultHome("[profile p]\n");
+    const keys = home.env.AWS_VAULT_FILE_DIR;
     try {
-      for (
-        const args of [
-          ["list"],
-          ["list", "--credentials"],
-          ["exec", "--no-session", "p", "--", "true"],
-          ["remove", "-f", "p"],
-          ["add", "--env", "q"],
-          ["clear"],
-        ]
-      ) {
-        assertOneErrorLine(await run(args, { env }), keys, args.join(" "));
+      await home.addKeys("p", "AKIAUNREADABLE000001", SECRET);
+      const before = await snapshot(keys);
+      const env = { ...home.env, AWS_ACCESS_KEY_ID: "AKIANEW", AWS_SECRET_ACCESS_KEY: SECRET };
+      await Deno.chmod(keys, 0o000);
+      try {
+        for (
+          const args of [
+            ["list"],
+            ["list", "--credentials"],
+            ["exec", "--no-session", "p", "--", "true"],
+            ["remove", "-f", "p"],
+            ["add", "--env", "q"],
+            ["clear"],
+          ]
+        ) {
+          assertOneErrorLine(await run(args, { env }), keys, args.join(" "));
+        }
+        const profiles = await run(["list", "--profiles"], { env });
+        assert.equal(profiles.code, 0, "list --profiles does not open the vault");
+        assert.equal(profiles.stdout, "p\n");
+      } finally {
+        await Deno.chmod(keys, 0o700);
       }
-      const profiles = await run(["list", "--profiles"], { env });
-      assert.equal(profiles.code, 0, "list --profiles does not open the vault");
-      assert.equal(profiles.stdout, "p\n");
+      assert.deepEqual(await snapshot(keys), before);
     } finally {
-      await Deno.chmod(keys, 0o700);
+      await home.cleanup();
     }
-    assert.deepEqual(await snapshot(keys), before);
-  } finally {
-    await home.cleanup();
-  }
-});
+  },
+);
 
-Deno.test("a read-only vault directory: reads work, writes fail clearly, nothing changes", async () => {
+Deno.test("a read-only vault directory: reads work, writes fail clearly, nothing changes", {
+  ignore,
+}, async () => {
   const run = await unprivilegedRunner();
-  if (!run) return;
   const home = await vaultHome("[profile p]\n");
   const keys = home.env.AWS_VAULT_FILE_DIR;
   try {

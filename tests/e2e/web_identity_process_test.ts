@@ -5,24 +5,29 @@
  */
 import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
-import { haveMotoAndCli, startMoto } from "../support/moto.ts";
+import { MOTO_AND_CLI, startMoto } from "../support/moto.ts";
+import { ignoreWithout, requirePeers } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
 
+const noMoto = await ignoreWithout(...MOTO_AND_CLI);
 const ROLE = "arn:aws:iam::123456789012:role/ci";
 const JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.";
 
-Deno.test("web identity: token file and token process against moto, cached as sts.AssumeRoleWithWebIdentity", async () => {
-  if (!await haveMotoAndCli()) return;
-  const moto = await startMoto();
-  const dir = await Deno.makeTempDir({ prefix: "aws-vault-wi-" });
-  const counter = `${dir}/runs`;
-  await Deno.writeTextFile(`${dir}/token`, JWT);
-  await Deno.writeTextFile(
-    `${dir}/token.sh`,
-    `#!/bin/sh\necho run >> '${counter}'\nprintf '%s' '${JWT}'\n`,
-    { mode: 0o700 },
-  );
-  const home = await vaultHome(`[profile wif]
+Deno.test(
+  "web identity: token file and token process against moto, cached as sts.AssumeRoleWithWebIdentity",
+  { ignore: noMoto },
+  async () => {
+    await requirePeers(...MOTO_AND_CLI);
+    const moto = await startMoto();
+    const dir = await Deno.makeTempDir({ prefix: "aws-vault-wi-" });
+    const counter = `${dir}/runs`;
+    await Deno.writeTextFile(`${dir}/token`, JWT);
+    await Deno.writeTextFile(
+      `${dir}/token.sh`,
+      `#!/bin/sh\necho run >> '${counter}'\nprintf '%s' '${JWT}'\n`,
+      { mode: 0o700 },
+    );
+    const home = await vaultHome(`[profile wif]
 role_arn = ${ROLE}
 web_identity_token_file = ${dir}/token
 region = us-east-1
@@ -39,42 +44,43 @@ web_identity_token_file = ${dir}/token
 role_arn = ${ROLE}
 web_identity_token_file = ${dir}/nope
 `);
-  try {
-    const env = { ...home.env, AWS_ENDPOINT_URL: moto.url };
-    const f = await runCli(["export", "--format=json", "wif"], { env });
-    assert.equal(f.code, 0, f.stderr);
-    const json = JSON.parse(f.stdout);
-    assert.ok(json.AccessKeyId && json.SessionToken && json.Expiration, f.stdout);
-    const p1 = await runCli(["export", "--format=json", "wip"], { env });
-    assert.equal(p1.code, 0, p1.stderr);
-    const p2 = await runCli(["export", "--format=json", "wip"], { env });
-    assert.equal(p2.code, 0, p2.stderr);
-    assert.deepEqual(JSON.parse(p2.stdout), JSON.parse(p1.stdout));
-    assert.equal((await Deno.readTextFile(counter)).trim().split("\n").length, 1, "cached");
-    const files = [...Deno.readDirSync(`${home.dir}/keys`)].map((e) => e.name);
-    assert.ok(
-      files.some((n) => n.startsWith("sts.AssumeRoleWithWebIdentity,d2lw,,")),
-      files.join(" "),
-    );
+    try {
+      const env = { ...home.env, AWS_ENDPOINT_URL: moto.url };
+      const f = await runCli(["export", "--format=json", "wif"], { env });
+      assert.equal(f.code, 0, f.stderr);
+      const json = JSON.parse(f.stdout);
+      assert.ok(json.AccessKeyId && json.SessionToken && json.Expiration, f.stdout);
+      const p1 = await runCli(["export", "--format=json", "wip"], { env });
+      assert.equal(p1.code, 0, p1.stderr);
+      const p2 = await runCli(["export", "--format=json", "wip"], { env });
+      assert.equal(p2.code, 0, p2.stderr);
+      assert.deepEqual(JSON.parse(p2.stdout), JSON.parse(p1.stdout));
+      assert.equal((await Deno.readTextFile(counter)).trim().split("\n").length, 1, "cached");
+      const files = [...Deno.readDirSync(`${home.dir}/keys`)].map((e) => e.name);
+      assert.ok(
+        files.some((n) => n.startsWith("sts.AssumeRoleWithWebIdentity,d2lw,,")),
+        files.join(" "),
+      );
 
-    const nr = await runCli(["export", "--format=json", "norole"], { env });
-    assert.equal(nr.code, 1);
-    assert.match(
-      nr.stderr,
-      /^aws-vault: error: profile norole: web_identity_token_file needs role_arn\n$/,
-    );
-    const mi = await runCli(["export", "--format=json", "missing"], { env });
-    assert.equal(mi.code, 1);
-    assert.match(
-      mi.stderr,
-      /^aws-vault: error: profile missing: cannot read web_identity_token_file .*\/nope: /,
-    );
-  } finally {
-    await home.cleanup();
-    await Deno.remove(dir, { recursive: true });
-    await moto.stop();
-  }
-});
+      const nr = await runCli(["export", "--format=json", "norole"], { env });
+      assert.equal(nr.code, 1);
+      assert.match(
+        nr.stderr,
+        /^aws-vault: error: profile norole: web_identity_token_file needs role_arn\n$/,
+      );
+      const mi = await runCli(["export", "--format=json", "missing"], { env });
+      assert.equal(mi.code, 1);
+      assert.match(
+        mi.stderr,
+        /^aws-vault: error: profile missing: cannot read web_identity_token_file .*\/nope: /,
+      );
+    } finally {
+      await home.cleanup();
+      await Deno.remove(dir, { recursive: true });
+      await moto.stop();
+    }
+  },
+);
 
 Deno.test("credential_process as a source: cached when it expires, long-term keys accepted, failures one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "aws-vault-cp-" });

@@ -2,7 +2,7 @@
  * A recording stand-in for macOS `/usr/bin/security` (fake_security.py) installed in a temp dir,
  * with helpers to read what it was asked (argv of every run, stdin lines of `-i`) and its state.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandPeer, type Peer, python3 } from "./peers.ts";
 
 /** One run of the stand-in. */
 export interface SecurityCall {
@@ -46,17 +46,21 @@ export interface FakeSecurity {
 
 const SCRIPT = new URL("./fake_security.py", import.meta.url);
 
-/** Whether python3 (which runs the stand-in) is here; prints a skip reason otherwise. */
-export function haveFakeSecurityPeer(): Promise<boolean> {
-  return havePeer("python3", commandWorks("python3", ["-c", "import fcntl, getopt, json"]));
-}
+/** python3, which runs the stand-in. */
+export const FAKE_SECURITY_PYTHON: Peer = commandPeer("python3", "python3", [
+  "-c",
+  "import fcntl, getopt, json",
+]);
 
 /** Installs a fresh stand-in `security` in a new temp dir. */
 export async function installFakeSecurity(): Promise<FakeSecurity> {
   const dir = await Deno.makeTempDir({ prefix: "aws-vault-fake-security-" });
   const path = `${dir}/security`;
-  await Deno.copyFile(SCRIPT, path);
-  await Deno.chmod(path, 0o755);
+  // The interpreter by absolute path: every keyring call starts the stand-in, and a pyenv shim
+  // on PATH would add a second of shell start-up to each.
+  const script = await Deno.readTextFile(SCRIPT);
+  const body = script.slice(script.indexOf("\n") + 1);
+  await Deno.writeTextFile(path, `#!${await python3()} -S\n${body}`, { mode: 0o755 });
   const readJson = async (name: string): Promise<unknown> => {
     try {
       return JSON.parse(await Deno.readTextFile(`${dir}/${name}`));

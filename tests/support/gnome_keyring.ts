@@ -3,7 +3,8 @@
  * GUI password prompt; `createCollection` uses gnome-keyring's CreateWithMasterPassword (through
  * Debian's python3-jeepney, tests only) to make one headless.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandWorks, type Peer, requirePeers } from "./peers.ts";
+import { readUntil } from "./read_until.ts";
 
 /** A running bus + keyring daemon. */
 export interface GnomeKeyring {
@@ -30,9 +31,10 @@ reply = conn.send_and_get_reply(new_method_call(gk, "CreateWithMasterPassword", 
 print(reply.body[0])
 `;
 
-/** Whether the tools are installed (skips, or fails under CI, when not). */
-export function haveGnomeKeyring(): Promise<boolean> {
-  return havePeer("gnome-keyring", async () => {
+/** dbus, gnome-keyring, busctl and jeepney (secret-tool is optional). */
+export const GNOME_KEYRING: Peer = {
+  name: "gnome-keyring",
+  probe: async () => {
     for (
       const [cmd, args] of [
         ["dbus-daemon", ["--version"]],
@@ -46,12 +48,12 @@ export function haveGnomeKeyring(): Promise<boolean> {
       if (why && !(cmd === "secret-tool")) return why;
     }
     return undefined;
-  });
-}
+  },
+};
 
-/** Starts a bus and an unlocked gnome-keyring; undefined when the tools are missing. */
-export async function startGnomeKeyring(): Promise<GnomeKeyring | undefined> {
-  if (!await haveGnomeKeyring()) return undefined;
+/** Starts a bus and an unlocked gnome-keyring; throws when the tools are missing. */
+export async function startGnomeKeyring(): Promise<GnomeKeyring> {
+  await requirePeers(GNOME_KEYRING);
   const home = await Deno.makeTempDir({ prefix: "awsvault-gk-" });
   await Deno.mkdir(`${home}/run`, { mode: 0o700 });
   const bus = new Deno.Command("dbus-daemon", {
@@ -61,12 +63,7 @@ export async function startGnomeKeyring(): Promise<GnomeKeyring | undefined> {
     stdin: "null",
   }).spawn();
   const reader = bus.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let address = "";
-  while (!address.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    address += value;
-  }
+  const address = await readUntil(reader, (text) => text.includes("\n"));
   reader.releaseLock();
   await bus.stdout.cancel().catch(() => {});
   const env = {

@@ -3,7 +3,7 @@
  * its own PASSWORD_STORE_DIR initialised for that key. `cleanup()` kills the gpg-agent it started
  * and removes both directories.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandWorks, type Peer, requirePeers } from "./peers.ts";
 
 /** A ready password store. */
 export interface PassStore {
@@ -25,16 +25,16 @@ async function run(cmd: string, args: string[], env: Record<string, string>): Pr
   return text;
 }
 
-/** Whether pass and gpg are installed (skips, or fails under CI, when not). */
-export function havePass(): Promise<boolean> {
-  return havePeer("pass+gpg", async () => {
-    return await commandWorks("pass", ["version"])() ?? await commandWorks("gpg", ["--version"])();
-  });
-}
+/** pass and gpg. */
+export const PASS_GPG: Peer = {
+  name: "pass+gpg",
+  probe: async () =>
+    await commandWorks("pass", ["version"])() ?? await commandWorks("gpg", ["--version"])(),
+};
 
-/** Creates a store with a fresh key; undefined (after printing why) when pass is missing. */
-export async function makePassStore(): Promise<PassStore | undefined> {
-  if (!await havePass()) return undefined;
+/** Creates a store with a fresh key; throws when pass or gpg is missing. */
+export async function makePassStore(): Promise<PassStore> {
+  await requirePeers(PASS_GPG);
   const home = await Deno.makeTempDir({ prefix: "awsvault-pass-" });
   const gnupgHome = `${home}/gnupg`;
   const storeDir = `${home}/store`;

@@ -8,7 +8,8 @@
  * between CLI runs, and it is joinable by name only with user "search" permission, which the
  * holder grants. `cleanup()` clears it and stops the holder, which lets the kernel free it.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandPeer, type Peer, requirePeers } from "./peers.ts";
+import { readUntil } from "./read_until.ts";
 
 /** A named session keyring kept alive for the test. */
 export interface KeyctlSession {
@@ -20,19 +21,17 @@ export interface KeyctlSession {
   cleanup(): Promise<void>;
 }
 
-/** Whether keyctl works here (skips, or fails under CI, when not). */
-export function haveKeyctl(): Promise<boolean> {
-  return havePeer("keyctl", commandWorks("keyctl", ["show", "@u"]));
-}
+/** keyctl, with a user keyring this process can reach. */
+export const KEYCTL: Peer = commandPeer("keyctl", "keyctl", ["show", "@u"]);
 
 /** `keyctl session` reports the keyring it joined on stderr; this drops that line. */
 export function withoutJoinNotice(stderr: string): string {
   return stderr.replace(/^Joined session keyring: \d+\n/m, "");
 }
 
-/** Creates the session keyring; undefined (after printing why) when keyctl is missing. */
-export async function startKeyctlSession(): Promise<KeyctlSession | undefined> {
-  if (!await haveKeyctl()) return undefined;
+/** Creates the session keyring; throws when keyctl is missing. */
+export async function startKeyctlSession(): Promise<KeyctlSession> {
+  await requirePeers(KEYCTL);
   const name = `aws-vault-test-${crypto.randomUUID()}`;
   // user: view, read, write, search, link, setattr (0x3f..), so later runs can join by name.
   const holder = new Deno.Command("keyctl", {
@@ -42,12 +41,7 @@ export async function startKeyctlSession(): Promise<KeyctlSession | undefined> {
     stderr: "null",
   }).spawn();
   const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("ready\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-  }
+  const seen = await readUntil(reader, (text) => text.includes("ready\n"));
   await reader.cancel().catch(() => {});
   const stopHolder = async () => {
     await holder.stdin.close().catch(() => {});

@@ -18,6 +18,8 @@ export interface ConformanceOptions {
   keepsLabels?: boolean;
   /** Largest value the backend can hold; larger values must fail with a KeyringError. */
   maxValueBytes?: number;
+  /** Deno.test's `ignore` (a peer is missing: see tests/support/peers.ts). */
+  ignore?: boolean;
 }
 
 /** Key names aws-vault really uses, plus the awkward characters users put in profile names. */
@@ -33,21 +35,24 @@ export const ODD_KEYS = [
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Registers the conformance tests; `open` returns undefined when the peer is missing (skip). */
+/** Registers the conformance tests; each opens its own fixture. */
 export function keyringConformance(
   backend: string,
-  open: () => Promise<KeyringFixture | undefined>,
+  open: () => Promise<KeyringFixture>,
   options: ConformanceOptions = {},
 ): void {
   const test = (name: string, fn: (k: Keyring) => Promise<void>) => {
-    Deno.test(`${backend} keyring: ${name}`, async () => {
-      const fixture = await open();
-      if (!fixture) return;
-      try {
-        await fn(fixture.keyring);
-      } finally {
-        await fixture.cleanup();
-      }
+    Deno.test({
+      name: `${backend} keyring: ${name}`,
+      ignore: options.ignore ?? false,
+      fn: async () => {
+        const fixture = await open();
+        try {
+          await fn(fixture.keyring);
+        } finally {
+          await fixture.cleanup();
+        }
+      },
     });
   };
 

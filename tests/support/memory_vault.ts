@@ -1,5 +1,5 @@
 /** In-memory stand-ins for lib/store's credential and session stores, for provider tests. */
-import type { Credentials } from "../../lib/vault/credentials.ts";
+import type { Credentials } from "../../lib/credentials.ts";
 import type { MasterKeyStore } from "../../lib/vault/master_keys.ts";
 import type { SessionCache, SessionKey } from "../../lib/vault/session_cache.ts";
 import type { ProfileConfig } from "../../lib/config/profile.ts";

@@ -2,7 +2,7 @@
  * moto_server as an independent STS + IAM: started on a free loopback port for a test, stopped
  * after. `awsCli` runs the AWS CLI v2 (/usr/bin/aws) against it.
  */
-import { commandWorks, havePeer } from "./peers.ts";
+import { commandPeer, type Peer } from "./peers.ts";
 
 /**
  * The AWS CLI v2 (Debian `awscli`); the `aws` first on PATH may be v1. Debian's 2.9 predates
@@ -16,11 +16,11 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-/** Whether moto_server and the AWS CLI v2 are installed (skips the test when not, fails under CI). */
-export async function haveMotoAndCli(): Promise<boolean> {
-  return (await havePeer("moto_server", commandWorks("moto_server", ["--help"]))) &&
-    (await havePeer("aws CLI v2", commandWorks(AWS_CLI_V2, ["--version"])));
-}
+/** moto_server and the AWS CLI v2. */
+export const MOTO_AND_CLI: Peer[] = [
+  commandPeer("moto_server", "moto_server", ["--help"]),
+  commandPeer("aws CLI v2", AWS_CLI_V2, ["--version"]),
+];
 
 /** Starts moto_server on a free port and waits until it answers. */
 export async function startMoto(): Promise<Moto> {
@@ -40,17 +40,21 @@ export async function startMoto(): Promise<Moto> {
     } catch { /* already gone */ }
     await child.status;
   };
-  for (let i = 0; i < 200; i++) {
+  // moto imports for seconds, and much longer on a loaded machine (test files run in parallel):
+  // wait up to two minutes, but stop at once if it died.
+  let exited = false;
+  child.status.then(() => exited = true);
+  for (let i = 0; i < 1200 && !exited; i++) {
     try {
       const r = await fetch(`${url}/moto-api/`);
       await r.body?.cancel();
       return { url, stop };
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
   await stop();
-  throw new Error("moto_server did not start");
+  throw new Error(exited ? "moto_server exited before it answered" : "moto_server did not start");
 }
 
 /** Runs the AWS CLI v2 against moto with admin test credentials; returns parsed JSON stdout. */

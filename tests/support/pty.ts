@@ -1,6 +1,6 @@
 /** Runs aws-vault on a real pseudo-terminal (via tests/support/pty_run.py) and answers its prompts. */
 import { cliCommand, DENO_DIR } from "./cli.ts";
-import { havePeer } from "./peers.ts";
+import { type Peer, python3 } from "./peers.ts";
 
 const HELPER = new URL("./pty_run.py", import.meta.url).pathname;
 
@@ -24,17 +24,18 @@ export interface PtyOptions {
   wrapper?: string[];
 }
 
-/** Whether a pseudo-terminal can be used (python3 with the pty module). */
-export function havePty(): Promise<boolean> {
-  return havePeer("python3 pty", async () => {
-    const out = await new Deno.Command("python3", {
+/** A pseudo-terminal (python3 with the pty module). */
+export const PTY: Peer = {
+  name: "python3 pty",
+  probe: async () => {
+    const out = await new Deno.Command(await python3(), {
       args: ["-c", "import pty, os; pty.openpty()"],
       stdout: "null",
       stderr: "null",
     }).output().catch(() => undefined);
     return out?.success ? undefined : "python3 cannot open a pseudo-terminal";
-  });
-}
+  },
+};
 
 /** Runs `aws-vault <args>` with a pseudo-terminal as its controlling terminal. */
 export async function runOnPty(args: string[], options: PtyOptions): Promise<PtyResult> {
@@ -63,7 +64,7 @@ export interface PtySpec {
 /** Runs any command on a pseudo-terminal through pty_run.py (runOnPty runs aws-vault). */
 export async function runPtySpec(spec: PtySpec): Promise<PtyResult> {
   // The spec goes through stdin so test secrets never sit in a process's argv.
-  const child = new Deno.Command("python3", {
+  const child = new Deno.Command(await python3(), {
     args: [HELPER],
     stdin: "piped",
     stdout: "piped",

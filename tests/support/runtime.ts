@@ -48,7 +48,6 @@ export function testRuntime(options: TestRuntimeOptions = {}): TestRuntime {
       },
     },
     os: "linux",
-    debug: () => {},
   };
   return rt;
 }

@@ -9,7 +9,11 @@ import { denoRuntime } from "../../lib/runtime.ts";
 
 const runtime = denoRuntime();
 try {
-  const driver = promptDriver(Deno.args[0], { terminal: runtime.terminal, env: runtime.env });
+  const driver = promptDriver(Deno.args[0], {
+    terminal: runtime.terminal,
+    env: runtime.env,
+    os: runtime.os,
+  });
   console.log(`code=${await driver(Deno.args[1])}`);
 } catch (err) {
   console.log(`error=${errorLine(err)}`);

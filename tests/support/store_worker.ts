@@ -5,7 +5,7 @@
  */
 import { FileKeyring } from "../../backends/file.ts";
 import { newItem } from "../../backends/keyring.ts";
-import { withLock } from "../../lib/store/mod.ts";
+import { withLock } from "../../lib/fs/lock.ts";
 import { UserError } from "../../lib/errors.ts";
 
 const [mode, a, b, n] = Deno.args;

@@ -47,8 +47,8 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/remove.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/clear.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/profile.ts", "/lib/config/mod.ts"],
-  ["../../lib/cli/migrate_backend.ts", "/backends/mod.ts"],
-  ["../../backends/file.ts", "/lib/store/atomic.ts"],
+  ["../../lib/cli/migrate_backend.ts", "/lib/store/credentials.ts"],
+  ["../../backends/file.ts", "/lib/fs/atomic.ts"],
   // SSO, web identity and credential_process: the SDK only when a call is made.
   ["../../lib/vault/profile_sources.ts", "/lib/vault/sso_token.ts"],
 ];

@@ -5,7 +5,7 @@ import { ykmanArgv } from "../../lib/prompt/drivers.ts";
 import { MfaCodes } from "../../lib/prompt/mfa.ts";
 import { selectPromptDriver } from "../../lib/prompt/select.ts";
 import { fileLedger, memoryLedger } from "../../lib/prompt/used_codes.ts";
-import { withLock } from "../../lib/store/lock.ts";
+import { withLock } from "../../lib/fs/lock.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { rejection } from "../support/errors.ts";
 
@@ -16,6 +16,7 @@ function codes(answers: string[], start = Date.UTC(2026, 0, 1, 0, 0, 5)) {
   const notices: string[] = [];
   const asked: string[] = [];
   const mfa = new MfaCodes({
+    os: Deno.build.os,
     driver: () =>
       Promise.resolve((serial: string) => {
         asked.push(serial);

@@ -38,6 +38,7 @@ async function world(fn: (w: World) => Promise<void>): Promise<void> {
   let nextCode = 100000;
   const notices: string[] = [];
   const mfa = new MfaCodes({
+    os: Deno.build.os,
     driver: () =>
       Promise.resolve(() => {
         const code = String(nextCode++);
@@ -295,6 +296,7 @@ Deno.test("stored keys are read before the MFA prompt: a vault error wastes no c
   try {
     let prompts = 0;
     const mfa = new MfaCodes({
+      os: Deno.build.os,
       driver: () => Promise.resolve(() => Promise.resolve(String(200000 + prompts++))),
       ledger: memoryLedger(),
       now: () => new Date(),

@@ -12,7 +12,8 @@ import { memoryLedger } from "../../lib/prompt/used_codes.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { cliCommand, DENO_DIR } from "../support/cli.ts";
 import { rejection } from "../support/errors.ts";
-import { havePty, runPtySpec } from "../support/pty.ts";
+import { PTY, runPtySpec } from "../support/pty.ts";
+import { ignoreWithout } from "../support/peers.ts";
 import { type StandIns, standIns } from "../support/stand_in.ts";
 import { testRuntime } from "../support/runtime.ts";
 
@@ -31,12 +32,17 @@ async function withStandIns(fn: (s: StandIns) => Promise<void>): Promise<void> {
 
 /** The driver `name` with PATH (and the rest of the environment) given. */
 function driver(name: string, env: Record<string, string>) {
-  return promptDriver(name, { terminal: testRuntime().terminal, env: envFromObject(env) });
+  return promptDriver(name, {
+    terminal: testRuntime().terminal,
+    env: envFromObject(env),
+    os: Deno.build.os,
+  });
 }
 
 /** MFA codes whose prompts go to `name` on `path`. */
 function mfaVia(name: string, path: string): MfaCodes {
   return new MfaCodes({
+    os: Deno.build.os,
     driver: () => Promise.resolve(driver(name, { PATH: path })),
     ledger: memoryLedger(),
     now: () => new Date(Date.UTC(2026, 0, 1)),
@@ -220,7 +226,11 @@ Deno.test("the program is found on the runtime's PATH, never a relative PATH ent
 
 Deno.test("terminal: asks on the terminal with the prompt text; no program runs", async () => {
   const rt = testRuntime({ answers: [" 135790 "] });
-  const d = promptDriver("terminal", { terminal: rt.terminal, env: envFromObject({}) });
+  const d = promptDriver("terminal", {
+    terminal: rt.terminal,
+    env: envFromObject({}),
+    os: Deno.build.os,
+  });
   assert.equal((await d(M)).trim(), "135790");
   assert.deepEqual(rt.prompts, [PROMPT]);
 });
@@ -272,6 +282,7 @@ Deno.test("mfa_process runs through /bin/sh -c with the given environment; its o
   await withStandIns(async (s) => {
     await s.add("otp-helper", { stdout: " 97531" });
     const mfa = new MfaCodes({
+      os: Deno.build.os,
       driver: () => Promise.reject(new Error("the prompt driver must not be used")),
       ledger: memoryLedger(),
       now: () => new Date(Date.UTC(2026, 0, 1)),
@@ -293,6 +304,7 @@ Deno.test("a failing mfa_process is one line naming neither its command nor its 
   await withStandIns(async (s) => {
     await s.add("otp-helper", { stdout: "leaked-stdout-111111", exitCode: 4 });
     const mfa = new MfaCodes({
+      os: Deno.build.os,
       driver: () => Promise.reject(new Error("the prompt driver must not be used")),
       ledger: memoryLedger(),
       now: () => new Date(Date.UTC(2026, 0, 1)),
@@ -305,8 +317,11 @@ Deno.test("a failing mfa_process is one line naming neither its command nor its 
   });
 });
 
-Deno.test("ykman gets the controlling terminal as stdin and stderr even when ours are not", async () => {
-  if (!(await havePty())) return;
+const noPty = await ignoreWithout(PTY);
+
+Deno.test("ykman gets the controlling terminal as stdin and stderr even when ours are not", {
+  ignore: noPty,
+}, async () => {
   await withStandIns(async (s) => {
     await s.add("ykman", { stdout: "424242\n", stderr: "Touch your YubiKey...\n" });
     const errFile = `${s.dir}/stderr.txt`;

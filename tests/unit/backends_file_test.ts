@@ -1,68 +1,24 @@
-/** The file backend: aws-vault's on-disk format, passphrase handling, bad files, interop. */
+/** The file backend: aws-vault's on-disk format, passphrase handling, bad files (interop with other JWE libraries: tests/integration/backends_file_interop_test.ts). */
 import assert from "node:assert/strict";
 import { CompactEncrypt } from "jose";
 import {
   decodeFileName,
   encodeFileName,
-  encryptItem,
-  FileKeyring,
   goTimeString,
   openFileKeyring,
 } from "../../backends/file.ts";
 import { KeyringError, newItem } from "../../backends/keyring.ts";
-import { TEMP_PREFIX } from "../../lib/store/atomic.ts";
+import { TEMP_PREFIX } from "../../lib/fs/atomic.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { GlobalOptions } from "../../lib/cli/global.ts";
-import { havePeer } from "../support/peers.ts";
+import { keyringIn, PASS, segment, withDir } from "../support/file_vault.ts";
 import { testRuntime } from "../support/runtime.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const PASS = "correct horse";
-const PEER = new URL("../support/jwe_peer.py", import.meta.url).pathname;
-
-/** A terminal that answers prompts from a list and records them. */
-function answering(answers: string[]) {
-  const prompts: string[] = [];
-  return {
-    prompts,
-    terminal: {
-      readLine(prompt: string, options?: { echo?: boolean }): Promise<string> {
-        prompts.push(`${prompt}${options?.echo === false ? "[hidden]" : ""}`);
-        const a = answers.shift();
-        return a === undefined
-          ? Promise.reject(new UserError("no terminal in this test"))
-          : Promise.resolve(a);
-      },
-    },
-  };
-}
-
-function keyringIn(dir: string, passphrase: string | null = PASS, answers: string[] = []) {
-  const t = answering(answers);
-  return {
-    keyring: new FileKeyring(dir, { passphrase: passphrase ?? undefined, terminal: t.terminal }),
-    prompts: t.prompts,
-  };
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "file-backend-" });
-  try {
-    await fn(`${root}/keys`);
-  } finally {
-    await Deno.chmod(root, 0o700).catch(() => {});
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
-function segment(jwe: string, i: number): Uint8Array {
-  const s = jwe.split(".")[i].replaceAll("-", "+").replaceAll("_", "/");
-  return Uint8Array.from(atob(s + "=".repeat((4 - s.length % 4) % 4)), (c) => c.charCodeAt(0));
-}
 
 // The shared keyring conformance suite runs against this backend in
-// backend_file_conformance_test.ts.
+// backends_file_conformance_test.ts.
 
 Deno.test("file names escape only % and / and decode back", () => {
   assert.equal(
@@ -236,11 +192,10 @@ Deno.test("a vault path that is a file is a clear error", async () => {
   });
 });
 
-Deno.test("an unreadable vault directory is a clear error", async () => {
-  if (Deno.uid() === 0) {
-    console.log("SKIP: running as root, which reads any directory");
-    return;
-  }
+const AS_ROOT = Deno.uid() === 0;
+if (AS_ROOT) console.log("SKIP: running as root, which reads any directory");
+
+Deno.test("an unreadable vault directory is a clear error", { ignore: AS_ROOT }, async () => {
   await withDir(async (dir) => {
     await keyringIn(dir).keyring.set(newItem({ key: "p", data: enc.encode("v") }));
     await Deno.chmod(dir, 0o000);
@@ -268,117 +223,6 @@ Deno.test("openFileKeyring expands ~/ and reads AWS_VAULT_FILE_PASSPHRASE", asyn
     await Deno.remove(home, { recursive: true });
   }
 });
-
-// ---- interop with independent JWE implementations ----
-
-const PEERS = [
-  { lib: "joserfc", python: "python3" },
-  { lib: "jwcrypto", python: "/usr/bin/python3" },
-];
-
-async function runPeer(
-  python: string,
-  args: string[],
-  stdin = "",
-): Promise<{ out: string; err: string }> {
-  const child = new Deno.Command(python, {
-    args: [PEER, ...args],
-    env: { AWS_VAULT_FILE_PASSPHRASE: PASS },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(enc.encode(stdin));
-  await w.close();
-  const res = await child.output();
-  const out = dec.decode(res.stdout);
-  const err = dec.decode(res.stderr);
-  if (!res.success) throw new Error(`jwe peer failed: ${err}`);
-  return { out, err };
-}
-
-for (const peer of PEERS) {
-  const available = () =>
-    havePeer(`python ${peer.lib}`, async () => {
-      const probe = await new Deno.Command(peer.python, {
-        args: ["-c", `import ${peer.lib}`],
-        stdout: "null",
-        stderr: "null",
-      }).output().catch(() => undefined);
-      return probe?.success ? undefined : `${peer.python} cannot import ${peer.lib}`;
-    });
-
-  Deno.test(`interop: ${peer.lib} decrypts our items to aws-vault's exact payload`, async () => {
-    if (!(await available())) return;
-    await withDir(async (dir) => {
-      const { keyring } = keyringIn(dir);
-      const data = '{"AccessKeyID":"AKIAEXAMPLE","SecretAccessKey":"s3cr3t<&>"}';
-      await keyring.set(
-        newItem({
-          key: "oidc:https://x/start",
-          data: enc.encode(data),
-          label: "aws-vault (a<b)",
-          keychainNotTrustApplication: true,
-        }),
-      );
-      const { out, err } = await runPeer(peer.python, [
-        peer.lib,
-        "decrypt",
-        `${dir}/oidc:https:%2F%2Fx%2Fstart`,
-      ]);
-      assert.equal(
-        out,
-        `{"Key":"oidc:https://x/start","Data":"${
-          btoa(data)
-        }","Label":"aws-vault (a\\u003cb)","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}`,
-      );
-      assert.match(
-        err,
-        /^\{"alg":"PBES2-HS256\+A128KW","created":"[^"]+","enc":"A256GCM","p2c":8192,"p2s":"[A-Za-z0-9_-]{16}"\}$/,
-      );
-    });
-  });
-
-  Deno.test(`interop: files ${peer.lib} writes in aws-vault's format are read by us`, async () => {
-    if (!(await available())) return;
-    await withDir(async (dir) => {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      const data = '{"AccessKeyID":"AKIAPEER","SecretAccessKey":"peer-secret"}';
-      const payload = `{"Key":"team/prod","Data":"${
-        btoa(data)
-      }","Label":"aws-vault (team/prod)","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}`;
-      const created = "2024-01-02 03:04:05.123456789 +0000 UTC m=+0.012345678";
-      const { out: header } = await runPeer(peer.python, [
-        peer.lib,
-        "encrypt",
-        `${dir}/team%2Fprod`,
-        created,
-      ], payload);
-      assert.match(
-        header,
-        /^\{"alg":"PBES2-HS256\+A128KW","created":"[^"]+","enc":"A256GCM","p2c":8192,"p2s":"[A-Za-z0-9_-]{16}"\}$/,
-      );
-      const { keyring } = keyringIn(dir);
-      assert.deepEqual(await keyring.keys(), ["team/prod"]);
-      const item = (await keyring.get("team/prod"))!;
-      assert.equal(dec.decode(item.data), data);
-      assert.equal(item.label, "aws-vault (team/prod)");
-      assert.equal(item.keychainNotTrustApplication, true);
-      // and our next write to that vault is accepted by the peer's passphrase check
-      await keyring.set(newItem({ key: "next", data: enc.encode("n") }));
-      const jwe = await encryptItem(
-        newItem({ key: "z", data: enc.encode("z") }),
-        PASS,
-        new Date(0),
-      );
-      assert.equal(
-        dec.decode(segment(jwe, 0)).includes('"created":"1970-01-01 00:00:00 +0000 UTC"'),
-        true,
-      );
-    });
-  });
-}
 
 Deno.test("temp files of writes killed long ago are removed by a later write; fresh ones stay", async () => {
   await withDir(async (dir) => {

@@ -1,40 +1,35 @@
 /** The pass backend against real pass + gpg with a throwaway key and store. */
 import assert from "node:assert/strict";
 import { keyringConformance } from "../support/keyring_conformance.ts";
-import { makePassStore, type PassStore } from "../support/gpg_pass.ts";
+import { makePassStore, PASS_GPG, type PassStore } from "../support/gpg_pass.ts";
+import { ignoreWithout } from "../support/peers.ts";
 import { openPassKeyring, type PassOptions } from "../../backends/pass.ts";
 import { type Keyring, KeyringError, newItem } from "../../backends/keyring.ts";
 import { encodeItemJson } from "../../backends/item_json.ts";
 
-/** pass and gpg read GNUPGHOME from our own environment; point it at the test key. */
+const noPass = await ignoreWithout(PASS_GPG);
+
+/** The test store, with pass and gpg pointed at its key (never through our own environment: test modules share it when they run in parallel). */
+function passOptions(store: PassStore, o: Partial<PassOptions> = {}): PassOptions {
+  return { storeDir: store.storeDir, env: { GNUPGHOME: store.gnupgHome }, ...o };
+}
+
+/** Runs fn with a fresh store. */
 async function withStore(
   fn: (store: PassStore, open: (o?: Partial<PassOptions>) => Keyring) => Promise<void>,
 ): Promise<void> {
   const store = await makePassStore();
-  if (!store) return;
-  const saved = Deno.env.get("GNUPGHOME");
-  Deno.env.set("GNUPGHOME", store.gnupgHome);
   try {
-    await fn(store, (o = {}) => openPassKeyring({ storeDir: store.storeDir, ...o }));
+    await fn(store, (o = {}) => openPassKeyring(passOptions(store, o)));
   } finally {
-    if (saved === undefined) Deno.env.delete("GNUPGHOME");
-    else Deno.env.set("GNUPGHOME", saved);
     await store.cleanup();
   }
 }
 
 keyringConformance("pass", async () => {
   const store = await makePassStore();
-  if (!store) return undefined;
-  Deno.env.set("GNUPGHOME", store.gnupgHome);
-  return {
-    keyring: openPassKeyring({ storeDir: store.storeDir }),
-    cleanup: async () => {
-      Deno.env.delete("GNUPGHOME");
-      await store.cleanup();
-    },
-  };
-}, { keepsLabels: true });
+  return { keyring: openPassKeyring(passOptions(store)), cleanup: store.cleanup };
+}, { keepsLabels: true, ignore: noPass });
 
 const enc = new TextEncoder();
 
@@ -53,7 +48,9 @@ async function insert(store: PassStore, name: string, content: string): Promise<
   assert.equal((await child.status).code, 0);
 }
 
-Deno.test("pass: entries go under aws-vault/ as Item JSON that pass show prints", async () => {
+Deno.test("pass: entries go under aws-vault/ as Item JSON that pass show prints", {
+  ignore: noPass,
+}, async () => {
   await withStore(async (store, open) => {
     await open().set(newItem({ key: "work", data: enc.encode("{}"), label: "aws-vault (work)" }));
     await Deno.stat(`${store.storeDir}/aws-vault/work.gpg`);
@@ -73,7 +70,9 @@ Deno.test("pass: entries go under aws-vault/ as Item JSON that pass show prints"
   });
 });
 
-Deno.test("pass: keys() ignores the user's own passwords but finds aws-vault's root items", async () => {
+Deno.test("pass: keys() ignores the user's own passwords but finds aws-vault's root items", {
+  ignore: noPass,
+}, async () => {
   await withStore(async (store, open) => {
     const session = "sts.GetSessionToken,d29yaw,,1700000000";
     await insert(store, "email/gmail", "hunter2\n");
@@ -104,23 +103,29 @@ Deno.test("pass: keys() ignores the user's own passwords but finds aws-vault's r
   });
 });
 
-Deno.test("pass: an explicit prefix reads aws-vault's unescaped entries", async () => {
-  await withStore(async (store, open) => {
-    const oidc = "oidc:https://x.awsapps.com/start";
-    await insert(
-      store,
-      "team/oidc:https:/x.awsapps.com/start",
-      encodeItemJson(newItem({ key: oidc, data: enc.encode("O") })),
-    );
-    await insert(store, "team/p1", encodeItemJson(newItem({ key: "p1", data: enc.encode("P") })));
-    const k = open({ prefix: "team" });
-    assert.deepEqual((await k.keys()).sort(), ["oidc:https:/x.awsapps.com/start", "p1"]);
-    assert.equal(new TextDecoder().decode((await k.get(oidc))!.data), "O");
-    assert.equal(new TextDecoder().decode((await k.get("p1"))!.data), "P");
-  });
-});
+Deno.test(
+  "pass: an explicit prefix reads aws-vault's unescaped entries",
+  { ignore: noPass },
+  async () => {
+    await withStore(async (store, open) => {
+      const oidc = "oidc:https://x.awsapps.com/start";
+      await insert(
+        store,
+        "team/oidc:https:/x.awsapps.com/start",
+        encodeItemJson(newItem({ key: oidc, data: enc.encode("O") })),
+      );
+      await insert(store, "team/p1", encodeItemJson(newItem({ key: "p1", data: enc.encode("P") })));
+      const k = open({ prefix: "team" });
+      assert.deepEqual((await k.keys()).sort(), ["oidc:https:/x.awsapps.com/start", "p1"]);
+      assert.equal(new TextDecoder().decode((await k.get(oidc))!.data), "O");
+      assert.equal(new TextDecoder().decode((await k.get("p1"))!.data), "P");
+    });
+  },
+);
 
-Deno.test("pass: an uninitialised store and a missing pass give one-line errors", async () => {
+Deno.test("pass: an uninitialised store and a missing pass give one-line errors", {
+  ignore: noPass,
+}, async () => {
   await withStore(async (store, open) => {
     await Deno.remove(`${store.storeDir}/.gpg-id`);
     await assert.rejects(
@@ -140,26 +145,34 @@ Deno.test("pass: an uninitialised store and a missing pass give one-line errors"
   });
 });
 
-Deno.test("pass: a gpg failure on read is a clear error, never a silent miss", async () => {
-  await withStore(async (store, open) => {
-    await open().set(newItem({ key: "work", data: enc.encode("v") }));
-    await Deno.writeFile(`${store.storeDir}/aws-vault/work.gpg`, enc.encode("garbage"));
-    await assert.rejects(() => open().get("work"), /cannot read 'aws-vault\/work': pass: /);
-  });
-});
+Deno.test(
+  "pass: a gpg failure on read is a clear error, never a silent miss",
+  { ignore: noPass },
+  async () => {
+    await withStore(async (store, open) => {
+      await open().set(newItem({ key: "work", data: enc.encode("v") }));
+      await Deno.writeFile(`${store.storeDir}/aws-vault/work.gpg`, enc.encode("garbage"));
+      await assert.rejects(() => open().get("work"), /cannot read 'aws-vault\/work': pass: /);
+    });
+  },
+);
 
-Deno.test("pass: a key with a '..' path part never reaches outside the store", async () => {
-  await withStore(async (store, open) => {
-    // A file a key like `../secret` would name if paths were joined as aws-vault joins them.
-    await Deno.writeTextFile(`${store.storeDir}/../outside.gpg`, "not ours");
-    for (const key of ["../outside", "a/../../outside", ".."]) {
-      await assert.rejects(() => open().get(key), /has a '.' or '..' path part/, key);
-      await assert.rejects(
-        () => open().set(newItem({ key, data: enc.encode("v") })),
-        /has a '.' or '..' path part/,
-        key,
-      );
-    }
-    await Deno.remove(`${store.storeDir}/../outside.gpg`);
-  });
-});
+Deno.test(
+  "pass: a key with a '..' path part never reaches outside the store",
+  { ignore: noPass },
+  async () => {
+    await withStore(async (store, open) => {
+      // A file a key like `../secret` would name if paths were joined as aws-vault joins them.
+      await Deno.writeTextFile(`${store.storeDir}/../outside.gpg`, "not ours");
+      for (const key of ["../outside", "a/../../outside", ".."]) {
+        await assert.rejects(() => open().get(key), /has a '.' or '..' path part/, key);
+        await assert.rejects(
+          () => open().set(newItem({ key, data: enc.encode("v") })),
+          /has a '.' or '..' path part/,
+          key,
+        );
+      }
+      await Deno.remove(`${store.storeDir}/../outside.gpg`);
+    });
+  },
+);

@@ -1,13 +1,12 @@
 /** The keyctl backend against the real kernel keyring (a uniquely named ring, removed after). */
 import assert from "node:assert/strict";
 import { keyringConformance } from "../support/keyring_conformance.ts";
-import { commandWorks, havePeer } from "../support/peers.ts";
+import { ignoreWithout } from "../support/peers.ts";
+import { KEYCTL } from "../support/keyctl_session.ts";
 import { KEYCTL_MAX_PAYLOAD, openKeyctlKeyring } from "../../backends/keyctl.ts";
 import { KeyringError, newItem } from "../../backends/keyring.ts";
 
-function haveKeyctl(): Promise<boolean> {
-  return havePeer("keyctl", commandWorks("keyctl", ["show", "@u"]));
-}
+const noKeyctl = await ignoreWithout(KEYCTL);
 
 /** Unlinks every ring of this name from the user keyring. */
 async function dropRing(name: string): Promise<void> {
@@ -23,17 +22,17 @@ async function dropRing(name: string): Promise<void> {
   }
 }
 
-keyringConformance("keyctl", async () => {
-  if (!await haveKeyctl()) return undefined;
+keyringConformance("keyctl", () => {
   const ringName = `aws-vault-test-${crypto.randomUUID()}`;
-  return {
+  return Promise.resolve({
     keyring: openKeyctlKeyring({ scope: "user", ringName }),
     cleanup: () => dropRing(ringName),
-  };
-}, { maxValueBytes: KEYCTL_MAX_PAYLOAD });
+  });
+}, { maxValueBytes: KEYCTL_MAX_PAYLOAD, ignore: noKeyctl });
 
-Deno.test("keyctl: items live in a named keyring inside the scope, payload = data", async () => {
-  if (!await haveKeyctl()) return;
+Deno.test("keyctl: items live in a named keyring inside the scope, payload = data", {
+  ignore: noKeyctl,
+}, async () => {
   const ringName = `aws-vault-test-${crypto.randomUUID()}`;
   try {
     const k = openKeyctlKeyring({ scope: "user", ringName });
@@ -50,18 +49,21 @@ Deno.test("keyctl: items live in a named keyring inside the scope, payload = dat
   }
 });
 
-Deno.test("keyctl: an unknown scope and odd keys are clear errors", async () => {
-  assert.throws(() => openKeyctlKeyring({ scope: "" }), /unknown keyctl scope ''/);
-  if (!await haveKeyctl()) return;
-  const ringName = `aws-vault-test-${crypto.randomUUID()}`;
-  try {
-    const k = openKeyctlKeyring({ scope: "user", ringName });
-    await assert.rejects(
-      () => k.set(newItem({ key: "-x", data: new Uint8Array(1) })),
-      KeyringError,
-    );
-    assert.deepEqual(await k.keys(), []);
-  } finally {
-    await dropRing(ringName);
-  }
-});
+Deno.test(
+  "keyctl: an unknown scope and odd keys are clear errors",
+  { ignore: noKeyctl },
+  async () => {
+    assert.throws(() => openKeyctlKeyring({ scope: "" }), /unknown keyctl scope ''/);
+    const ringName = `aws-vault-test-${crypto.randomUUID()}`;
+    try {
+      const k = openKeyctlKeyring({ scope: "user", ringName });
+      await assert.rejects(
+        () => k.set(newItem({ key: "-x", data: new Uint8Array(1) })),
+        KeyringError,
+      );
+      assert.deepEqual(await k.keys(), []);
+    } finally {
+      await dropRing(ringName);
+    }
+  },
+);

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { Keyring } from "../../backends/keyring.ts";
 import type { CommandContext } from "../../lib/cli/global.ts";
+import { SILENT_LOGGER } from "../../lib/logger.ts";
 import { profileCommand } from "../../lib/cli/profile.ts";
 import { KeyringError } from "../../backends/keyring.ts";
 import { UserError } from "../../lib/errors.ts";
@@ -38,7 +39,12 @@ async function run(
   try {
     await Deno.writeTextFile(`${dir}/config`, CONFIG);
     const runtime = testRuntime({ env: { AWS_CONFIG_FILE: `${dir}/config` }, home: dir });
-    const ctx = { runtime, options: {}, keyring: keyringWith(keys) } as unknown as CommandContext;
+    const ctx = {
+      runtime,
+      options: {},
+      log: SILENT_LOGGER,
+      keyring: keyringWith(keys),
+    } as unknown as CommandContext;
     assert.equal(await profileCommand(ctx, name, opts), 0);
     return runtime;
   } finally {

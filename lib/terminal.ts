@@ -2,7 +2,7 @@
  * The controlling terminal. Prompts read from it, not from stdin, so they work when stdin or
  * stdout is piped (credential_process, `aws-vault add < file`).
  */
-import { UserError } from "../errors.ts";
+import { UserError } from "./errors.ts";
 
 /** A line-oriented terminal for prompts. */
 export interface Terminal {

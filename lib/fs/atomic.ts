@@ -3,6 +3,7 @@
  * one, never a truncated mix. The data goes to a temporary file in the same directory, is
  * fsynced, then renamed over the target; the directory is fsynced so the rename itself is durable.
  */
+import { bytesToHex } from "../encoding.ts";
 
 /** Prefix of the temporary files writeFileAtomic creates; directory listings skip these names. */
 export const TEMP_PREFIX = ".aws-vault-tmp-";
@@ -92,9 +93,5 @@ export function dirname(path: string): string {
 }
 
 function randomHex(bytes: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(bytes)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
 }

@@ -2,9 +2,11 @@
 import assert from "node:assert/strict";
 import { FileKeyring } from "../../backends/file.ts";
 import { UserError } from "../../lib/errors.ts";
-import { lockDir, withLock, writeFileAtomic } from "../../lib/store/mod.ts";
+import { writeFileAtomic } from "../../lib/fs/atomic.ts";
+import { lockDir, withLock } from "../../lib/fs/lock.ts";
 import { sessionLockName } from "../../lib/vault/session_cache.ts";
 import { testRuntime } from "../support/runtime.ts";
+import { readUntil } from "../support/read_until.ts";
 
 const WORKER = new URL("../support/store_worker.ts", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -20,12 +22,8 @@ function worker(args: string[]): Deno.ChildProcess {
 /** Reads rounds from the writer until it has finished `rounds` of them. */
 async function waitForRound(child: Deno.ChildProcess, rounds: number): Promise<void> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.split("\n").includes(String(rounds))) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("writer ended early");
-    text += value;
-  }
+  const done = (text: string) => text.split("\n").includes(String(rounds));
+  if (!done(await readUntil(reader, done))) throw new Error("writer ended early");
   reader.releaseLock();
 }
 

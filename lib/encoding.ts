@@ -1,0 +1,41 @@
+/** Encodings used across layers: base64 (standard and URL-safe), hex, and one-line text. */
+
+/** Standard base64 with padding. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** Decodes standard or URL-safe base64, padding optional; throws on anything else. */
+export function base64ToBytes(text: string): Uint8Array {
+  const standard = text.replaceAll("-", "+").replaceAll("_", "/");
+  const bin = atob(standard + "=".repeat((4 - standard.length % 4) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+/** URL-safe base64 without padding (RFC 4648 section 5), as aws-vault's session keys use. */
+export function bytesToBase64Url(bytes: Uint8Array): string {
+  return bytesToBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Lower-case hex. */
+export function bytesToHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Decodes hex (an odd last digit is dropped). */
+export function hexToBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+/**
+ * A message spread over lines (a tool's stderr, an SDK error) as one line: lines trimmed, empty
+ * ones dropped, joined with spaces; cut to `max` characters when given.
+ */
+export function oneLine(text: string, max?: number): string {
+  const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
+  return max !== undefined && line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}

@@ -1,0 +1,32 @@
+/**
+ * Finding programs on PATH, as a shell does, without running anything. One rule for every
+ * program we start: only absolute hits count. An empty or relative PATH entry (the current
+ * directory) is skipped, as Go's exec.LookPath refuses such hits since Go 1.19: a program is
+ * never run from whatever directory the user happens to be in.
+ */
+
+/**
+ * The absolute path of `name` on `path` (a PATH value), or undefined. A name with a `/` is
+ * checked as given (it must be executable).
+ */
+export async function lookPath(
+  name: string,
+  path: string | undefined,
+): Promise<string | undefined> {
+  if (name.includes("/")) return (await isExecutable(name)) ? name : undefined;
+  for (const dir of (path ?? "").split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const candidate = `${dir.replace(/\/+$/, "")}/${name}`;
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(file);
+    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
