@@ -5,6 +5,7 @@
  * credential.
  */
 import { lookPath } from "../process/path_lookup.ts";
+import { runProgram } from "../process/spawn.ts";
 import type { Env } from "../runtime.ts";
 
 /** Opens a URL; resolves whether the opener ran successfully. */
@@ -34,16 +35,8 @@ export async function findBrowserOpener(o: BrowserOptions): Promise<BrowserOpene
 
 async function run(cmd: string, args: string[], env: Record<string, string>): Promise<boolean> {
   try {
-    const status = await new Deno.Command(cmd, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn().status;
-    return status.success;
+    return (await runProgram(cmd, args, { env })).code === 0;
   } catch {
-    return false;
+    return false; // could not be started: the link is printed anyway
   }
 }

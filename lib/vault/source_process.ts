@@ -1,9 +1,12 @@
 /**
  * Runs a command from the config (`credential_process`, `web_identity_token_process`) the way
  * aws-vault does: through `/bin/sh -c` (`cmd.exe /C` on Windows), stdin and stderr inherited so
- * it can prompt, stdout captured (bounded) and returned as printed.
+ * it can prompt, stdout captured (bounded, unlike lib/process's runProgram) and returned as
+ * printed. Its environment never holds the vault passphrase.
  */
 import { UserError } from "../errors.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
+import { spawnFailure } from "../process/spawn.ts";
 
 /** Options of one run. */
 export interface SourceProcessOptions {
@@ -26,14 +29,14 @@ export async function runSourceProcess(
   try {
     child = new Deno.Command(windows ? "cmd.exe" : "/bin/sh", {
       args: windows ? ["/C", command] : ["-c", command],
-      env: options.env,
+      env: withoutPrivateVariables(options.env),
       clearEnv: true,
       stdin: "inherit",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
   } catch (err) {
-    throw new UserError(`${options.label}: cannot start: ${(err as Error).message}`);
+    throw new UserError(`${options.label}: cannot start its shell (${spawnFailure(err)})`);
   }
   const bytes = await readBounded(child.stdout, options.maxBytes);
   if (bytes === undefined) {
