@@ -67,31 +67,7 @@ export interface SdkStsOptions {
 /** The real STS client factory, backed by `@aws-sdk/client-sts`. */
 export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFactory {
   return (credentials, where) => {
-    const endpoint = resolveStsEndpoint(where);
-    const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
-    const send = async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
-      const sdk = await import("@aws-sdk/client-sts");
-      const client = new sdk.STSClient({
-        region: endpoint.region,
-        endpoint: endpoint.endpoint,
-        maxAttempts: options.maxAttempts ?? 3,
-        requestHandler: boundedRequests(),
-        credentials: {
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey,
-          sessionToken: credentials.sessionToken,
-        },
-      });
-      options.debug?.(`calling sts:${call} at ${describe}`);
-      try {
-        // deno-lint-ignore no-explicit-any
-        return await client.send(make(sdk) as any) as T;
-      } catch (err) {
-        throw toStsError(call, describe, err);
-      } finally {
-        client.destroy();
-      }
-    };
+    const send = stsSender(credentials, where, options);
     return {
       async getSessionToken(input) {
         const out = await send<{ Credentials?: SdkCredentials }>(
@@ -127,6 +103,42 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
         return fromSdk(out.Credentials, "AssumeRole");
       },
     };
+  };
+}
+
+/**
+ * Sends STS calls from one client per call, to the endpoint `where` resolves to, signed with
+ * `credentials` (empty ones for the unsigned calls); SDK errors become StsErrors.
+ */
+function stsSender(
+  credentials: Credentials,
+  where: StsEndpointOptions,
+  options: SdkStsOptions,
+): <T>(call: string, make: (sdk: StsSdk) => unknown) => Promise<T> {
+  const endpoint = resolveStsEndpoint(where);
+  const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
+  return async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
+    const sdk = await import("@aws-sdk/client-sts");
+    const client = new sdk.STSClient({
+      region: endpoint.region,
+      endpoint: endpoint.endpoint,
+      maxAttempts: options.maxAttempts ?? 3,
+      requestHandler: boundedRequests(),
+      credentials: {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        sessionToken: credentials.sessionToken,
+      },
+    });
+    options.debug?.(`calling sts:${call} at ${describe}`);
+    try {
+      // deno-lint-ignore no-explicit-any
+      return await client.send(make(sdk) as any) as T;
+    } catch (err) {
+      throw toStsError(call, describe, err);
+    } finally {
+      client.destroy();
+    }
   };
 }
 
@@ -188,34 +200,19 @@ export type UnsignedStsClientFactory = (where: StsEndpointOptions) => UnsignedSt
 export function sdkUnsignedStsClientFactory(options: SdkStsOptions = {}): UnsignedStsClientFactory {
   return (where) => ({
     async assumeRoleWithWebIdentity(input) {
-      const endpoint = resolveStsEndpoint(where);
-      const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
-      const sdk = await import("@aws-sdk/client-sts");
-      const client = new sdk.STSClient({
-        region: endpoint.region,
-        endpoint: endpoint.endpoint,
-        maxAttempts: options.maxAttempts ?? 3,
-        requestHandler: boundedRequests(),
-        // The call is unsigned; this keeps the SDK from looking for credentials anywhere.
-        credentials: { accessKeyId: "", secretAccessKey: "" },
-      });
-      options.debug?.(`calling sts:AssumeRoleWithWebIdentity at ${describe}`);
-      try {
-        const out = await client.send(
+      // The call is unsigned: empty credentials keep the SDK from looking for any elsewhere.
+      const send = stsSender({ accessKeyId: "", secretAccessKey: "" }, where, options);
+      const out = await send<{ Credentials?: SdkCredentials }>(
+        "AssumeRoleWithWebIdentity",
+        (sdk) =>
           new sdk.AssumeRoleWithWebIdentityCommand({
             RoleArn: input.roleArn,
             RoleSessionName: input.roleSessionName,
             DurationSeconds: input.durationSeconds,
             WebIdentityToken: input.webIdentityToken,
           }),
-        );
-        return fromSdk(out.Credentials, "AssumeRoleWithWebIdentity");
-      } catch (err) {
-        if (err instanceof StsError) throw err;
-        throw toStsError("AssumeRoleWithWebIdentity", describe, err);
-      } finally {
-        client.destroy();
-      }
+      );
+      return fromSdk(out.Credentials, "AssumeRoleWithWebIdentity");
     },
   });
 }
