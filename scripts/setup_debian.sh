@@ -17,6 +17,7 @@ PACKAGES=(
   keyutils         # keyctl backend
   python3-jwcrypto # independent JWE implementation for the file backend format
   util-linux       # unshare, flock, script
+  fish             # tests only: export --format fish is evaluated by a real fish
 )
 
 missing=()

@@ -5,7 +5,7 @@
  */
 import { addProfileSection, loadConfig } from "../config/mod.ts";
 import { UserError } from "../errors.ts";
-import { CredentialStore, SessionStore } from "../store/mod.ts";
+import { CredentialStore, isCredentialKey, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
 
 /** Options of `add`. */
@@ -79,6 +79,8 @@ export function checkProfileName(profile: string): void {
     ? "it starts with '-'"
     : profile === "." || profile === ".."
     ? "it is '.' or '..'"
+    : !isCredentialKey(profile)
+    ? "it has the shape of a cached-session key (aws-vault would take the item for a session)"
     : undefined;
   if (why) throw new UserError(`invalid profile name ${JSON.stringify(profile)}: ${why}`);
 }

@@ -23,7 +23,9 @@ export async function clearCommand(
       : ssoStartUrlOf(config, profile);
   }
   const keyring = await ctx.keyring();
-  const sessions = new SessionStore(keyring, runtime.now);
+  const sessions = new SessionStore(keyring, runtime.now, {
+    notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+  });
   const tokens = new OidcTokenStore(keyring, runtime.now);
   let n = 0;
   if (profile) {

@@ -4,6 +4,7 @@
  * MFA prompt.
  */
 import { formatDuration } from "../duration.ts";
+import { UserError } from "../errors.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import {
   type Locker,
@@ -61,6 +62,8 @@ export class CachedSessionProvider implements RefreshableProvider {
   }
 
   async #fetch(): Promise<Credentials> {
+    // A session that cannot be cached would burn the MFA code for nothing: refuse first.
+    this.#o.cache.check?.(this.key);
     const creds = await this.#o.inner.retrieve();
     // Long-term keys (a credential_process may print them) do not expire: nothing to cache.
     if (!creds.expiration) return creds;
@@ -74,6 +77,9 @@ export class CachedSessionProvider implements RefreshableProvider {
     try {
       creds = await this.#o.cache.get(this.key);
     } catch (err) {
+      // A cancelled prompt or a wrong passphrase ends the command: asking for an MFA code
+      // instead would discard a cached session that is fine.
+      if (err instanceof UserError) throw err;
       this.#o.debug?.(`ignoring unreadable cached session: ${(err as Error).name}`);
       return undefined;
     }

@@ -14,6 +14,8 @@ export type SessionKey = Omit<StoredSessionKey, "expiration">;
 export interface SessionCache {
   get(key: SessionKey): Promise<Credentials | undefined>;
   set(key: SessionKey, credentials: Credentials): Promise<void>;
+  /** Throws when a session under this key could not be stored (checked before any STS call). */
+  check?(key: SessionKey): void;
 }
 
 /** How long a lock may be waited for and held (defaults: the lock's, 5 minutes each). */
