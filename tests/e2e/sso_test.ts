@@ -331,7 +331,8 @@ sso_role_name = Dev
       ["badaccount", /profile badaccount: sso_account_id "1111-2222" is not a 12-digit account ID/],
       ["nosession", /profile nosession: sso_session 'missing' has no sso_start_url/],
       ["badurl", /profile badurl: sso_start_url is not an https URL/],
-      ["badregion", /profile badregion: sso_region "\.\.\/\.\.\/evil" is not an AWS region/],
+      // lib/config refuses such a region before SSO is reached.
+      ["badregion", /invalid sso_region "\.\.\/\.\.\/evil" \(from the config file\)/],
     ];
     for (const [name, re] of cases) {
       const r = await w.run(["export", "--format=json", name]);
