@@ -6,12 +6,13 @@
 import { loadConfig, ssoStartUrlOf } from "../config/mod.ts";
 import { OidcTokenStore, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { CLEAR } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function clearCommand(
   ctx: CommandContext,
-  profile?: string,
-  _options: Record<string, unknown> = {},
+  { args: { profile } }: InputOf<typeof CLEAR>,
 ): Promise<number> {
   const { runtime } = ctx;
   let startUrl: string | undefined;
