@@ -382,7 +382,6 @@ Deno.test("not-built flags: on the command line exit 1; from the environment onl
       ["exec", "--ec2-server", "p"],
       ["exec", "--lazy", "p"],
       ["exec", "--all-profiles", "p"],
-      ["export", "--use-device-code", "p"],
       ["--biometrics", "list"],
     ]
   ) {
