@@ -84,3 +84,14 @@ for (const entry of START_PATHS) {
     assert.deepEqual(closure.filter((s) => s.startsWith("npm:") || s.startsWith("node:")), []);
   });
 }
+
+// The credential agent's client runs on every command that opens the file backend: a cache hit
+// through it must not load jose (the agent decrypts) nor any `node:` module.
+Deno.test("the agent client statically imports neither jose nor node: modules", async () => {
+  const closure = await staticClosure("../../lib/agent/client.ts");
+  assert.ok([...closure].some((s) => s.endsWith("/lib/agent/protocol.ts")), "the graph was read");
+  const heavy = [...closure].filter((s) =>
+    s.startsWith("npm:") || s.startsWith("node:") || s.includes("/jose")
+  );
+  assert.deepEqual(heavy, []);
+});
