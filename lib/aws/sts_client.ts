@@ -94,44 +94,7 @@ export interface SdkStsOptions {
 /** The real STS client factory, backed by `@aws-sdk/client-sts`. */
 export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFactory {
   return (credentials, where) => {
-    const endpoint = resolveStsEndpoint(where);
-    const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
-    const send = async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
-      const sdk = await import("@aws-sdk/client-sts");
-      const limits = { ...STS_LIMITS, ...options.limits };
-      const client = new sdk.STSClient({
-        region: endpoint.region,
-        endpoint: endpoint.endpoint,
-        maxAttempts: options.maxAttempts ?? 3,
-        // The SDK's own handler settings; without throwOnRequestTimeout it only warns.
-        requestHandler: {
-          connectionTimeout: limits.connectTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
-        credentials: {
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey,
-          sessionToken: credentials.sessionToken,
-        },
-      });
-      client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
-        step: "deserialize",
-        priority: "low", // innermost: it sees the raw reply before the SDK parses it
-        name: "awsVaultResponseSizeLimit",
-      });
-      options.debug?.(`calling sts:${call} at ${describe}`);
-      try {
-        // deno-lint-ignore no-explicit-any
-        return await client.send(make(sdk) as any, {
-          abortSignal: AbortSignal.timeout(limits.callTimeoutMs),
-        }) as T;
-      } catch (err) {
-        throw toAwsError("sts", call, describe, err, (m, code) => new StsError(m, code, call));
-      } finally {
-        client.destroy();
-      }
-    };
+    const send = stsSender(credentials, where, options);
     return {
       async getSessionToken(input) {
         const out = await send<{ Credentials?: SdkCredentials }>(
@@ -189,6 +152,55 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
         return fromSdk(out.Credentials, "GetFederationToken");
       },
     };
+  };
+}
+
+/**
+ * Sends STS calls from one client per call, to the endpoint `where` resolves to, signed with
+ * `credentials` (empty ones for the unsigned calls); SDK errors become StsErrors.
+ */
+function stsSender(
+  credentials: Credentials,
+  where: StsEndpointOptions,
+  options: SdkStsOptions,
+): <T>(call: string, make: (sdk: StsSdk) => unknown) => Promise<T> {
+  const endpoint = resolveStsEndpoint(where);
+  const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
+  return async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
+    const sdk = await import("@aws-sdk/client-sts");
+    const limits = { ...STS_LIMITS, ...options.limits };
+    const client = new sdk.STSClient({
+      region: endpoint.region,
+      endpoint: endpoint.endpoint,
+      maxAttempts: options.maxAttempts ?? 3,
+      // The SDK's own handler settings; without throwOnRequestTimeout it only warns.
+      requestHandler: {
+        connectionTimeout: limits.connectTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+      },
+      credentials: {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        sessionToken: credentials.sessionToken,
+      },
+    });
+    client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
+      step: "deserialize",
+      priority: "low", // innermost: it sees the raw reply before the SDK parses it
+      name: "awsVaultResponseSizeLimit",
+    });
+    options.debug?.(`calling sts:${call} at ${describe}`);
+    try {
+      // deno-lint-ignore no-explicit-any
+      return await client.send(make(sdk) as any, {
+        abortSignal: AbortSignal.timeout(limits.callTimeoutMs),
+      }) as T;
+    } catch (err) {
+      throw toAwsError("sts", call, describe, err, (m, code) => new StsError(m, code, call));
+    } finally {
+      client.destroy();
+    }
   };
 }
 
@@ -260,4 +272,41 @@ function fromSdk(c: SdkCredentials | undefined, call: string): Credentials {
     sessionToken: c.SessionToken,
     expiration: new Date(c.Expiration),
   };
+}
+
+/** AssumeRoleWithWebIdentity parameters. */
+export interface AssumeRoleWithWebIdentityInput {
+  roleArn: string;
+  roleSessionName: string;
+  durationSeconds: number;
+  webIdentityToken: string;
+}
+
+/** STS calls that are not signed (the web identity token is the proof). */
+export interface UnsignedStsClient {
+  assumeRoleWithWebIdentity(input: AssumeRoleWithWebIdentityInput): Promise<Credentials>;
+}
+
+/** Builds an unsigned STS client; tests pass their own. */
+export type UnsignedStsClientFactory = (where: StsEndpointOptions) => UnsignedStsClient;
+
+/** The real unsigned STS client factory. */
+export function sdkUnsignedStsClientFactory(options: SdkStsOptions = {}): UnsignedStsClientFactory {
+  return (where) => ({
+    async assumeRoleWithWebIdentity(input) {
+      // The call is unsigned: empty credentials keep the SDK from looking for any elsewhere.
+      const send = stsSender({ accessKeyId: "", secretAccessKey: "" }, where, options);
+      const out = await send<{ Credentials?: SdkCredentials }>(
+        "AssumeRoleWithWebIdentity",
+        (sdk) =>
+          new sdk.AssumeRoleWithWebIdentityCommand({
+            RoleArn: input.roleArn,
+            RoleSessionName: input.roleSessionName,
+            DurationSeconds: input.durationSeconds,
+            WebIdentityToken: input.webIdentityToken,
+          }),
+      );
+      return fromSdk(out.Credentials, "AssumeRoleWithWebIdentity");
+    },
+  });
 }

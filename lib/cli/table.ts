@@ -178,7 +178,10 @@ export const CREDENTIAL_FLAGS = {
   useDeviceCode: flag.bool(
     "use-device-code",
     "Sign in to SSO with the device-code flow (no local browser redirect).",
-    { notBuilt: true },
+  ),
+  ssoSync: flag.bool(
+    "sso-sync",
+    "SSO: also write the token to the AWS CLI's ~/.aws/sso/cache for tools that read it.",
   ),
   sessionTtl: flag.duration(
     "session-ttl",

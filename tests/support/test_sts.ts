@@ -125,6 +125,21 @@ export class TestSts {
     return this.calls.filter((c) => c.action === action);
   }
 
+  /** Accepts temporary credentials issued elsewhere (the test SSO portal) as a role session. */
+  acceptSessionKey(
+    k: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date },
+    arn: string,
+  ): void {
+    this.#keys.set(k.accessKeyId, {
+      secretAccessKey: k.secretAccessKey,
+      sessionToken: k.sessionToken,
+      expiration: k.expiration,
+      arn,
+      isRole: true,
+      mfa: false,
+    });
+  }
+
   /** Makes an issued session key expired, as if its time had run out. */
   expireKey(accessKeyId: string): void {
     const k = this.#keys.get(accessKeyId);
