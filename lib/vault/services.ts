@@ -7,8 +7,16 @@
  */
 import type { BackendOptions } from "../../backends/mod.ts";
 import type { Keyring } from "../../backends/keyring.ts";
-import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
+import type { SsoPortalFactory } from "../aws/sso_client.ts";
+import type { OidcClientFactory } from "../aws/sso_oidc_client.ts";
+import {
+  sdkStsClientFactory,
+  sdkUnsignedStsClientFactory,
+  type StsClientFactory,
+  type UnsignedStsClientFactory,
+} from "../aws/sts_client.ts";
 import { type ConfigFile, loadConfig } from "../config/config_file.ts";
+import { UserError } from "../errors.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
 import { lockDir, withLock } from "../fs/lock.ts";
 import type { Logger } from "../logger.ts";
@@ -31,11 +39,19 @@ export interface ServiceOptions extends BackendOptions {
    * picks it (a GUI driver or an error instead of a prompt nobody sees).
    */
   serverMode?: boolean;
+  /**
+   * Whether the terminal prompt may be used now: a server refreshing after its child started
+   * says no (the terminal belongs to the child), and the MFA request fails with why.
+   */
+  terminalPromptAllowed?: () => boolean;
 }
 
 /** What a test may put in place of the real parts. */
 export interface ServiceOverrides {
   sts?: StsClientFactory;
+  unsignedSts?: UnsignedStsClientFactory;
+  oidc?: OidcClientFactory;
+  ssoPortal?: SsoPortalFactory;
   keyring?: () => Promise<Keyring>;
 }
 
@@ -62,6 +78,10 @@ export interface Services {
   readonly mfa: MfaCodes;
   /** STS clients (the SDK is loaded on the first call). */
   readonly sts: StsClientFactory;
+  /** Unsigned STS clients (AssumeRoleWithWebIdentity). */
+  readonly unsignedSts: UnsignedStsClientFactory;
+  /** What tests put in place of the SSO clients. */
+  readonly overrides?: ServiceOverrides;
   /** One line to the user on stderr. */
   notice(text: string): void;
 }
@@ -90,17 +110,25 @@ export function buildServices(
   // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
   const toolEnv = withoutPrivateVariables(runtime.env.toObject());
   const mfa = new MfaCodes({
-    driver: async () =>
-      promptDriver(
-        await selectPromptDriver({
-          name: options.prompt,
-          stdoutIsTerminal: runtime.stdoutIsTerminal(),
-          serverMode: options.serverMode,
-          os: runtime.os,
-          path: runtime.env.get("PATH"),
-        }),
-        { terminal: runtime.terminal, env: envFromObject(toolEnv), os: runtime.os },
-      ),
+    driver: async () => {
+      const name = await selectPromptDriver({
+        name: options.prompt,
+        stdoutIsTerminal: runtime.stdoutIsTerminal(),
+        serverMode: options.serverMode,
+        os: runtime.os,
+        path: runtime.env.get("PATH"),
+      });
+      if (name === "terminal" && options.terminalPromptAllowed?.() === false) {
+        throw new UserError(
+          "an MFA code is needed to refresh credentials, but the terminal belongs to the running command; use a GUI prompt (--prompt=zenity, kdialog, osascript or ykman) or mfa_process",
+        );
+      }
+      return promptDriver(name, {
+        terminal: runtime.terminal,
+        env: envFromObject(toolEnv),
+        os: runtime.os,
+      });
+    },
     ledger: fileLedger(
       `${locks}/mfa-codes-used.json`,
       (fn) => withLock(`${locks}/mfa-codes-used.lock`, fn),
@@ -123,9 +151,13 @@ export function buildServices(
     credentials: async () => new CredentialStore(await keyringOnce()),
     sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now(), { notice }),
     oidcTokens: async () => new OidcTokenStore(await keyringOnce(), () => runtime.now()),
-    lock: (name, fn) => withLock(`${locks}/${name}.lock`, fn),
+    lock: (name, fn, times) =>
+      withLock(`${locks}/${name}.lock`, fn, { timeoutMs: times?.waitMs, staleMs: times?.staleMs }),
     mfa,
     sts: overrides.sts ?? sdkStsClientFactory({ debug: (m) => log.debug(m) }),
+    unsignedSts: overrides.unsignedSts ??
+      sdkUnsignedStsClientFactory({ debug: (m) => log.debug(m) }),
+    overrides,
     notice,
   };
 }
