@@ -7,6 +7,7 @@
  */
 import { type ConfigFlags, type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
+import { UserError } from "../errors.ts";
 import { buildChain, type CredentialSource } from "./chain.ts";
 import type { Services } from "./services.ts";
 
@@ -35,12 +36,26 @@ export interface ProfileCredentials {
   source: CredentialSource;
 }
 
+/**
+ * Refuses a name that is neither a config section nor stored credentials (ByteNess's
+ * profileResolvable): a typo must not silently become `[default]` with default's role.
+ */
+export async function requireKnownProfile(services: Services, name: string): Promise<void> {
+  const config = await services.config();
+  if (config.hasProfile(name)) return;
+  if (await (await services.credentials()).has(name)) return;
+  throw new UserError(
+    `profile '${name}' not found in ${config.path} and no stored credentials exist for it`,
+  );
+}
+
 /** Resolves a profile and builds (does not yet call) its provider chain. */
 export async function providerForProfile(
   services: Services,
   req: ProfileCredentialsRequest,
 ): Promise<ProfileProvider> {
   const { runtime, log } = services;
+  await requireKnownProfile(services, req.profileName);
   const config = await services.config();
   const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
   const { provider, source } = await buildChain(profile, {
