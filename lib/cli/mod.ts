@@ -357,6 +357,20 @@ function addGlobalOptions(cmd: Command, opts: { hidden: boolean }): void {
     ),
   );
   add(
+    new Option("--passage-dir <dir>", "Passage password store directory.").env(
+      "AWS_VAULT_PASSAGE_DIR",
+    ),
+  );
+  add(
+    new Option("--passage-cmd <cmd>", "Name of the passage executable.").env(
+      "AWS_VAULT_PASSAGE_CMD",
+    ),
+  );
+  add(
+    new Option("--passage-prefix <prefix>", "Prefix to prepend to the item path stored in passage.")
+      .env("AWS_VAULT_PASSAGE_PREFIX"),
+  );
+  add(
     new Option("--file-dir <dir>", 'Directory for the "file" password store.').default(
       "~/.awsvault/keys/",
     ).env("AWS_VAULT_FILE_DIR"),
@@ -495,6 +509,9 @@ function context(cmd: Command, runtime: Runtime, log: DebugLogger): CommandConte
     passDir: o.passDir,
     passCmd: o.passCmd,
     passPrefix: o.passPrefix,
+    passageDir: o.passageDir,
+    passageCmd: o.passageCmd,
+    passagePrefix: o.passagePrefix,
     fileDir: o.fileDir,
     keyctlScope: o.keyctlScope,
   };
