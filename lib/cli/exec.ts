@@ -37,9 +37,14 @@ export async function execCommand(
     );
   }
   refuseNested(runtime.env, "exec");
-  const profileName = profileArgument(profileArg, runtime.env);
+  const services = await ctx.services();
+  const profileName = await profileArgument(
+    profileArg,
+    runtime,
+    async () => (await services.config()).profileNames(),
+  );
   const { profile, credentials } = await credentialsForProfile(
-    await ctx.services(),
+    services,
     {
       profileName,
       flags: configFlags(opts),
@@ -73,7 +78,7 @@ export async function execCommand(
   }
   return await runChild(command, args ?? [], {
     env,
-    interactive: Deno.stdin.isTerminal(),
+    interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
   });
 }

@@ -23,9 +23,14 @@ export async function exportCommand(
 ): Promise<number> {
   const { runtime } = ctx;
   refuseNested(runtime.env, "export");
-  const profileName = profileArgument(profileArg, runtime.env);
+  const services = await ctx.services();
+  const profileName = await profileArgument(
+    profileArg,
+    runtime,
+    async () => (await services.config()).profileNames(),
+  );
   const { profile, credentials } = await credentialsForProfile(
-    await ctx.services(),
+    services,
     {
       profileName,
       flags: configFlags(opts),
