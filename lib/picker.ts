@@ -68,6 +68,7 @@ export function parseKeys(input: string): PickerKey[] {
     const c = input[i];
     if (c === "\x1b") {
       flush();
+      // deno-lint-ignore no-control-regex
       const seq = /^\x1b[[O]([0-9;]*)([A-Za-z~])/.exec(input.slice(i));
       if (seq) {
         keys.push({ kind: seq[2] === "A" ? "up" : seq[2] === "B" ? "down" : "ignore" });
@@ -112,5 +113,6 @@ export function render(prompt: string, state: PickerState): string[] {
 
 /** Control characters shown as `?`, so a hostile name cannot drive the terminal. */
 function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
 }
