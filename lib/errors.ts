@@ -24,10 +24,13 @@ export class UsageError extends UserError {
   }
 }
 
-/** A command whose implementation has not landed yet. Exit code 2. */
+/**
+ * A command whose implementation has not landed yet. Exit code 1: the command line was right,
+ * this build cannot do it (2 means the user typed something wrong).
+ */
 export class NotImplementedError extends UserError {
   constructor(what: string) {
-    super(`${what} is not implemented yet in this version`, { exitCode: 2 });
+    super(`${what} is not implemented yet in this version`, { exitCode: 1 });
     this.name = "NotImplementedError";
   }
 }

@@ -9,10 +9,10 @@ import { NotImplementedError, UsageError } from "../errors.ts";
 import { DebugLogger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
+import { VERSION } from "../version.ts";
 import { BACKEND_NAMES, type CommandContext, type GlobalOptions, PROMPT_NAMES } from "./global.ts";
 
-/** The version printed by `--version`. */
-export const VERSION = "0.1.0";
+export { VERSION } from "../version.ts";
 
 type Action = (ctx: CommandContext, ...args: unknown[]) => Promise<number | void>;
 

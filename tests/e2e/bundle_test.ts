@@ -60,6 +60,14 @@ Deno.test("the bundled single file runs like main.ts", async (t) => {
       same(bundled, await runCli(["--help"], { env, cwd: dir }));
     });
 
+    await t.step("--version is embedded", async () => {
+      const bundled = await runFile(file, ["--version"], env, dir);
+      const project = JSON.parse(
+        await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+      );
+      assert.equal(bundled.stdout, `${project.version}\n`, bundled.stderr);
+    });
+
     await t.step("list --profiles reads AWS_CONFIG_FILE", async () => {
       const bundled = await runFile(file, ["list", "--profiles"], env, dir);
       assert.equal(bundled.code, 0, bundled.stderr);

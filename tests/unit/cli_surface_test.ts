@@ -21,6 +21,9 @@ Deno.test("--version, -v and the version command print the version", async () =>
     assert.deepEqual(await runCli(args, rt), 0);
     assert.deepEqual(rt.out.join(""), `${VERSION}\n`);
   }
+  const project = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  assert.equal(VERSION, project.version);
+  assert.match(VERSION, /^\d+\.\d+\.\d+/);
 });
 
 Deno.test("help lists every command; help <command> and <command> --help show its flags", async () => {
@@ -155,11 +158,14 @@ Deno.test("exec: everything from the command on goes to the child verbatim", () 
   }
 });
 
-Deno.test("a command that has not landed says so and exits 2", async () => {
-  const rt = testRuntime();
-  await assert.rejects(
-    runCli(["proxy"], rt),
-    (e) =>
-      e instanceof Error && /not implemented/.test(e.message) && (e as UsageError).exitCode === 2,
-  );
+Deno.test("a command that has not landed says so and exits 1, not the usage code 2", async () => {
+  for (const args of [["proxy"], ["exec", "--server", "p"]]) {
+    const rt = testRuntime();
+    await assert.rejects(
+      runCli(args, rt),
+      (e) =>
+        e instanceof Error && /not implemented/.test(e.message) &&
+        (e as UsageError).exitCode === 1,
+    );
+  }
 });
