@@ -11,9 +11,11 @@ import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/terminal.ts";
 import type { Logger } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { removeStaleTempFiles, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { withLock } from "../lib/fs/lock.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
+import { decryptPbes2Jwe, JweDecryptionFailed, JweInvalid } from "./jwe.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
 import { base64ToBytes } from "../lib/encoding.ts";
 
@@ -27,6 +29,21 @@ export const FILE_P2C = 8192;
 export const MAX_P2C = 1_300_000;
 /** Age after which a temporary file of an interrupted write is removed. */
 const STALE_TEMP_MS = 10 * 60_000;
+/**
+ * The lock file of a vault's first write, in the vault directory: a `%` without two hex digits
+ * after it is never an item's file name.
+ */
+const VAULT_LOCK = "%aws-vault-new-vault.lock";
+/** The largest item file read (aws-vault items are a few KB; SSO tokens a few more). */
+const MAX_ITEM_BYTES = 1024 * 1024;
+/** How many times a typed passphrase may be wrong before the command fails. */
+const PASSPHRASE_TRIES = 3;
+/** The longest file name (bytes) Linux, macOS and Windows file systems take. */
+const NAME_MAX = 255;
+/** Prefix of long-name item files (see longFileName). */
+const LONG_PREFIX = "%aws-vault-long-";
+/** The JWE header field holding the key of a long-name item file. */
+const KEY_HEADER = "aws-vault-key";
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
@@ -38,6 +55,8 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** One line to the user (stderr), e.g. "wrong passphrase, try again". */
+  notice?: (text: string) => void;
   /** The clock (default: the system's): item `created` headers, stale temp files. */
   now?: () => Date;
 }
@@ -55,6 +74,7 @@ export function openFileKeyring(
       passphrase: runtime.env.get(PASSPHRASE_ENV),
       terminal: runtime.terminal,
       debug: log && ((message) => log.debug(message)),
+      notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
       now: () => runtime.now(),
     }),
   );
@@ -72,6 +92,9 @@ export class FileKeyring implements Keyring {
   /** True once the passphrase decrypted an item or was confirmed for a new vault. */
   #verified = false;
   #verifying: Promise<void> | undefined;
+  #dirChecked: Promise<void> | undefined;
+  /** True while the passphrase was confirmed for a vault with no item yet. */
+  #creatingVault = false;
   #prompting: Promise<string> | undefined;
 
   constructor(dir: string, options: FileKeyringOptions) {
@@ -85,29 +108,17 @@ export class FileKeyring implements Keyring {
   }
 
   async get(key: string): Promise<Item | undefined> {
-    const path = this.#pathOf(key);
+    await this.#checkDir();
+    const path = await this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return undefined;
-    const passphrase = await this.#getPassphrase();
-    try {
-      const item = await decryptItem(text, passphrase, path);
-      this.#verified = true;
-      return item;
-    } catch (err) {
-      if (!(err instanceof DecryptionFailed)) throw err;
-      if (this.#verified) {
-        throw new KeyringError(
-          `cannot decrypt ${path}: the item is corrupt or was encrypted with another passphrase`,
-        );
-      }
-      this.#forgetPassphrase();
-      throw new UserError(`wrong passphrase for vault ${this.dir}`);
-    }
+    return await this.#open(path, text);
   }
 
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
+    await this.#checkDir();
     try {
-      const info = await Deno.stat(this.#pathOf(key));
+      const info = await Deno.stat(await this.#pathOf(key));
       return { modificationTime: info.mtime ?? undefined };
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
@@ -116,8 +127,9 @@ export class FileKeyring implements Keyring {
   }
 
   async set(item: Item): Promise<void> {
-    const path = this.#pathOf(item.key);
+    const path = await this.#pathOf(item.key);
     await this.#ensureDir();
+    await this.#checkDir();
     const passphrase = await this.#getPassphrase();
     if (!this.#verified) {
       // Concurrent writers share one check (and one confirmation prompt).
@@ -126,7 +138,36 @@ export class FileKeyring implements Keyring {
       );
       await this.#verifying;
     }
-    const jwe = await encryptItem(item, passphrase, this.#now());
+    if (this.#creatingVault) {
+      // The first item of a new vault fixes its passphrase: written under the vault lock, after
+      // a second look, so a parallel first write with another passphrase cannot start a second
+      // vault in the same directory.
+      await withLock(`${this.dir}/${VAULT_LOCK}`, async () => {
+        if (this.#creatingVault) {
+          this.#creatingVault = false;
+          this.#verified = false;
+          await this.#proveWithOtherItem(passphrase, "");
+          if (!this.#verified && (await this.#hasReadableItem())) {
+            this.#forgetPassphrase();
+            throw new UserError(`wrong passphrase for vault ${this.dir}`);
+          }
+          this.#verified = true;
+        }
+        await this.#write(path, item, passphrase);
+      }, { timeoutMs: 60_000 });
+      return;
+    }
+    await this.#write(path, item, passphrase);
+  }
+
+  async #write(path: string, item: Item, passphrase: string): Promise<void> {
+    // A file that does not decrypt may be the only copy of a key: never replace it.
+    const existing = await this.#readItemFile(path);
+    if (existing !== undefined) await this.#open(path, existing);
+    const long = path.slice(this.dir.length + 1).startsWith(LONG_PREFIX);
+    const jwe = await encryptItem(item, passphrase, this.#now(), {
+      keyHeader: long ? item.key : undefined,
+    });
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
@@ -136,9 +177,18 @@ export class FileKeyring implements Keyring {
     await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: this.#now() });
   }
 
+  /**
+   * Removes an item once it decrypts: a wrong passphrase deletes nothing (as it writes nothing),
+   * and a file that cannot be decrypted is kept.
+   */
   async remove(key: string): Promise<boolean> {
+    await this.#checkDir();
+    const path = await this.#pathOf(key);
+    const text = await this.#readItemFile(path);
+    if (text === undefined) return false;
+    await this.#open(path, text);
     try {
-      await Deno.remove(this.#pathOf(key));
+      await Deno.remove(path);
       return true;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
@@ -147,11 +197,20 @@ export class FileKeyring implements Keyring {
   }
 
   async keys(): Promise<string[]> {
+    await this.#checkDir();
     const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(this.dir)) {
-        if (!entry.isFile || entry.name.startsWith(TEMP_PREFIX)) continue;
-        names.push(decodeFileName(entry.name));
+        // Only names aws-vault's escaping produces are items: temp files (`%aws-vault-tmp-...`)
+        // and hand-made escapes (`a%2fb` is not the file of `a/b`) are not.
+        if (!entry.isFile) continue;
+        if (entry.name.startsWith(LONG_PREFIX)) {
+          const key = await this.#longKeyOf(entry.name);
+          if (key !== undefined) names.push(key);
+          continue;
+        }
+        const key = decodeFileName(entry.name);
+        if (isItemFileName(entry.name, key)) names.push(key);
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return [];
@@ -167,7 +226,7 @@ export class FileKeyring implements Keyring {
   async #verifyForWrite(passphrase: string): Promise<void> {
     let sawWrongPassphrase = false;
     for (const key of await this.keys()) {
-      const path = this.#pathOf(key);
+      const path = await this.#pathOf(key);
       const text = await this.#readItemFile(path).catch(() => undefined);
       if (text === undefined) continue;
       try {
@@ -193,6 +252,77 @@ export class FileKeyring implements Keyring {
       }
     }
     this.#verified = true;
+    this.#creatingVault = true;
+  }
+
+  /** Whether some file of the vault is a JWE item (one that another passphrase may open). */
+  async #hasReadableItem(): Promise<boolean> {
+    for (const key of await this.keys()) {
+      const text = await this.#readItemFile(await this.#pathOf(key)).catch(() => undefined);
+      if (text !== undefined && text.trim().split(".").length === 5) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Decrypts an item file. When it does not decrypt, another item tells a wrong passphrase
+   * (UserError, nothing changes) from a corrupt file (KeyringError, the file is kept).
+   */
+  async #open(path: string, text: string): Promise<Item> {
+    for (let attempt = 1;; attempt++) {
+      const passphrase = await this.#getPassphrase();
+      try {
+        const item = await decryptItem(text, passphrase, path);
+        this.#verified = true;
+        return item;
+      } catch (err) {
+        if (!(err instanceof DecryptionFailed || err instanceof KeyringError)) throw err;
+        if (!this.#verified && err instanceof DecryptionFailed) {
+          await this.#proveWithOtherItem(passphrase, path);
+        }
+        if (!this.#verified && err instanceof DecryptionFailed) {
+          this.#forgetPassphrase();
+          // A typed passphrase gets three tries, as sudo gives; one from the environment none.
+          if (this.#options.passphrase === undefined && attempt < PASSPHRASE_TRIES) {
+            this.#options.notice?.("wrong passphrase, try again");
+            continue;
+          }
+          throw new UserError(`wrong passphrase for vault ${this.dir}`);
+        }
+        throw corrupt(path, err);
+      }
+    }
+  }
+
+  /** Sets #verified when the passphrase decrypts some other item of the vault. */
+  async #proveWithOtherItem(passphrase: string, except: string): Promise<void> {
+    for (const key of await this.keys()) {
+      const path = await this.#pathOf(key);
+      if (path === except) continue;
+      const text = await this.#readItemFile(path).catch(() => undefined);
+      if (text === undefined) continue;
+      try {
+        await decryptItem(text, passphrase, path);
+        this.#verified = true;
+        return;
+      } catch {
+        // wrong passphrase or another bad file: try the next one
+      }
+    }
+  }
+
+  /** The key a long-name file holds in its header, if the file's name is that key's. */
+  async #longKeyOf(name: string): Promise<string | undefined> {
+    const text = await this.#readItemFile(`${this.dir}/${name}`).catch(() => undefined);
+    if (text === undefined) return undefined;
+    let key: unknown;
+    try {
+      key = parseHeader(text.trim().split(".")[0], name)[KEY_HEADER];
+    } catch {
+      return undefined;
+    }
+    if (typeof key !== "string" || (await longFileName(key)) !== name) return undefined;
+    return key;
   }
 
   async #getPassphrase(): Promise<string> {
@@ -212,13 +342,79 @@ export class FileKeyring implements Keyring {
     this.#verified = false;
   }
 
+  /**
+   * The text of an item file, undefined when there is none. Only a regular file is opened (a
+   * FIFO would block) and at most MAX_ITEM_BYTES are read (a pseudo file may never end).
+   */
   async #readItemFile(path: string): Promise<string | undefined> {
+    let file: Deno.FsFile | undefined;
     try {
-      return await Deno.readTextFile(path);
+      if (!(await Deno.stat(path)).isFile) {
+        throw new KeyringError(`${path} is not a regular file, so not a vault item`);
+      }
+      file = await Deno.open(path, { read: true });
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        size += n;
+        if (size > MAX_ITEM_BYTES) {
+          throw new KeyringError(
+            `${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`,
+          );
+        }
+        chunks.push(buf.slice(0, n));
+      }
+      const all = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      return new TextDecoder().decode(all);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
-      throw this.#fsError(err);
+      if (err instanceof KeyringError || err instanceof Deno.errors.PermissionDenied) {
+        throw this.#fsError(err);
+      }
+      throw new KeyringError(`cannot read ${path}: ${(err as Error).message}`);
+    } finally {
+      file?.close();
     }
+  }
+
+  /**
+   * Refuses a vault directory that others may write to or that another user owns: whoever can
+   * write there can replace items or plant files. Checked once per process.
+   */
+  #checkDir(): Promise<void> {
+    if (Deno.build.os === "windows") return Promise.resolve();
+    this.#dirChecked ??= (async () => {
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(this.dir);
+      } catch {
+        this.#dirChecked = undefined; // missing (created 0700 on the first write) or unreadable
+        return;
+      }
+      const uid = Deno.uid();
+      if (uid !== null && info.uid !== null && info.uid !== uid) {
+        throw new KeyringError(
+          `vault directory ${this.dir} is owned by uid ${info.uid}, not by you (uid ${uid}): refusing it; use your own (chown ${uid} ${this.dir}, or --file-dir)`,
+        );
+      }
+      const mode = (info.mode ?? 0) & 0o7777;
+      if (mode & 0o022) {
+        throw new KeyringError(
+          `vault directory ${this.dir} is writable by ${
+            mode & 0o002 ? "everyone" : "its group"
+          } (mode ${mode.toString(8).padStart(4, "0")}): refusing it; run chmod 700 ${this.dir}`,
+        );
+      }
+    })();
+    return this.#dirChecked;
   }
 
   async #ensureDir(): Promise<void> {
@@ -229,8 +425,11 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  #pathOf(key: string): string {
-    return `${this.dir}/${encodeFileName(key)}`;
+  /** The file of a key: aws-vault's name, or the long-name form when that passes NAME_MAX. */
+  async #pathOf(key: string): Promise<string> {
+    const name = encodeFileName(key);
+    if (new TextEncoder().encode(name).length <= NAME_MAX) return `${this.dir}/${name}`;
+    return `${this.dir}/${await longFileName(key)}`;
   }
 
   #fsError(err: unknown): Error {
@@ -253,6 +452,35 @@ export function encodeFileName(key: string): string {
   return key.replaceAll("%", "%25").replaceAll("/", "%2F");
 }
 
+/**
+ * The file name of a key whose escaped name is longer than NAME_MAX (aws-vault cannot store
+ * such keys at all): a prefix no escaped name has, and the SHA-256 of the key. The key itself
+ * is in the file's JWE header (authenticated with the content), so listing needs no passphrase.
+ */
+async function longFileName(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  return LONG_PREFIX + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** The error for an item file that does not decrypt while the passphrase is proven. */
+function corrupt(path: string, err: Error): KeyringError {
+  return new KeyringError(
+    `${path} cannot be decrypted (corrupt, or encrypted with another passphrase); it is kept: move it away to replace it (${
+      err instanceof KeyringError ? err.message : "integrity check failed"
+    })`,
+  );
+}
+
+/** Whether a directory entry is the file of `key` (its name is exactly aws-vault's escaping). */
+function isItemFileName(name: string, key: string): boolean {
+  try {
+    return encodeFileName(key) === name;
+  } catch {
+    return false;
+  }
+}
+
 /** The key of a file name: every `%XX` escape is decoded (as aws-vault does). */
 export function decodeFileName(name: string): string {
   if (!name.includes("%")) return name;
@@ -270,16 +498,27 @@ export function decodeFileName(name: string): string {
       i += ch.length;
     }
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(bytes));
 }
 
 /** Encrypts an item into aws-vault's JWE compact form. */
-export async function encryptItem(item: Item, passphrase: string, now: Date): Promise<string> {
+export async function encryptItem(
+  item: Item,
+  passphrase: string,
+  now: Date,
+  options: { keyHeader?: string } = {},
+): Promise<string> {
   const { CompactEncrypt } = await import("jose");
   const payload = new TextEncoder().encode(goJsonEscape(encodeItemJson(item)));
+  const header: { alg: string; enc: string; [name: string]: string } = {
+    alg: FILE_ALG,
+    created: goTimeString(now),
+    enc: FILE_ENC,
+  };
+  if (options.keyHeader !== undefined) header[KEY_HEADER] = options.keyHeader;
   // jose appends p2c and p2s after these, giving Go's sorted key order byte for byte.
   return await new CompactEncrypt(payload)
-    .setProtectedHeader({ alg: FILE_ALG, created: goTimeString(now), enc: FILE_ENC })
+    .setProtectedHeader(header)
     .setKeyManagementParameters({
       p2c: FILE_P2C,
       p2s: crypto.getRandomValues(new Uint8Array(12)),
@@ -310,17 +549,15 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
   if (p2c > MAX_P2C) {
     throw new KeyringError(`${path}: p2c ${p2c} exceeds the limit of ${MAX_P2C}; refusing it`);
   }
-  const jose = await import("jose");
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await jose.compactDecrypt(jwe, new TextEncoder().encode(passphrase), {
-      keyManagementAlgorithms: [FILE_ALG],
-      contentEncryptionAlgorithms: [FILE_ENC],
-      maxPBES2Count: MAX_P2C,
-    }));
+    ({ plaintext } = await decryptPbes2Jwe(jwe, passphrase, { maxP2c: MAX_P2C }));
   } catch (err) {
-    if (err instanceof jose.errors.JWEDecryptionFailed) throw new DecryptionFailed();
-    throw new KeyringError(`${path}: not a valid aws-vault item (${(err as Error).message})`);
+    if (err instanceof JweDecryptionFailed) throw new DecryptionFailed();
+    if (err instanceof JweInvalid) {
+      throw new KeyringError(`${path}: not a valid aws-vault item (${err.message})`);
+    }
+    throw err;
   }
   let json: string;
   try {

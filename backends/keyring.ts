@@ -39,6 +39,12 @@ export interface Keyring {
   remove(key: string): Promise<boolean>;
   /** All keys in the store, in no particular order. */
   keys(): Promise<string[]>;
+  /**
+   * Throws a KeyringError when this backend cannot store an item under `key` (too long, bad
+   * characters), so callers can refuse before work that cannot be redone (an MFA code, an STS
+   * call). Backends that take any key leave it out.
+   */
+  checkKey?(key: string): void;
 }
 
 /** A backend failure (unavailable, locked, corrupt item, wrong passphrase). */

@@ -123,8 +123,19 @@ class PassKeyring implements Keyring {
     return { modificationTime: info.mtime ?? undefined };
   }
 
+  /** Throws when the tool cannot store an item under this key (also for a name past NAME_MAX). */
+  checkKey(key: string): void {
+    checkKey(key);
+    const parts = `${entryName(key)}${this.#flavour.extension}`.split("/");
+    if (parts.some((part) => new TextEncoder().encode(part).length > 255)) {
+      throw new KeyringError(
+        `key ${JSON.stringify(key.slice(0, 40))}... is too long for a pass entry name`,
+      );
+    }
+  }
+
   async set(item: Item): Promise<void> {
-    checkKey(item.key);
+    this.checkKey(item.key);
     const entry = join(this.#prefix, entryName(item.key));
     if (
       this.#prefix === "" && await exists(this.#file(entry)) &&

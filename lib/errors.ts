@@ -25,8 +25,8 @@ export class UsageError extends UserError {
 }
 
 /**
- * A command whose implementation has not landed yet. Exit code 1: the command line was right,
- * this build cannot do it (2 means the user typed something wrong).
+ * A command or flag whose implementation has not landed yet. Exit code 1: the command line was
+ * right (scripts can tell it from a usage error, exit code 2).
  */
 export class NotImplementedError extends UserError {
   constructor(what: string) {

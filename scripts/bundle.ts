@@ -1,9 +1,13 @@
 /**
- * Builds the single-file aws-vault, `dist/aws-vault.js`, with `deno bundle` (esbuild), then:
- * - replaces the bundle's `createRequire(import.meta.url)` with scripts/bundle_node_shims.js, so
- *   commander does not load Deno's Node compatibility layer at startup (~35 ms);
- * - keeps the AWS SDK out of the bundle and pins its lazy `import()`s to the npm versions in
- *   deno.json: bundled in, its static `node:` imports would load at every start.
+ * Builds the single-file aws-vault, `dist/aws-vault.js`, with `deno bundle` (esbuild). The file
+ * carries everything it runs, at the versions in deno.lock, and needs no registry at run time:
+ * - the program is bundled with the AWS SDK left out, and its `require` (CommonJS, e.g.
+ *   commander) gets scripts/bundle_node_shims.js in place of `createRequire`, so no Node module
+ *   loads at startup (~35 ms);
+ * - the AWS SDK packages the program imports lazily are bundled on their own into one ES module,
+ *   which is stored in the file gzip-compressed (base64) and imported from a `blob:` URL at the
+ *   first AWS call. Inlined, its static `node:` imports would be hoisted and load at every start;
+ *   stored as plain text, its 1 MB would cost every start ~30 % (see README "Performance").
  *
  * Usage: deno task bundle [--output dist/aws-vault.js]
  * Run the result with `deno run -A dist/aws-vault.js <args>` (or directly: it has a shebang).
@@ -11,8 +15,10 @@
 
 const ROOT = new URL("../", import.meta.url);
 const SHIMS = new URL("bundle_node_shims.js", import.meta.url);
-/** Packages left out of the bundle and imported from npm when first used. */
-const EXTERNAL_PACKAGES = ["@aws-sdk/"];
+/** Packages bundled apart from the program and loaded at their first use. */
+const LAZY_PACKAGES = ["@aws-sdk/"];
+/** The function the bundle calls in place of `import("@aws-sdk/...")`. */
+const SDK_LOADER = "__awsVaultImportSdk";
 
 // What `deno bundle --platform deno` emits for CommonJS `require` (deno 2.9).
 const CREATE_REQUIRE_IMPORT =
@@ -30,37 +36,55 @@ export interface BundleOptions {
 /** Builds the bundle and returns the path of the file written. */
 export async function bundle(options: BundleOptions = {}): Promise<string> {
   const output = options.output ?? decodeURIComponent(new URL("dist/aws-vault.js", ROOT).pathname);
-  const rawPath = `${output}.raw.tmp`;
   await Deno.mkdir(dirname(output), { recursive: true });
+  const work = await Deno.makeTempDir({ prefix: "aws-vault-bundle-" });
+  try {
+    const program = await denoBundle(
+      "main.ts",
+      `${work}/program.js`,
+      LAZY_PACKAGES.map((p) => `--external=${p}*`),
+    );
+    const packages = lazyImports(program);
+    let sdkModule: string | undefined;
+    if (packages.length > 0) {
+      const entry = `${work}/sdk_entry.js`;
+      await Deno.writeTextFile(entry, sdkEntry(packages));
+      sdkModule = prepareSdkModule(await denoBundle(entry, `${work}/sdk.js`, []));
+    }
+    let text = replaceNodeRequire(program, await Deno.readTextFile(SHIMS));
+    if (sdkModule !== undefined) {
+      text = `${sdkLoader(await gzipBase64(sdkModule))}\n${replaceLazyImports(text)}`;
+    }
+    const tmp = `${output}.tmp`;
+    await Deno.writeTextFile(tmp, `#!/usr/bin/env -S deno run -A\n${text}`, { mode: 0o755 });
+    await Deno.rename(tmp, output);
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+  return output;
+}
+
+/** Runs `deno bundle` with the project's deno.json and deno.lock; returns the output text. */
+async function denoBundle(entry: string, output: string, extra: string[]): Promise<string> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
       "--quiet",
+      // The versions in deno.lock, or an error: never a newer version from the registry.
+      "--frozen",
       "--platform=deno",
-      ...EXTERNAL_PACKAGES.map((p) => `--external=${p}*`),
-      `--output=${rawPath}`,
-      "main.ts",
+      "--config=deno.json",
+      ...extra,
+      `--output=${output}`,
+      entry,
     ],
     cwd: decodeURIComponent(ROOT.pathname),
     env: { NO_COLOR: "1" },
     stdout: "inherit",
     stderr: "inherit",
   }).output();
-  if (!result.success) throw new Error(`deno bundle failed with exit code ${result.code}`);
-  try {
-    const raw = await Deno.readTextFile(rawPath);
-    const imports = await importMap();
-    const text = pinExternalImports(
-      replaceNodeRequire(raw, await Deno.readTextFile(SHIMS)),
-      imports,
-    );
-    const tmp = `${output}.tmp`;
-    await Deno.writeTextFile(tmp, `#!/usr/bin/env -S deno run -A\n${text}`, { mode: 0o755 });
-    await Deno.rename(tmp, output);
-  } finally {
-    await Deno.remove(rawPath).catch(() => {});
-  }
-  return output;
+  if (!result.success) throw new Error(`deno bundle ${entry} failed with exit code ${result.code}`);
+  return await Deno.readTextFile(output);
 }
 
 /** Puts the shimmed `require` where the bundle's CommonJS modules find it. */
@@ -74,23 +98,85 @@ export function replaceNodeRequire(bundled: string, shims: string): string {
   throw new Error("deno bundle's require prelude changed: update scripts/bundle.ts");
 }
 
-/**
- * Rewrites `import("@aws-sdk/x")` to the `npm:` specifier deno.json maps it to. The specifier is
- * wrapped in `String()` so Deno resolves it only when the import runs: a literal `npm:` import
- * makes Deno set up npm resolution before the program starts (~17 ms outside the project).
- */
-export function pinExternalImports(bundled: string, imports: Record<string, string>): string {
-  return bundled.replace(/\bimport\("([^"]+)"\)/g, (call, specifier: string) => {
-    if (!EXTERNAL_PACKAGES.some((p) => specifier.startsWith(p))) return call;
-    const target = imports[specifier];
-    if (!target) throw new Error(`${specifier} is not in deno.json "imports"`);
-    return `import(String(${JSON.stringify(target)}))`;
-  });
+const LAZY_IMPORT = /\bimport\("([^"]+)"\)/g;
+
+function isLazyPackage(specifier: string): boolean {
+  return LAZY_PACKAGES.some((p) => specifier.startsWith(p));
 }
 
-async function importMap(): Promise<Record<string, string>> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  return config.imports ?? {};
+/** The lazily imported SDK packages that the program bundle left out, sorted. */
+export function lazyImports(bundled: string): string[] {
+  const found = new Set<string>();
+  for (const [, specifier] of bundled.matchAll(LAZY_IMPORT)) {
+    if (isLazyPackage(specifier)) found.add(specifier);
+  }
+  const missed = bundled.split("\n").filter((l) =>
+    /^import .* from "@aws-sdk\//.test(l) || /\brequire\("@aws-sdk\//.test(l)
+  );
+  if (missed.length > 0) {
+    throw new Error(`the AWS SDK must be imported with await import(): ${missed[0]}`);
+  }
+  return [...found].sort();
+}
+
+/** The entry module of the SDK bundle: one namespace export per package, named by specifier. */
+export function sdkEntry(packages: string[]): string {
+  return packages.map((p) => `export * as ${JSON.stringify(p)} from ${JSON.stringify(p)};\n`)
+    .join("");
+}
+
+/** Rewrites `import("@aws-sdk/x")` to the loader of the embedded SDK module. */
+export function replaceLazyImports(bundled: string): string {
+  return bundled.replace(
+    LAZY_IMPORT,
+    (call, specifier: string) =>
+      isLazyPackage(specifier) ? `${SDK_LOADER}(${JSON.stringify(specifier)})` : call,
+  );
+}
+
+/**
+ * Makes the SDK bundle loadable from a `blob:` URL: its `createRequire(import.meta.url)` (for
+ * the SDK's CommonJS parts, which require only Node built-ins) gets a file URL, since a blob URL
+ * is not one. Fails on anything else that would resolve against the module's own URL.
+ */
+export function prepareSdkModule(bundled: string): string {
+  const text = bundled.replace(
+    CREATE_REQUIRE_CALL,
+    'var __require = __deno_internal_createRequire("file:///");\n',
+  );
+  const relative = text.match(/\bimport\.meta\b|\bimport\("(?!node:)[^"]*"\)|\bfrom "(?!node:)/);
+  if (relative) {
+    throw new Error(`the SDK bundle refers to files beside it (${relative[0]}): cannot embed it`);
+  }
+  return text;
+}
+
+/** The code that imports the embedded SDK module once, at the first call. */
+export function sdkLoader(gzipBase64: string): string {
+  return `// The AWS SDK at the versions in deno.lock: one ES module, gzip, base64 (scripts/bundle.ts).
+var __awsVaultSdkGzip = ${JSON.stringify(gzipBase64)};
+var __awsVaultSdk;
+function ${SDK_LOADER}(specifier) {
+  __awsVaultSdk ??= (async () => {
+    const gzip = new Blob([Uint8Array.fromBase64(__awsVaultSdkGzip)]);
+    const code = await new Response(gzip.stream().pipeThrough(new DecompressionStream("gzip")))
+      .arrayBuffer();
+    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+    try {
+      return await import(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  })();
+  return __awsVaultSdk.then((sdk) => sdk[specifier]);
+}
+`;
+}
+
+/** gzip-compresses text and returns it base64-encoded. */
+export async function gzipBase64(text: string): Promise<string> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer()).toBase64();
 }
 
 function dirname(path: string): string {

@@ -8,18 +8,13 @@ import { addProfileSection, loadConfig } from "../config/mod.ts";
 import { UserError } from "../errors.ts";
 import { CredentialStore, isCredentialKey, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
-
-/** Options of `add`. */
-export interface AddOptions {
-  env?: boolean;
-  addConfig?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { ADD } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function addCommand(
   ctx: CommandContext,
-  profile: string,
-  options: AddOptions = {},
+  { args: { profile }, options }: InputOf<typeof ADD>,
 ): Promise<number> {
   checkProfileName(profile);
   const { runtime } = ctx;

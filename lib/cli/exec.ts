@@ -1,41 +1,22 @@
-/** `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. The credential
+ * servers (--ecs-server, --ec2-server) are marked not built in the table, which refuses them.
+ */
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
-import {
-  configFlags,
-  type CredentialFlags,
-  HANDOUT_MIN_REMAINING_MS,
-  profileArgument,
-  refuseNested,
-} from "../exec/guard.ts";
+import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { runChild } from "../exec/run_child.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
-
-/** exec's options. */
-export interface ExecOptions extends CredentialFlags {
-  json?: boolean;
-  server?: boolean;
-  ecsServer?: boolean;
-  ec2Server?: boolean;
-  profileEnv?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { EXEC } from "./table.ts";
 
 /** Runs the command; returns the child's exit code. */
 export async function execCommand(
   ctx: CommandContext,
-  profileArg: string | undefined,
-  cmd: string | undefined,
-  args: string[] | undefined,
-  opts: ExecOptions,
+  { args: { profile: profileArg, cmd, args }, options: opts }: InputOf<typeof EXEC>,
 ): Promise<number> {
   const { runtime } = ctx;
-  if (opts.server || opts.ecsServer || opts.ec2Server) {
-    throw new NotImplementedError(
-      "'exec' with a credential server (--server, --ecs-server, --ec2-server)",
-    );
-  }
   refuseNested(runtime.env, "exec");
   const services = await ctx.services();
   const profileName = await profileArgument(
@@ -47,8 +28,8 @@ export async function execCommand(
     services,
     {
       profileName,
-      flags: configFlags(opts),
-      noSession: opts.session === false,
+      flags: opts,
+      noSession: opts.noSession,
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );
@@ -76,7 +57,7 @@ export async function execCommand(
       ctx.log.debug(banner);
     }
   }
-  return await runChild(command, args ?? [], {
+  return await runChild(command, args, {
     env,
     interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),

@@ -121,7 +121,7 @@ export function buildServices(
       return openBackend(name, backendOptions, runtime, log);
     },
     credentials: async () => new CredentialStore(await keyringOnce()),
-    sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now()),
+    sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now(), { notice }),
     oidcTokens: async () => new OidcTokenStore(await keyringOnce(), () => runtime.now()),
     lock: (name, fn) => withLock(`${locks}/${name}.lock`, fn),
     mfa,

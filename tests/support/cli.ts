@@ -1,6 +1,21 @@
-/** Runs aws-vault as a user does: a separate process, with its own environment and stdin. */
+/**
+ * Runs aws-vault as a user does: a separate process, with its own environment and stdin.
+ *
+ * `AWS_VAULT_TEST_LAUNCHER` picks what is run, so the e2e suite tests the release artifacts too:
+ * - `main` (default): `deno run -A main.ts`;
+ * - `bundle`: `deno run -A <file>`, the file from `AWS_VAULT_TEST_BUNDLE` (default
+ *   `dist/aws-vault.js`, written by `deno task bundle`);
+ * - `binary`: the executable from `AWS_VAULT_TEST_BINARY` (default `dist/aws-vault-<target>` of
+ *   this machine, written by `deno task compile`).
+ */
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url);
+const MAIN = new URL("main.ts", ROOT).pathname;
+
+/** The ways of starting aws-vault. */
+export const LAUNCHERS = ["main", "bundle", "binary"] as const;
+/** One way of starting aws-vault. */
+export type Launcher = typeof LAUNCHERS[number];
 
 /** Deno's cache directory of this test process, passed on to every aws-vault run. */
 export const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
@@ -25,9 +40,11 @@ export interface CliOptions {
    * `setpriv ...`): the command line becomes `<wrapper...> deno run -A main.ts <args>`.
    */
   wrapper?: string[];
+  /** The command line that starts aws-vault; default {@link cliCommand}. */
+  launcher?: string[];
 }
 
-/** Runs `aws-vault <args>` with `deno run -A main.ts`. */
+/** Runs `aws-vault <args>` with the launcher `AWS_VAULT_TEST_LAUNCHER` names. */
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const env = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -36,7 +53,11 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     DENO_DIR: DENO_DIR,
     ...options.env,
   };
-  const [program, ...programArgs] = [...(options.wrapper ?? []), ...cliCommand(), ...args];
+  const [program, ...programArgs] = [
+    ...(options.wrapper ?? []),
+    ...(options.launcher ?? cliCommand()),
+    ...args,
+  ];
   const child = new Deno.Command(program, {
     args: programArgs,
     env,
@@ -56,5 +77,36 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
 
 /** The command line that runs aws-vault, for tests that need it inside another program. */
 export function cliCommand(): string[] {
-  return [Deno.execPath(), "run", "-A", "--quiet", MAIN];
+  return launcherCommand(selectedLauncher());
+}
+
+/** The launcher `AWS_VAULT_TEST_LAUNCHER` names (default `main`); throws on an unknown name. */
+export function selectedLauncher(): Launcher {
+  const name = Deno.env.get("AWS_VAULT_TEST_LAUNCHER") || "main";
+  if (!(LAUNCHERS as readonly string[]).includes(name)) {
+    throw new Error(`AWS_VAULT_TEST_LAUNCHER=${name}: use one of ${LAUNCHERS.join(", ")}`);
+  }
+  return name as Launcher;
+}
+
+/** The command line of one launcher; throws when its artifact has not been built. */
+export function launcherCommand(launcher: Launcher): string[] {
+  if (launcher === "main") return [Deno.execPath(), "run", "-A", "--quiet", MAIN];
+  if (launcher === "bundle") {
+    const file = artifact("AWS_VAULT_TEST_BUNDLE", "dist/aws-vault.js", "deno task bundle");
+    return [Deno.execPath(), "run", "-A", "--quiet", file];
+  }
+  return [
+    artifact("AWS_VAULT_TEST_BINARY", `dist/aws-vault-${Deno.build.target}`, "deno task compile"),
+  ];
+}
+
+function artifact(variable: string, fallback: string, build: string): string {
+  const path = Deno.env.get(variable) || new URL(fallback, ROOT).pathname;
+  try {
+    if (Deno.statSync(path).isFile) return path;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${path} not found (${variable}): run \`${build}\` first`);
 }

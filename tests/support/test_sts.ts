@@ -19,6 +19,8 @@ export interface StsCall {
   /** The access key that signed the call. */
   accessKeyId: string;
   params: Record<string, string>;
+  /** The client's `User-Agent` header (the AWS SDK names its version there). */
+  userAgent: string;
 }
 
 /** A fault served instead of a normal reply. */
@@ -118,7 +120,12 @@ export class TestSts {
       return errorReply(403, auth.split(":")[0], auth);
     }
     const action = params.Action ?? "";
-    this.calls.push({ action, accessKeyId: auth.accessKeyId, params });
+    this.calls.push({
+      action,
+      accessKeyId: auth.accessKeyId,
+      params,
+      userAgent: req.headers.get("user-agent") ?? "",
+    });
     switch (action) {
       case "GetCallerIdentity":
         return reply(
