@@ -248,6 +248,8 @@ async function main(): Promise<void> {
         console.log(`${c.name}: ${speedup.toFixed(1)}x faster than the AWS CLI v2 (goal >= 10x)`);
       }
     }
+    const { runSoak, soakLine } = await import("../tests/support/soak.ts");
+    console.log(`credential servers soak (ECS + EC2 IMDSv2): ${soakLine(await runSoak())}`);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

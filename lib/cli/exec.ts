@@ -1,6 +1,7 @@
 /**
- * `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. The credential
- * servers (--ecs-server, --ec2-server) are marked not built in the table, which refuses them.
+ * `aws-vault exec`: runs a command (or a subshell) with a profile's credentials, in its
+ * environment or, with --ecs-server / --ec2-server, from a local credential server
+ * (exec_server.ts).
  */
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
@@ -11,12 +12,19 @@ import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { EXEC } from "./table.ts";
 
+/** exec's options, as the command table parses them. */
+export type ExecOptions = InputOf<typeof EXEC>["options"];
+
 /** Runs the command; returns the child's exit code. */
 export async function execCommand(
   ctx: CommandContext,
   { args: { profile: profileArg, cmd, args }, options: opts }: InputOf<typeof EXEC>,
 ): Promise<number> {
   const { runtime } = ctx;
+  const serverMode = Boolean(opts.server || opts.ecsServer || opts.ec2Server);
+  if (serverMode || opts.lazy || opts.allProfiles) {
+    (await import("./exec_server.ts")).checkServerFlags(opts);
+  }
   refuseNested(runtime.env, "exec");
   const services = await ctx.services();
   const profileName = await profileArgument(
@@ -24,6 +32,16 @@ export async function execCommand(
     runtime,
     async () => (await services.config()).profileNames(),
   );
+  if (serverMode) {
+    return await (await import("./exec_server.ts")).execWithServer(
+      ctx,
+      profileName,
+      defaultCommand(ctx, cmd),
+      args,
+      opts,
+      cmd === undefined,
+    );
+  }
   const { profile, credentials } = await credentialsForProfile(
     services,
     {
@@ -44,22 +62,35 @@ export async function execCommand(
     credentials,
     profileEnv: opts.profileEnv,
   });
-  let command = cmd;
-  if (command === undefined) {
-    command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
-    const banner = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
-    if (
-      runtime.stdoutIsTerminal() && !ctx.options.debug &&
-      runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
-    ) {
-      runtime.stderr(`${banner}\n`);
-    } else {
-      ctx.log.debug(banner);
-    }
-  }
-  return await runChild(command, args, {
+  return await runChild(defaultCommand(ctx, cmd), args, {
     env,
     interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
   });
+}
+
+/** The command to run: the given one, else the user's shell (with the subshell banner). */
+function defaultCommand(ctx: CommandContext, cmd: string | undefined): string {
+  if (cmd !== undefined) return cmd;
+  const { runtime } = ctx;
+  const command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
+  helpMessage(ctx, `Starting subshell ${command}, use \`exit\` to exit the subshell`, true);
+  return command;
+}
+
+/**
+ * aws-vault's help messages (the subshell banner, the EC2 server warning): on stderr when a
+ * person is watching (`interactive`: no command given, stdout a terminal, no --debug, and
+ * AWS_VAULT_DISABLE_HELP_MESSAGE is not 1), else in the debug log.
+ */
+export function helpMessage(ctx: CommandContext, text: string, interactive: boolean): void {
+  const { runtime } = ctx;
+  if (
+    interactive && runtime.stdoutIsTerminal() && !ctx.options.debug &&
+    runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
+  ) {
+    runtime.stderr(`${text}\n`);
+  } else {
+    ctx.log.debug(text);
+  }
 }

@@ -1,6 +1,7 @@
 /** `aws-vault export`: prints a profile's credentials in a format other tools read. */
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { formatExport } from "../exec/export_format.ts";
+import { credentialsFromServer, SERVER_URL_VARIABLE } from "../server/client.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
@@ -12,6 +13,16 @@ export async function exportCommand(
   { args: { profile: profileArg }, options: opts }: InputOf<typeof EXPORT>,
 ): Promise<number> {
   const { runtime } = ctx;
+  const serverUrl = runtime.env.get(SERVER_URL_VARIABLE);
+  const token = runtime.env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  if (serverUrl && token) {
+    // Inside `exec --ecs-server --all-profiles`: the parent's server has every profile.
+    // No picker here: the profiles are the parent's.
+    const profileName = await profileArgument(profileArg, runtime, () => Promise.resolve([]));
+    const credentials = await credentialsFromServer(serverUrl, token, profileName);
+    runtime.stdout(formatExport(opts.format, credentials, { profileName }));
+    return 0;
+  }
   refuseNested(runtime.env, "export");
   const services = await ctx.services();
   const profileName = await profileArgument(

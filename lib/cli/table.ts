@@ -288,24 +288,19 @@ export const EXEC = command({
       "Output credentials in JSON that can be used by credential_process.",
       { short: "j", hidden: true },
     ),
-    server: flag.bool("server", "Alias for --ecs-server.", { short: "s", notBuilt: true }),
+    server: flag.bool("server", "Alias for --ecs-server.", { short: "s" }),
     ecsServer: flag.bool(
       "ecs-server",
       "Run a ECS credential server in the background for credentials (the SDK or app must support AWS_CONTAINER_CREDENTIALS_FULL_URI).",
-      { notBuilt: true },
     ),
     ec2Server: flag.bool(
       "ec2-server",
       "Run a EC2 metadata server in the background for credentials.",
-      { notBuilt: true },
     ),
-    lazy: flag.bool("lazy", "When using --ecs-server, lazily fetch credentials.", {
-      notBuilt: true,
-    }),
+    lazy: flag.bool("lazy", "When using --ecs-server, lazily fetch credentials."),
     allProfiles: flag.bool(
       "all-profiles",
       "When using --ecs-server, serve credentials of every configured profile.",
-      { notBuilt: true },
     ),
     profileEnv: flag.bool(
       "profile-env",
@@ -418,7 +413,6 @@ export const PROXY = command({
   aliases: ["server"],
   help: "Start a proxy for the EC2 instance metadata service.",
   hidden: true,
-  notBuilt: true,
   flags: { stop: flag.bool("stop", "Stop the proxy.") },
   args: {},
 });

@@ -377,11 +377,6 @@ Deno.test("the table is consistent: option keys, unique names in every scope, re
 Deno.test("not-built flags: on the command line exit 1; from the environment only a debug note", async () => {
   for (
     const args of [
-      ["exec", "--ecs-server", "p"],
-      ["exec", "-s", "p"],
-      ["exec", "--ec2-server", "p"],
-      ["exec", "--lazy", "p"],
-      ["exec", "--all-profiles", "p"],
       ["export", "--use-device-code", "p"],
       ["--biometrics", "list"],
     ]
