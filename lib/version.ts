@@ -1,8 +1,4 @@
-/**
- * The program's version: the one place is deno.json's "version", imported (not read at run
- * time) so a bundle or a compiled binary carries it.
- */
-import project from "../deno.json" with { type: "json" };
+/** The program's version: the one place it is written; bundles and compiled binaries carry it. */
 
 /** The version `--version`, `-v` and `version` print. */
-export const VERSION: string = project.version;
+export const VERSION = "0.2.0";

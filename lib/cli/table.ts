@@ -13,7 +13,7 @@ import { PROMPT_NAMES, UNSERVABLE_PROMPTS } from "../prompt/names.ts";
 import type { CommandContext } from "./global.ts";
 import { arg, command, type CommandSpec, flag, runs } from "./spec.ts";
 
-/** The version printed by `--version`, `-v` and `version` (one place: deno.json). */
+/** The version printed by `--version`, `-v` and `version` (one place: lib/version.ts). */
 export { VERSION } from "../version.ts";
 import { VERSION } from "../version.ts";
 

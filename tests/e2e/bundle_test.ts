@@ -89,10 +89,8 @@ Deno.test("the bundled single file runs alone, offline, like main.ts", async (t)
 
     await t.step("--version is embedded", async () => {
       const bundled = await runFile(["--version"]);
-      const project = JSON.parse(
-        await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
-      );
-      assert.equal(bundled.stdout, `${project.version}\n`, bundled.stderr);
+      const { VERSION } = await import("../../lib/version.ts");
+      assert.equal(bundled.stdout, `${VERSION}\n`, bundled.stderr);
     });
 
     await t.step("list --profiles reads AWS_CONFIG_FILE", async () => {

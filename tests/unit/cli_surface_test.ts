@@ -24,8 +24,6 @@ Deno.test("--version, -v and the version command print the version", async () =>
     assert.deepEqual(await runCli(args, rt), 0);
     assert.deepEqual(rt.out.join(""), `${VERSION}\n`);
   }
-  const project = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  assert.equal(VERSION, project.version);
   assert.match(VERSION, /^\d+\.\d+\.\d+/);
 });
 
