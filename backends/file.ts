@@ -47,6 +47,22 @@ const KEY_HEADER = "aws-vault-key";
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
+/**
+ * Encrypts and decrypts items in place of the keyring's own passphrase: the credential agent
+ * (lib/agent), which holds the passphrase so this process never sees it.
+ */
+export interface ItemCrypto {
+  /**
+   * The item in one file's text; undefined when this crypto cannot serve now (locked, gone):
+   * the keyring then uses its own passphrase. Throws a KeyringError for a file it cannot open.
+   */
+  decrypt(text: string, path: string): Promise<Item | undefined>;
+  /** The JWE text of an item; undefined when this crypto cannot serve now. */
+  encrypt(item: Item, options: { keyHeader?: string }): Promise<string | undefined>;
+  /** Told the passphrase once the keyring has proved it itself (so a locked agent unlocks). */
+  unlock?(passphrase: string): Promise<void>;
+}
+
 /** Options for FileKeyring. */
 export interface FileKeyringOptions {
   /** The passphrase from the environment, when set (may be empty). */
@@ -59,29 +75,42 @@ export interface FileKeyringOptions {
   notice?: (text: string) => void;
   /** The clock (default: the system's): item `created` headers, stale temp files. */
   now?: () => Date;
+  /** Tried before the passphrase for every read and write (the credential agent). */
+  crypto?: ItemCrypto;
 }
 
-/** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
-export function openFileKeyring(
-  options: { fileDir?: string },
+/** What openFileKeyring reads of the backend options. */
+export interface OpenFileKeyringOptions {
+  fileDir?: string;
+  /** The ItemCrypto for this vault directory, if one serves it. */
+  fileCrypto?: (dir: string) => Promise<ItemCrypto | undefined>;
+}
+
+/** The vault directory the options name (`--file-dir`, `~/` expanded). */
+export function fileVaultDir(options: { fileDir?: string }, runtime: Runtime): string {
+  const dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
+  return dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+}
+
+/** Opens the file backend for these options. */
+export async function openFileKeyring(
+  options: OpenFileKeyringOptions,
   runtime: Runtime,
   log?: Logger,
-): Promise<Keyring> {
-  let dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
-  dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
-  return Promise.resolve(
-    new FileKeyring(dir, {
-      passphrase: runtime.env.get(PASSPHRASE_ENV),
-      terminal: runtime.terminal,
-      debug: log && ((message) => log.debug(message)),
-      notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
-      now: () => runtime.now(),
-    }),
-  );
+): Promise<FileKeyring> {
+  const dir = fileVaultDir(options, runtime);
+  return new FileKeyring(dir, {
+    passphrase: runtime.env.get(PASSPHRASE_ENV),
+    terminal: runtime.terminal,
+    debug: log && ((message) => log.debug(message)),
+    notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+    now: () => runtime.now(),
+    crypto: await options.fileCrypto?.(dir),
+  });
 }
 
-/** Thrown inside this module when a JWE does not decrypt with the passphrase. */
-class DecryptionFailed extends Error {}
+/** Thrown by decryptItem when a JWE does not decrypt with the passphrase. */
+export class DecryptionFailed extends Error {}
 
 /** A directory of aws-vault JWE item files. */
 export class FileKeyring implements Keyring {
@@ -130,14 +159,8 @@ export class FileKeyring implements Keyring {
     const path = await this.#pathOf(item.key);
     await this.#ensureDir();
     await this.#checkDir();
-    const passphrase = await this.#getPassphrase();
-    if (!this.#verified) {
-      // Concurrent writers share one check (and one confirmation prompt).
-      this.#verifying ??= this.#verifyForWrite(passphrase).finally(() =>
-        this.#verifying = undefined
-      );
-      await this.#verifying;
-    }
+    if (await this.#writeByCrypto(path, item)) return;
+    const passphrase = await this.verifiedPassphrase();
     if (this.#creatingVault) {
       // The first item of a new vault fixes its passphrase: written under the vault lock, after
       // a second look, so a parallel first write with another passphrase cannot start a second
@@ -161,13 +184,36 @@ export class FileKeyring implements Keyring {
   }
 
   async #write(path: string, item: Item, passphrase: string): Promise<void> {
-    // A file that does not decrypt may be the only copy of a key: never replace it.
+    await this.#keepUndecryptable(path);
+    const jwe = await encryptItem(item, passphrase, this.#now(), {
+      keyHeader: this.#keyHeaderOf(path, item),
+    });
+    await this.#store(path, jwe);
+  }
+
+  /** Writes through the ItemCrypto (the agent); false when there is none or it cannot serve. */
+  async #writeByCrypto(path: string, item: Item): Promise<boolean> {
+    const crypto = this.#options.crypto;
+    if (!crypto) return false;
+    await this.#keepUndecryptable(path);
+    const jwe = await crypto.encrypt(item, { keyHeader: this.#keyHeaderOf(path, item) });
+    if (jwe === undefined) return false;
+    await this.#store(path, jwe);
+    return true;
+  }
+
+  /** A file that does not decrypt may be the only copy of a key: never replace it. */
+  async #keepUndecryptable(path: string): Promise<void> {
     const existing = await this.#readItemFile(path);
     if (existing !== undefined) await this.#open(path, existing);
-    const long = path.slice(this.dir.length + 1).startsWith(LONG_PREFIX);
-    const jwe = await encryptItem(item, passphrase, this.#now(), {
-      keyHeader: long ? item.key : undefined,
-    });
+  }
+
+  /** Long-name files carry their key in the JWE header. */
+  #keyHeaderOf(path: string, item: Item): string | undefined {
+    return path.slice(this.dir.length + 1).startsWith(LONG_PREFIX) ? item.key : undefined;
+  }
+
+  async #store(path: string, jwe: string): Promise<void> {
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
@@ -220,6 +266,22 @@ export class FileKeyring implements Keyring {
   }
 
   /**
+   * The passphrase (given or prompted), proved against the vault as before a first write.
+   * `agent start` unlocks the agent with it.
+   */
+  async verifiedPassphrase(): Promise<string> {
+    const passphrase = await this.#getPassphrase();
+    if (!this.#verified) {
+      // Concurrent writers share one check (and one confirmation prompt).
+      this.#verifying ??= this.#verifyForWrite(passphrase).finally(() =>
+        this.#verifying = undefined
+      );
+      await this.#verifying;
+    }
+    return passphrase;
+  }
+
+  /**
    * Proves the passphrase before the first write: it must decrypt an existing item. A vault with
    * no readable item is new, and a prompted passphrase must then be typed twice.
    */
@@ -231,7 +293,7 @@ export class FileKeyring implements Keyring {
       if (text === undefined) continue;
       try {
         await decryptItem(text, passphrase, path);
-        this.#verified = true;
+        await this.#markVerified(passphrase);
         return;
       } catch (err) {
         if (err instanceof DecryptionFailed) sawWrongPassphrase = true;
@@ -251,7 +313,7 @@ export class FileKeyring implements Keyring {
         throw new UserError(`passphrases do not match; nothing was stored in ${this.dir}`);
       }
     }
-    this.#verified = true;
+    await this.#markVerified(passphrase);
     this.#creatingVault = true;
   }
 
@@ -269,11 +331,13 @@ export class FileKeyring implements Keyring {
    * (UserError, nothing changes) from a corrupt file (KeyringError, the file is kept).
    */
   async #open(path: string, text: string): Promise<Item> {
+    const served = await this.#options.crypto?.decrypt(text, path);
+    if (served) return served;
     for (let attempt = 1;; attempt++) {
       const passphrase = await this.#getPassphrase();
       try {
         const item = await decryptItem(text, passphrase, path);
-        this.#verified = true;
+        await this.#markVerified(passphrase);
         return item;
       } catch (err) {
         if (!(err instanceof DecryptionFailed || err instanceof KeyringError)) throw err;
@@ -323,6 +387,13 @@ export class FileKeyring implements Keyring {
     }
     if (typeof key !== "string" || (await longFileName(key)) !== name) return undefined;
     return key;
+  }
+
+  /** Records a proved passphrase; the first time, hands it to a locked agent. */
+  async #markVerified(passphrase: string): Promise<void> {
+    if (this.#verified) return;
+    this.#verified = true;
+    await this.#options.crypto?.unlock?.(passphrase);
   }
 
   async #getPassphrase(): Promise<string> {
@@ -504,7 +575,7 @@ export function decodeFileName(name: string): string {
 /** Encrypts an item into aws-vault's JWE compact form. */
 export async function encryptItem(
   item: Item,
-  passphrase: string,
+  passphrase: string | Uint8Array,
   now: Date,
   options: { keyHeader?: string } = {},
 ): Promise<string> {
@@ -523,14 +594,22 @@ export async function encryptItem(
       p2c: FILE_P2C,
       p2s: crypto.getRandomValues(new Uint8Array(12)),
     })
-    .encrypt(new TextEncoder().encode(passphrase));
+    .encrypt(passphraseBytes(passphrase));
+}
+
+function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
+  return typeof passphrase === "string" ? new TextEncoder().encode(passphrase) : passphrase;
 }
 
 /**
  * Decrypts one item file. Throws DecryptionFailed when the passphrase does not open it and a
  * KeyringError naming the file when it is not an aws-vault item.
  */
-async function decryptItem(text: string, passphrase: string, path: string): Promise<Item> {
+export async function decryptItem(
+  text: string,
+  passphrase: string | Uint8Array,
+  path: string,
+): Promise<Item> {
   const jwe = text.trim();
   const parts = jwe.split(".");
   if (parts.length !== 5) {
@@ -551,7 +630,11 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
   }
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await decryptPbes2Jwe(jwe, passphrase, { maxP2c: MAX_P2C }));
+    ({ plaintext } = await decryptPbes2Jwe(
+      jwe,
+      typeof passphrase === "string" ? passphrase : new TextDecoder().decode(passphrase),
+      { maxP2c: MAX_P2C },
+    ));
   } catch (err) {
     if (err instanceof JweDecryptionFailed) throw new DecryptionFailed();
     if (err instanceof JweInvalid) {

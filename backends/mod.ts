@@ -8,6 +8,7 @@ import { UserError } from "../lib/errors.ts";
 import { type Logger, SILENT_LOGGER } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
+import type { ItemCrypto } from "./file.ts";
 import { lookPath } from "../lib/process/path_lookup.ts";
 import { type BackendName, UNSUPPORTED_BACKENDS } from "./names.ts";
 
@@ -34,6 +35,8 @@ export interface BackendOptions {
    * (the caller loads the config; backends know nothing of it). Default: none.
    */
   profileNames?: () => Promise<Set<string>>;
+  /** The file backend's encryption for its vault directory: a running credential agent. */
+  fileCrypto?: (dir: string) => Promise<ItemCrypto | undefined>;
 }
 
 /** One backend this build supports. */

@@ -24,6 +24,8 @@ interface BenchCase {
   args: string[];
   /** Goal printed next to the ratio. */
   goal: string;
+  /** Environment of this case, when not the common one. */
+  env?: Record<string, string>;
   /** Set after the runs. */
   times: number[];
   /** CPU time (user + system) of each run, when /usr/bin/time can tell. */
@@ -49,7 +51,7 @@ async function measure(
       const start = performance.now();
       const out = await new Deno.Command(cmd, {
         args,
-        env,
+        env: c.env ?? env,
         clearEnv: true,
         cwd: ROOT,
         stdin: "null",
@@ -195,6 +197,29 @@ async function main(): Promise<void> {
         });
       }
     }
+    // The same cache-hit export through a credential agent: no passphrase, no key derivation.
+    const agentEnv = { ...env, AWS_VAULT_AGENT_SOCK: `${tmp}/agent/agent.sock` };
+    delete (agentEnv as Record<string, string | undefined>).AWS_VAULT_FILE_PASSPHRASE;
+    const agentStart = await tryOnce(deno, [...programs[0].args, "agent", "start"], {
+      ...agentEnv,
+      AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
+    });
+    if (agentStart) console.log(`skip agent cases: ${agentStart}`);
+    const exportArgs = ["export", "--format=json", PROFILE];
+    for (const program of agentStart ? [] : programs) {
+      const why = await tryOnce(deno, [...program.args, ...exportArgs], agentEnv);
+      if (why) console.log(`skip ${program.label} agent export: ${why}`);
+      else {
+        cases.push({
+          name: `${program.label} export --format=json p (agent)`,
+          cmd: deno,
+          args: [...program.args, ...exportArgs],
+          goal: "compare with the row without the agent",
+          env: agentEnv,
+          times: [],
+        });
+      }
+    }
     let awsCli: BenchCase | undefined;
     const cliArgs = ["configure", "export-credentials", "--profile", PROFILE];
     const cliEnv = { ...env, AWS_CONFIG_FILE: `${tmp}/cli_config` };
@@ -243,7 +268,7 @@ async function main(): Promise<void> {
     }
     if (awsCli) {
       row(awsCli, `${(median(awsCli.times) / base).toFixed(2)}x`);
-      for (const c of cases.filter((c) => c.name.endsWith(" export --format=json p"))) {
+      for (const c of cases.filter((c) => c.name.includes(" export --format=json p"))) {
         const speedup = median(awsCli.times) / median(c.times);
         console.log(`${c.name}: ${speedup.toFixed(1)}x faster than the AWS CLI v2 (goal >= 10x)`);
       }
@@ -251,6 +276,12 @@ async function main(): Promise<void> {
     const { runSoak, soakLine } = await import("../tests/support/soak.ts");
     console.log(`credential servers soak (ECS + EC2 IMDSv2): ${soakLine(await runSoak())}`);
   } finally {
+    await tryOnce(deno, ["run", "-A", "--quiet", "main.ts", "agent", "stop"], {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: tmp,
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      AWS_VAULT_AGENT_SOCK: `${tmp}/agent/agent.sock`,
+    });
     await Deno.remove(tmp, { recursive: true });
   }
 }

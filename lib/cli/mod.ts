@@ -7,6 +7,7 @@ import { NotImplementedError, UsageError } from "../errors.ts";
 import { DebugLogger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
+import type { BackendOptions } from "../../backends/mod.ts";
 import type { CommandContext, GlobalFlags } from "./global.ts";
 import { commandOf, flagsInScope, optionsOf, type Parsed, parsePartial } from "./parse.ts";
 import { BUILTIN_FLAGS, GLOBAL_FLAGS, ROOT, VERSION } from "./table.ts";
@@ -105,11 +106,23 @@ function refuseNotBuilt(parsed: Parsed<CommandContext>, log: CommandContext["log
   }
 }
 
+/** A running credential agent encrypts and decrypts for the file backend (lib/agent). */
+function agentFileCrypto(runtime: Runtime, log: DebugLogger): BackendOptions["fileCrypto"] {
+  return async (dir) =>
+    (await import("../agent/client.ts")).agentCrypto(dir, {
+      env: runtime.env,
+      notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+      debug: (m) => log.debug(m),
+    });
+}
+
 function context(options: GlobalFlags, runtime: Runtime, log: DebugLogger): CommandContext {
   if (options.debug) log.enable();
   let services: Promise<Services> | undefined;
   const servicesOnce = () =>
-    services ??= import("../vault/services.ts").then((m) => m.buildServices(runtime, options, log));
+    services ??= import("../vault/services.ts").then((m) =>
+      m.buildServices(runtime, { ...options, fileCrypto: agentFileCrypto(runtime, log) }, log)
+    );
   return {
     runtime,
     options,

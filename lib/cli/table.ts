@@ -190,7 +190,10 @@ export const CREDENTIAL_FLAGS = {
   useDeviceCode: flag.bool(
     "use-device-code",
     "Sign in to SSO with the device-code flow (no local browser redirect).",
-    { notBuilt: true },
+  ),
+  ssoSync: flag.bool(
+    "sso-sync",
+    "SSO: also write the token to the AWS CLI's ~/.aws/sso/cache for tools that read it.",
   ),
   sessionTtl: flag.duration(
     "session-ttl",
@@ -343,7 +346,6 @@ export const CLEAR = command({
 export const LOGIN = command({
   name: "login",
   help: "Generate a login link for the AWS Console.",
-  notBuilt: true,
   flags: {
     ...CREDENTIAL_FLAGS,
     stdout: flag.bool(
@@ -358,7 +360,7 @@ export const LOGIN = command({
     }),
     browser: flag.string(
       "browser",
-      "Command that opens the login URL (the URL replaces {url}, else it is appended).",
+      "Command that opens the login URL (it replaces {url} or, encoded, {urlencoded}; else it is appended).",
       { env: "AWS_VAULT_BROWSER", placeholder: "TEMPLATE" },
     ),
   },
@@ -369,7 +371,6 @@ export const LOGIN = command({
 export const ROTATE = command({
   name: "rotate",
   help: "Rotate credentials.",
-  notBuilt: true,
   flags: {
     noSession: flag.bool("no-session", "Use master credentials, no session or role used.", {
       short: "n",
@@ -427,6 +428,73 @@ export const COMPLETION = command({
   flags: {},
   args: { shell: arg.requiredChoice("shell", "The shell: bash, zsh or fish.", COMPLETION_SHELLS) },
 });
+
+/** `agent start`: the credential agent (lib/agent). */
+export const AGENT_START = command({
+  name: "start",
+  help: "Ask the vault passphrase once and keep serving it in the background.",
+  flags: {
+    timeout: flag.duration("timeout", "Exit after this long (0: never; default 8h)."),
+    idle: flag.duration("idle", "Lock after this long unused (0: never; default 1h)."),
+    foreground: flag.bool("foreground", "Serve in this process (for a systemd user unit)."),
+    locked: flag.bool("locked", "Start locked: the first command that needs the vault asks."),
+    daemonChild: flag.bool("daemon-child", "This process is the detached agent.", {
+      hidden: true,
+    }),
+  },
+  args: {},
+});
+
+/** `agent stop` */
+export const AGENT_STOP = command({
+  name: "stop",
+  help: "Stop the agent; it forgets the passphrase.",
+  flags: {},
+  args: {},
+});
+
+/** `agent status` */
+export const AGENT_STATUS = command({
+  name: "status",
+  help: "Say whether an agent runs, since when, and when it locks.",
+  flags: {},
+  args: {},
+});
+
+/** `agent lock` */
+export const AGENT_LOCK = command({
+  name: "lock",
+  help: "Make the agent forget the passphrase; it keeps running.",
+  flags: {},
+  args: {},
+});
+
+/** `agent start|stop|status|lock` */
+export const AGENT: CommandSpec<CommandContext> = {
+  name: "agent",
+  help: "Run a credential agent that holds the file vault open (unlock once).",
+  flags: {},
+  args: {},
+  subcommands: [
+    runs(
+      AGENT_START,
+      async (ctx: CommandContext, { options }) =>
+        (await import("./agent.ts")).agentStartCommand(ctx, options),
+    ),
+    runs(
+      AGENT_STOP,
+      async (ctx: CommandContext) => (await import("./agent.ts")).agentStopCommand(ctx),
+    ),
+    runs(
+      AGENT_STATUS,
+      async (ctx: CommandContext) => (await import("./agent.ts")).agentStatusCommand(ctx),
+    ),
+    runs(
+      AGENT_LOCK,
+      async (ctx: CommandContext) => (await import("./agent.ts")).agentLockCommand(ctx),
+    ),
+  ],
+};
 
 /** The program: global flags and every command. */
 export const ROOT: CommandSpec<CommandContext> = {
@@ -490,6 +558,7 @@ export const ROOT: CommandSpec<CommandContext> = {
       PROXY,
       async (ctx: CommandContext, input) => (await import("./proxy.ts")).proxyCommand(ctx, input),
     ),
+    AGENT,
     runs(
       COMPLETION,
       async (ctx: CommandContext, { args }) =>

@@ -38,6 +38,7 @@ const COMMANDS = [
   "clear",
   "login",
   "migrate-backend",
+  "agent",
   "completion",
 ];
 const BACKENDS = ["keychain", "secret-service", "kwallet", "keyctl", "pass", "passage", "file"];
@@ -79,6 +80,7 @@ Deno.test("--completion-bash: commands, flags, values and profiles for each posi
       [["--backend", "=", "fi"], ["file"]], // bash splits on '='
       [["--prompt", "y"], ["ykman"]],
       [["completion", ""], ["bash", "zsh", "fish"]],
+      [["agent", ""], ["start", "stop", "status", "lock"]],
       [["migrate-backend", "--profile", ""], PROFILES],
       [["remove", "prod"], ["prod-admin"]],
       [["list", "--prof"], ["--profiles"]],

@@ -49,6 +49,11 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/profile.ts", "/lib/config/mod.ts"],
   ["../../lib/cli/migrate_backend.ts", "/lib/store/credentials.ts"],
   ["../../backends/file.ts", "/lib/fs/atomic.ts"],
+  // Commands that call AWS still load the SDK only when they make the call.
+  ["../../lib/cli/login.ts", "/lib/console/signin_url.ts"],
+  ["../../lib/cli/rotate.ts", "/lib/vault/rotate.ts"],
+  // SSO, web identity and credential_process: the SDK only when a call is made.
+  ["../../lib/vault/profile_sources.ts", "/lib/vault/sso_token.ts"],
 ];
 
 for (const [entry, reached] of ENTRIES) {
@@ -82,3 +87,14 @@ for (const entry of START_PATHS) {
     assert.deepEqual(closure.filter((s) => s.startsWith("npm:") || s.startsWith("node:")), []);
   });
 }
+
+// The credential agent's client runs on every command that opens the file backend: a cache hit
+// through it must not load jose (the agent decrypts) nor any `node:` module.
+Deno.test("the agent client statically imports neither jose nor node: modules", async () => {
+  const closure = await staticClosure("../../lib/agent/client.ts");
+  assert.ok([...closure].some((s) => s.endsWith("/lib/agent/protocol.ts")), "the graph was read");
+  const heavy = [...closure].filter((s) =>
+    s.startsWith("npm:") || s.startsWith("node:") || s.includes("/jose")
+  );
+  assert.deepEqual(heavy, []);
+});
