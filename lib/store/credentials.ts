@@ -45,9 +45,14 @@ export class CredentialStore {
     this.#keyring = keyring;
   }
 
-  /** Whether credentials are stored for the profile (no decryption needed). */
+  /**
+   * Whether credentials are stored for the profile. Listed keys need no decryption; a name not
+   * listed is looked up by itself (pass at the store root lists only names it can tell are
+   * aws-vault's, so keys added with --no-add-config are found only this way).
+   */
   async has(profile: string): Promise<boolean> {
-    return (await this.#keyring.keys()).includes(profile);
+    if ((await this.#keyring.keys()).includes(profile)) return true;
+    return (await this.#keyring.get(profile)) !== undefined;
   }
 
   /** The profile's credentials, or undefined when none are stored. */
