@@ -37,7 +37,8 @@ export async function listCommand(
   options: ListOptions = {},
 ): Promise<number> {
   const { runtime } = ctx;
-  const config = await loadConfig(runtime, ctx.log);
+  // Every profile is shown: one parse of the whole file.
+  const config = await loadConfig(runtime, ctx.log, { whole: true });
   const profileNames = config.profileNames();
   if (options.profiles) {
     runtime.stdout(
