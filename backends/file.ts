@@ -146,6 +146,19 @@ export class FileKeyring implements Keyring {
     }
   }
 
+  /** One lstat: the item file exists and is a regular file `keys()` lists. */
+  async has(key: string): Promise<boolean> {
+    if (key === "" || key === "." || key === ".." || key.includes("\0")) return false;
+    const name = encodeFileName(key);
+    if (name.startsWith(TEMP_PREFIX)) return false;
+    try {
+      return (await Deno.lstat(`${this.dir}/${name}`)).isFile;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw this.#fsError(err);
+    }
+  }
+
   async keys(): Promise<string[]> {
     const names: string[] = [];
     try {

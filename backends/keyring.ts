@@ -39,6 +39,11 @@ export interface Keyring {
   remove(key: string): Promise<boolean>;
   /** All keys in the store, in no particular order. */
   keys(): Promise<string[]>;
+  /**
+   * Whether `keys()` would list this key, for backends that can tell without listing or
+   * decrypting (one lookup); absent elsewhere, and callers then list.
+   */
+  has?(key: string): Promise<boolean>;
 }
 
 /** A backend failure (unavailable, locked, corrupt item, wrong passphrase). */

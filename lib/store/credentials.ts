@@ -45,8 +45,9 @@ export class CredentialStore {
     this.#keyring = keyring;
   }
 
-  /** Whether credentials are stored for the profile (no decryption needed). */
+  /** Whether credentials are stored for the profile (no decryption; a lookup where possible). */
   async has(profile: string): Promise<boolean> {
+    if (this.#keyring.has) return await this.#keyring.has(profile);
     return (await this.#keyring.keys()).includes(profile);
   }
 

@@ -13,6 +13,7 @@ import {
   isSessionKey,
   parseSessionKey,
   type SessionKey,
+  sessionKeyExpiry,
   sessionKeyPrefix,
 } from "./session_key.ts";
 
@@ -54,11 +55,14 @@ export class SessionStore {
     this.#now = now;
   }
 
-  /** The cached session for this type/profile/MFA serial, or undefined (also for bad JSON). */
+  /**
+   * The cached session for this type/profile/MFA serial, or undefined (also for bad JSON). The
+   * keyring is listed once: expired items are removed and the session found from that listing.
+   */
   async get(key: Omit<SessionKey, "expiration">): Promise<Credentials | undefined> {
-    await this.removeOld();
     const prefix = sessionKeyPrefix(key);
-    const found = (await this.#keyring.keys()).find((k) => k.startsWith(prefix) && isSessionKey(k));
+    const current = await this.#removeOldFrom(await this.#keyring.keys());
+    const found = current.find((k) => k.startsWith(prefix) && isSessionKey(k));
     if (!found) return undefined;
     const item = await this.#keyring.get(found);
     if (!item) return undefined;
@@ -68,11 +72,9 @@ export class SessionStore {
   /** Stores a session; its key's expiry is the credentials' expiration. */
   async set(key: Omit<SessionKey, "expiration">, creds: Credentials): Promise<void> {
     if (!creds.expiration) throw new Error("session credentials need an expiration");
-    await this.removeOld();
     const prefix = sessionKeyPrefix(key);
-    const previous = (await this.#keyring.keys()).filter((k) =>
-      k.startsWith(prefix) && isSessionKey(k)
-    );
+    const current = await this.#removeOldFrom(await this.#keyring.keys());
+    const previous = current.filter((k) => k.startsWith(prefix) && isSessionKey(k));
     const newKey = formatSessionKey({ ...key, expiration: creds.expiration });
     await this.#keyring.set(newItem({
       key: newKey,
@@ -106,12 +108,26 @@ export class SessionStore {
 
   /** Removes legacy-format sessions and sessions whose key says they expired. */
   async removeOld(): Promise<number> {
+    const keys = await this.#keyring.keys();
+    let n = 0;
+    await this.#removeOldFrom(keys, () => n++);
+    return n;
+  }
+
+  /**
+   * Removes the legacy and expired sessions of a listing; returns the other keys. Only a key's
+   * expiry digits are read on this path (it runs on every lookup, over the whole vault).
+   */
+  async #removeOldFrom(keys: string[], removed?: () => void): Promise<string[]> {
     const now = this.#now().getTime();
-    return await this.#removeWhere((k) => {
-      if (isLegacySessionKey(k)) return true;
-      const parsed = parseSessionKey(k);
-      return parsed !== undefined && parsed.expiration.getTime() < now;
-    });
+    const left: string[] = [];
+    for (const k of keys) {
+      const old = isLegacySessionKey(k) ||
+        (sessionKeyExpiry(k) < now && parseSessionKey(k) !== undefined);
+      if (!old) left.push(k);
+      else if (await this.#keyring.remove(k)) removed?.();
+    }
+    return left;
   }
 
   async #removeWhere(match: (key: string) => boolean): Promise<number> {
