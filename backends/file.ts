@@ -11,9 +11,11 @@ import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/terminal.ts";
 import type { Logger } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { removeStaleTempFiles, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { withLock } from "../lib/fs/lock.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
+import { decryptPbes2Jwe, JweDecryptionFailed, JweInvalid } from "./jwe.ts";
 import { type Item, type ItemMetadata, type Keyring, KeyringError } from "./keyring.ts";
 import { base64ToBytes } from "../lib/encoding.ts";
 
@@ -27,8 +29,39 @@ export const FILE_P2C = 8192;
 export const MAX_P2C = 1_300_000;
 /** Age after which a temporary file of an interrupted write is removed. */
 const STALE_TEMP_MS = 10 * 60_000;
+/**
+ * The lock file of a vault's first write, in the vault directory: a `%` without two hex digits
+ * after it is never an item's file name.
+ */
+const VAULT_LOCK = "%aws-vault-new-vault.lock";
+/** The largest item file read (aws-vault items are a few KB; SSO tokens a few more). */
+const MAX_ITEM_BYTES = 1024 * 1024;
+/** How many times a typed passphrase may be wrong before the command fails. */
+const PASSPHRASE_TRIES = 3;
+/** The longest file name (bytes) Linux, macOS and Windows file systems take. */
+const NAME_MAX = 255;
+/** Prefix of long-name item files (see longFileName). */
+const LONG_PREFIX = "%aws-vault-long-";
+/** The JWE header field holding the key of a long-name item file. */
+const KEY_HEADER = "aws-vault-key";
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
+
+/**
+ * Encrypts and decrypts items in place of the keyring's own passphrase: the credential agent
+ * (lib/agent), which holds the passphrase so this process never sees it.
+ */
+export interface ItemCrypto {
+  /**
+   * The item in one file's text; undefined when this crypto cannot serve now (locked, gone):
+   * the keyring then uses its own passphrase. Throws a KeyringError for a file it cannot open.
+   */
+  decrypt(text: string, path: string): Promise<Item | undefined>;
+  /** The JWE text of an item; undefined when this crypto cannot serve now. */
+  encrypt(item: Item, options: { keyHeader?: string }): Promise<string | undefined>;
+  /** Told the passphrase once the keyring has proved it itself (so a locked agent unlocks). */
+  unlock?(passphrase: string): Promise<void>;
+}
 
 /** Options for FileKeyring. */
 export interface FileKeyringOptions {
@@ -38,30 +71,46 @@ export interface FileKeyringOptions {
   terminal: Terminal;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** One line to the user (stderr), e.g. "wrong passphrase, try again". */
+  notice?: (text: string) => void;
   /** The clock (default: the system's): item `created` headers, stale temp files. */
   now?: () => Date;
+  /** Tried before the passphrase for every read and write (the credential agent). */
+  crypto?: ItemCrypto;
 }
 
-/** Opens the file backend for these global options (`--file-dir`, `~/` expanded). */
-export function openFileKeyring(
-  options: { fileDir?: string },
+/** What openFileKeyring reads of the backend options. */
+export interface OpenFileKeyringOptions {
+  fileDir?: string;
+  /** The ItemCrypto for this vault directory, if one serves it. */
+  fileCrypto?: (dir: string) => Promise<ItemCrypto | undefined>;
+}
+
+/** The vault directory the options name (`--file-dir`, `~/` expanded). */
+export function fileVaultDir(options: { fileDir?: string }, runtime: Runtime): string {
+  const dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
+  return dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+}
+
+/** Opens the file backend for these options. */
+export async function openFileKeyring(
+  options: OpenFileKeyringOptions,
   runtime: Runtime,
   log?: Logger,
-): Promise<Keyring> {
-  let dir = expandHome(options.fileDir || "~/.awsvault/keys/", () => runtime.homeDir());
-  dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
-  return Promise.resolve(
-    new FileKeyring(dir, {
-      passphrase: runtime.env.get(PASSPHRASE_ENV),
-      terminal: runtime.terminal,
-      debug: log && ((message) => log.debug(message)),
-      now: () => runtime.now(),
-    }),
-  );
+): Promise<FileKeyring> {
+  const dir = fileVaultDir(options, runtime);
+  return new FileKeyring(dir, {
+    passphrase: runtime.env.get(PASSPHRASE_ENV),
+    terminal: runtime.terminal,
+    debug: log && ((message) => log.debug(message)),
+    notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+    now: () => runtime.now(),
+    crypto: await options.fileCrypto?.(dir),
+  });
 }
 
-/** Thrown inside this module when a JWE does not decrypt with the passphrase. */
-class DecryptionFailed extends Error {}
+/** Thrown by decryptItem when a JWE does not decrypt with the passphrase. */
+export class DecryptionFailed extends Error {}
 
 /** A directory of aws-vault JWE item files. */
 export class FileKeyring implements Keyring {
@@ -72,6 +121,9 @@ export class FileKeyring implements Keyring {
   /** True once the passphrase decrypted an item or was confirmed for a new vault. */
   #verified = false;
   #verifying: Promise<void> | undefined;
+  #dirChecked: Promise<void> | undefined;
+  /** True while the passphrase was confirmed for a vault with no item yet. */
+  #creatingVault = false;
   #prompting: Promise<string> | undefined;
 
   constructor(dir: string, options: FileKeyringOptions) {
@@ -85,29 +137,17 @@ export class FileKeyring implements Keyring {
   }
 
   async get(key: string): Promise<Item | undefined> {
-    const path = this.#pathOf(key);
+    await this.#checkDir();
+    const path = await this.#pathOf(key);
     const text = await this.#readItemFile(path);
     if (text === undefined) return undefined;
-    const passphrase = await this.#getPassphrase();
-    try {
-      const item = await decryptItem(text, passphrase, path);
-      this.#verified = true;
-      return item;
-    } catch (err) {
-      if (!(err instanceof DecryptionFailed)) throw err;
-      if (this.#verified) {
-        throw new KeyringError(
-          `cannot decrypt ${path}: the item is corrupt or was encrypted with another passphrase`,
-        );
-      }
-      this.#forgetPassphrase();
-      throw new UserError(`wrong passphrase for vault ${this.dir}`);
-    }
+    return await this.#open(path, text);
   }
 
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
+    await this.#checkDir();
     try {
-      const info = await Deno.stat(this.#pathOf(key));
+      const info = await Deno.stat(await this.#pathOf(key));
       return { modificationTime: info.mtime ?? undefined };
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
@@ -116,17 +156,64 @@ export class FileKeyring implements Keyring {
   }
 
   async set(item: Item): Promise<void> {
-    const path = this.#pathOf(item.key);
+    const path = await this.#pathOf(item.key);
     await this.#ensureDir();
-    const passphrase = await this.#getPassphrase();
-    if (!this.#verified) {
-      // Concurrent writers share one check (and one confirmation prompt).
-      this.#verifying ??= this.#verifyForWrite(passphrase).finally(() =>
-        this.#verifying = undefined
-      );
-      await this.#verifying;
+    await this.#checkDir();
+    if (await this.#writeByCrypto(path, item)) return;
+    const passphrase = await this.verifiedPassphrase();
+    if (this.#creatingVault) {
+      // The first item of a new vault fixes its passphrase: written under the vault lock, after
+      // a second look, so a parallel first write with another passphrase cannot start a second
+      // vault in the same directory.
+      await withLock(`${this.dir}/${VAULT_LOCK}`, async () => {
+        if (this.#creatingVault) {
+          this.#creatingVault = false;
+          this.#verified = false;
+          await this.#proveWithOtherItem(passphrase, "");
+          if (!this.#verified && (await this.#hasReadableItem())) {
+            this.#forgetPassphrase();
+            throw new UserError(`wrong passphrase for vault ${this.dir}`);
+          }
+          this.#verified = true;
+        }
+        await this.#write(path, item, passphrase);
+      }, { timeoutMs: 60_000 });
+      return;
     }
-    const jwe = await encryptItem(item, passphrase, this.#now());
+    await this.#write(path, item, passphrase);
+  }
+
+  async #write(path: string, item: Item, passphrase: string): Promise<void> {
+    await this.#keepUndecryptable(path);
+    const jwe = await encryptItem(item, passphrase, this.#now(), {
+      keyHeader: this.#keyHeaderOf(path, item),
+    });
+    await this.#store(path, jwe);
+  }
+
+  /** Writes through the ItemCrypto (the agent); false when there is none or it cannot serve. */
+  async #writeByCrypto(path: string, item: Item): Promise<boolean> {
+    const crypto = this.#options.crypto;
+    if (!crypto) return false;
+    await this.#keepUndecryptable(path);
+    const jwe = await crypto.encrypt(item, { keyHeader: this.#keyHeaderOf(path, item) });
+    if (jwe === undefined) return false;
+    await this.#store(path, jwe);
+    return true;
+  }
+
+  /** A file that does not decrypt may be the only copy of a key: never replace it. */
+  async #keepUndecryptable(path: string): Promise<void> {
+    const existing = await this.#readItemFile(path);
+    if (existing !== undefined) await this.#open(path, existing);
+  }
+
+  /** Long-name files carry their key in the JWE header. */
+  #keyHeaderOf(path: string, item: Item): string | undefined {
+    return path.slice(this.dir.length + 1).startsWith(LONG_PREFIX) ? item.key : undefined;
+  }
+
+  async #store(path: string, jwe: string): Promise<void> {
     try {
       await writeFileAtomic(path, jwe, { mode: 0o600 });
     } catch (err) {
@@ -136,9 +223,18 @@ export class FileKeyring implements Keyring {
     await removeStaleTempFiles(this.dir, { olderThanMs: STALE_TEMP_MS, now: this.#now() });
   }
 
+  /**
+   * Removes an item once it decrypts: a wrong passphrase deletes nothing (as it writes nothing),
+   * and a file that cannot be decrypted is kept.
+   */
   async remove(key: string): Promise<boolean> {
+    await this.#checkDir();
+    const path = await this.#pathOf(key);
+    const text = await this.#readItemFile(path);
+    if (text === undefined) return false;
+    await this.#open(path, text);
     try {
-      await Deno.remove(this.#pathOf(key));
+      await Deno.remove(path);
       return true;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
@@ -146,13 +242,12 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  /** One lstat: the item file exists and is a regular file `keys()` lists. */
+  /** One lstat: the key's item file exists as a regular file, as `keys()` would list it. */
   async has(key: string): Promise<boolean> {
     if (key === "" || key === "." || key === ".." || key.includes("\0")) return false;
-    const name = encodeFileName(key);
-    if (name.startsWith(TEMP_PREFIX)) return false;
+    await this.#checkDir();
     try {
-      return (await Deno.lstat(`${this.dir}/${name}`)).isFile;
+      return (await Deno.lstat(await this.#pathOf(key))).isFile;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
       throw this.#fsError(err);
@@ -160,11 +255,20 @@ export class FileKeyring implements Keyring {
   }
 
   async keys(): Promise<string[]> {
+    await this.#checkDir();
     const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(this.dir)) {
-        if (!entry.isFile || entry.name.startsWith(TEMP_PREFIX)) continue;
-        names.push(decodeFileName(entry.name));
+        // Only names aws-vault's escaping produces are items: temp files (`%aws-vault-tmp-...`)
+        // and hand-made escapes (`a%2fb` is not the file of `a/b`) are not.
+        if (!entry.isFile) continue;
+        if (entry.name.startsWith(LONG_PREFIX)) {
+          const key = await this.#longKeyOf(entry.name);
+          if (key !== undefined) names.push(key);
+          continue;
+        }
+        const key = decodeFileName(entry.name);
+        if (isItemFileName(entry.name, key)) names.push(key);
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return [];
@@ -174,18 +278,34 @@ export class FileKeyring implements Keyring {
   }
 
   /**
+   * The passphrase (given or prompted), proved against the vault as before a first write.
+   * `agent start` unlocks the agent with it.
+   */
+  async verifiedPassphrase(): Promise<string> {
+    const passphrase = await this.#getPassphrase();
+    if (!this.#verified) {
+      // Concurrent writers share one check (and one confirmation prompt).
+      this.#verifying ??= this.#verifyForWrite(passphrase).finally(() =>
+        this.#verifying = undefined
+      );
+      await this.#verifying;
+    }
+    return passphrase;
+  }
+
+  /**
    * Proves the passphrase before the first write: it must decrypt an existing item. A vault with
    * no readable item is new, and a prompted passphrase must then be typed twice.
    */
   async #verifyForWrite(passphrase: string): Promise<void> {
     let sawWrongPassphrase = false;
     for (const key of await this.keys()) {
-      const path = this.#pathOf(key);
+      const path = await this.#pathOf(key);
       const text = await this.#readItemFile(path).catch(() => undefined);
       if (text === undefined) continue;
       try {
         await decryptItem(text, passphrase, path);
-        this.#verified = true;
+        await this.#markVerified(passphrase);
         return;
       } catch (err) {
         if (err instanceof DecryptionFailed) sawWrongPassphrase = true;
@@ -205,7 +325,87 @@ export class FileKeyring implements Keyring {
         throw new UserError(`passphrases do not match; nothing was stored in ${this.dir}`);
       }
     }
+    await this.#markVerified(passphrase);
+    this.#creatingVault = true;
+  }
+
+  /** Whether some file of the vault is a JWE item (one that another passphrase may open). */
+  async #hasReadableItem(): Promise<boolean> {
+    for (const key of await this.keys()) {
+      const text = await this.#readItemFile(await this.#pathOf(key)).catch(() => undefined);
+      if (text !== undefined && text.trim().split(".").length === 5) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Decrypts an item file. When it does not decrypt, another item tells a wrong passphrase
+   * (UserError, nothing changes) from a corrupt file (KeyringError, the file is kept).
+   */
+  async #open(path: string, text: string): Promise<Item> {
+    const served = await this.#options.crypto?.decrypt(text, path);
+    if (served) return served;
+    for (let attempt = 1;; attempt++) {
+      const passphrase = await this.#getPassphrase();
+      try {
+        const item = await decryptItem(text, passphrase, path);
+        await this.#markVerified(passphrase);
+        return item;
+      } catch (err) {
+        if (!(err instanceof DecryptionFailed || err instanceof KeyringError)) throw err;
+        if (!this.#verified && err instanceof DecryptionFailed) {
+          await this.#proveWithOtherItem(passphrase, path);
+        }
+        if (!this.#verified && err instanceof DecryptionFailed) {
+          this.#forgetPassphrase();
+          // A typed passphrase gets three tries, as sudo gives; one from the environment none.
+          if (this.#options.passphrase === undefined && attempt < PASSPHRASE_TRIES) {
+            this.#options.notice?.("wrong passphrase, try again");
+            continue;
+          }
+          throw new UserError(`wrong passphrase for vault ${this.dir}`);
+        }
+        throw corrupt(path, err);
+      }
+    }
+  }
+
+  /** Sets #verified when the passphrase decrypts some other item of the vault. */
+  async #proveWithOtherItem(passphrase: string, except: string): Promise<void> {
+    for (const key of await this.keys()) {
+      const path = await this.#pathOf(key);
+      if (path === except) continue;
+      const text = await this.#readItemFile(path).catch(() => undefined);
+      if (text === undefined) continue;
+      try {
+        await decryptItem(text, passphrase, path);
+        this.#verified = true;
+        return;
+      } catch {
+        // wrong passphrase or another bad file: try the next one
+      }
+    }
+  }
+
+  /** The key a long-name file holds in its header, if the file's name is that key's. */
+  async #longKeyOf(name: string): Promise<string | undefined> {
+    const text = await this.#readItemFile(`${this.dir}/${name}`).catch(() => undefined);
+    if (text === undefined) return undefined;
+    let key: unknown;
+    try {
+      key = parseHeader(text.trim().split(".")[0], name)[KEY_HEADER];
+    } catch {
+      return undefined;
+    }
+    if (typeof key !== "string" || (await longFileName(key)) !== name) return undefined;
+    return key;
+  }
+
+  /** Records a proved passphrase; the first time, hands it to a locked agent. */
+  async #markVerified(passphrase: string): Promise<void> {
+    if (this.#verified) return;
     this.#verified = true;
+    await this.#options.crypto?.unlock?.(passphrase);
   }
 
   async #getPassphrase(): Promise<string> {
@@ -225,13 +425,79 @@ export class FileKeyring implements Keyring {
     this.#verified = false;
   }
 
+  /**
+   * The text of an item file, undefined when there is none. Only a regular file is opened (a
+   * FIFO would block) and at most MAX_ITEM_BYTES are read (a pseudo file may never end).
+   */
   async #readItemFile(path: string): Promise<string | undefined> {
+    let file: Deno.FsFile | undefined;
     try {
-      return await Deno.readTextFile(path);
+      if (!(await Deno.stat(path)).isFile) {
+        throw new KeyringError(`${path} is not a regular file, so not a vault item`);
+      }
+      file = await Deno.open(path, { read: true });
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        size += n;
+        if (size > MAX_ITEM_BYTES) {
+          throw new KeyringError(
+            `${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`,
+          );
+        }
+        chunks.push(buf.slice(0, n));
+      }
+      const all = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      return new TextDecoder().decode(all);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
-      throw this.#fsError(err);
+      if (err instanceof KeyringError || err instanceof Deno.errors.PermissionDenied) {
+        throw this.#fsError(err);
+      }
+      throw new KeyringError(`cannot read ${path}: ${(err as Error).message}`);
+    } finally {
+      file?.close();
     }
+  }
+
+  /**
+   * Refuses a vault directory that others may write to or that another user owns: whoever can
+   * write there can replace items or plant files. Checked once per process.
+   */
+  #checkDir(): Promise<void> {
+    if (Deno.build.os === "windows") return Promise.resolve();
+    this.#dirChecked ??= (async () => {
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(this.dir);
+      } catch {
+        this.#dirChecked = undefined; // missing (created 0700 on the first write) or unreadable
+        return;
+      }
+      const uid = Deno.uid();
+      if (uid !== null && info.uid !== null && info.uid !== uid) {
+        throw new KeyringError(
+          `vault directory ${this.dir} is owned by uid ${info.uid}, not by you (uid ${uid}): refusing it; use your own (chown ${uid} ${this.dir}, or --file-dir)`,
+        );
+      }
+      const mode = (info.mode ?? 0) & 0o7777;
+      if (mode & 0o022) {
+        throw new KeyringError(
+          `vault directory ${this.dir} is writable by ${
+            mode & 0o002 ? "everyone" : "its group"
+          } (mode ${mode.toString(8).padStart(4, "0")}): refusing it; run chmod 700 ${this.dir}`,
+        );
+      }
+    })();
+    return this.#dirChecked;
   }
 
   async #ensureDir(): Promise<void> {
@@ -242,8 +508,11 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  #pathOf(key: string): string {
-    return `${this.dir}/${encodeFileName(key)}`;
+  /** The file of a key: aws-vault's name, or the long-name form when that passes NAME_MAX. */
+  async #pathOf(key: string): Promise<string> {
+    const name = encodeFileName(key);
+    if (new TextEncoder().encode(name).length <= NAME_MAX) return `${this.dir}/${name}`;
+    return `${this.dir}/${await longFileName(key)}`;
   }
 
   #fsError(err: unknown): Error {
@@ -266,6 +535,35 @@ export function encodeFileName(key: string): string {
   return key.replaceAll("%", "%25").replaceAll("/", "%2F");
 }
 
+/**
+ * The file name of a key whose escaped name is longer than NAME_MAX (aws-vault cannot store
+ * such keys at all): a prefix no escaped name has, and the SHA-256 of the key. The key itself
+ * is in the file's JWE header (authenticated with the content), so listing needs no passphrase.
+ */
+async function longFileName(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  return LONG_PREFIX + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** The error for an item file that does not decrypt while the passphrase is proven. */
+function corrupt(path: string, err: Error): KeyringError {
+  return new KeyringError(
+    `${path} cannot be decrypted (corrupt, or encrypted with another passphrase); it is kept: move it away to replace it (${
+      err instanceof KeyringError ? err.message : "integrity check failed"
+    })`,
+  );
+}
+
+/** Whether a directory entry is the file of `key` (its name is exactly aws-vault's escaping). */
+function isItemFileName(name: string, key: string): boolean {
+  try {
+    return encodeFileName(key) === name;
+  } catch {
+    return false;
+  }
+}
+
 /** The key of a file name: every `%XX` escape is decoded (as aws-vault does). */
 export function decodeFileName(name: string): string {
   if (!name.includes("%")) return name;
@@ -283,28 +581,47 @@ export function decodeFileName(name: string): string {
       i += ch.length;
     }
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(bytes));
 }
 
 /** Encrypts an item into aws-vault's JWE compact form. */
-export async function encryptItem(item: Item, passphrase: string, now: Date): Promise<string> {
+export async function encryptItem(
+  item: Item,
+  passphrase: string | Uint8Array,
+  now: Date,
+  options: { keyHeader?: string } = {},
+): Promise<string> {
   const { CompactEncrypt } = await import("jose");
   const payload = new TextEncoder().encode(goJsonEscape(encodeItemJson(item)));
+  const header: { alg: string; enc: string; [name: string]: string } = {
+    alg: FILE_ALG,
+    created: goTimeString(now),
+    enc: FILE_ENC,
+  };
+  if (options.keyHeader !== undefined) header[KEY_HEADER] = options.keyHeader;
   // jose appends p2c and p2s after these, giving Go's sorted key order byte for byte.
   return await new CompactEncrypt(payload)
-    .setProtectedHeader({ alg: FILE_ALG, created: goTimeString(now), enc: FILE_ENC })
+    .setProtectedHeader(header)
     .setKeyManagementParameters({
       p2c: FILE_P2C,
       p2s: crypto.getRandomValues(new Uint8Array(12)),
     })
-    .encrypt(new TextEncoder().encode(passphrase));
+    .encrypt(passphraseBytes(passphrase));
+}
+
+function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
+  return typeof passphrase === "string" ? new TextEncoder().encode(passphrase) : passphrase;
 }
 
 /**
  * Decrypts one item file. Throws DecryptionFailed when the passphrase does not open it and a
  * KeyringError naming the file when it is not an aws-vault item.
  */
-async function decryptItem(text: string, passphrase: string, path: string): Promise<Item> {
+export async function decryptItem(
+  text: string,
+  passphrase: string | Uint8Array,
+  path: string,
+): Promise<Item> {
   const jwe = text.trim();
   const parts = jwe.split(".");
   if (parts.length !== 5) {
@@ -323,17 +640,19 @@ async function decryptItem(text: string, passphrase: string, path: string): Prom
   if (p2c > MAX_P2C) {
     throw new KeyringError(`${path}: p2c ${p2c} exceeds the limit of ${MAX_P2C}; refusing it`);
   }
-  const jose = await import("jose");
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await jose.compactDecrypt(jwe, new TextEncoder().encode(passphrase), {
-      keyManagementAlgorithms: [FILE_ALG],
-      contentEncryptionAlgorithms: [FILE_ENC],
-      maxPBES2Count: MAX_P2C,
-    }));
+    ({ plaintext } = await decryptPbes2Jwe(
+      jwe,
+      typeof passphrase === "string" ? passphrase : new TextDecoder().decode(passphrase),
+      { maxP2c: MAX_P2C },
+    ));
   } catch (err) {
-    if (err instanceof jose.errors.JWEDecryptionFailed) throw new DecryptionFailed();
-    throw new KeyringError(`${path}: not a valid aws-vault item (${(err as Error).message})`);
+    if (err instanceof JweDecryptionFailed) throw new DecryptionFailed();
+    if (err instanceof JweInvalid) {
+      throw new KeyringError(`${path}: not a valid aws-vault item (${err.message})`);
+    }
+    throw err;
   }
   let json: string;
   try {

@@ -44,6 +44,12 @@ export interface Keyring {
    * decrypting (one lookup); absent elsewhere, and callers then list.
    */
   has?(key: string): Promise<boolean>;
+  /**
+   * Throws a KeyringError when this backend cannot store an item under `key` (too long, bad
+   * characters), so callers can refuse before work that cannot be redone (an MFA code, an STS
+   * call). Backends that take any key leave it out.
+   */
+  checkKey?(key: string): void;
 }
 
 /** A backend failure (unavailable, locked, corrupt item, wrong passphrase). */

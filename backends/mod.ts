@@ -8,7 +8,11 @@ import { UserError } from "../lib/errors.ts";
 import { type Logger, SILENT_LOGGER } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
 import type { Keyring } from "./keyring.ts";
+import type { ItemCrypto } from "./file.ts";
 import { lookPath } from "../lib/process/path_lookup.ts";
+import { type BackendName, UNSUPPORTED_BACKENDS } from "./names.ts";
+
+export { BACKEND_NAMES, UNSUPPORTED_BACKENDS } from "./names.ts";
 
 /** What selects and configures a backend (the global flags and their environment variables). */
 export interface BackendOptions {
@@ -27,6 +31,8 @@ export interface BackendOptions {
    * (the caller loads the config; backends know nothing of it). Default: none.
    */
   profileNames?: () => Promise<Set<string>>;
+  /** The file backend's encryption for its vault directory: a running credential agent. */
+  fileCrypto?: (dir: string) => Promise<ItemCrypto | undefined>;
 }
 
 /** One backend this build supports. */
@@ -44,18 +50,6 @@ export interface BackendFactory {
    */
   expected?(runtime: Runtime): boolean;
 }
-
-/** Backend names the CLI accepts that this build does not implement. */
-export const UNSUPPORTED_BACKENDS = [
-  "kwallet",
-  "wincred",
-  "winhello",
-  "passage",
-  "op",
-  "op-connect",
-  "op-desktop",
-  "proton-pass",
-];
 
 const fileBackend: BackendFactory = {
   name: "file",
@@ -153,7 +147,7 @@ export function defaultOrder(os: typeof Deno.build.os): string[] {
 export function backendFactory(name: string): BackendFactory {
   const factory = BACKENDS.find((b) => b.name === name);
   if (factory) return factory;
-  if (UNSUPPORTED_BACKENDS.includes(name)) {
+  if (UNSUPPORTED_BACKENDS.some((n: BackendName) => n === name)) {
     throw new UserError(`backend '${name}' is not supported by this build`);
   }
   throw new UserError(`unknown backend '${name}'`);

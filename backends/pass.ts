@@ -92,8 +92,18 @@ class PassKeyring implements Keyring {
     return { modificationTime: info.mtime ?? undefined };
   }
 
+  /** Throws when pass cannot store an item under this key (also for a name past NAME_MAX). */
+  checkKey(key: string): void {
+    checkKey(key);
+    if (new TextEncoder().encode(`${escapeKey(key)}.gpg`).length > 255) {
+      throw new KeyringError(
+        `key ${JSON.stringify(key.slice(0, 40))}... is too long for a pass entry name`,
+      );
+    }
+  }
+
   async set(item: Item): Promise<void> {
-    checkKey(item.key);
+    this.checkKey(item.key);
     const entry = this.#entry(escapeKey(item.key));
     await runToolOk(this.#cmd, ["insert", "-m", "-f", "--", entry], `cannot store '${item.key}'`, {
       stdin: encodeItemJson(item),

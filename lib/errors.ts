@@ -24,10 +24,13 @@ export class UsageError extends UserError {
   }
 }
 
-/** A command whose implementation has not landed yet. Exit code 2. */
+/**
+ * A command or flag whose implementation has not landed yet. Exit code 1: the command line was
+ * right (scripts can tell it from a usage error, exit code 2).
+ */
 export class NotImplementedError extends UserError {
   constructor(what: string) {
-    super(`${what} is not implemented yet in this version`, { exitCode: 2 });
+    super(`${what} is not implemented yet in this version`, { exitCode: 1 });
     this.name = "NotImplementedError";
   }
 }

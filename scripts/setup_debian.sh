@@ -17,6 +17,9 @@ PACKAGES=(
   keyutils         # keyctl backend
   python3-jwcrypto # independent JWE implementation for the file backend format
   util-linux       # unshare, flock, script
+  zsh              # tests only: the `completion zsh` script runs in real zsh
+  fish             # tests only: `export --format fish` and `completion fish` run in real fish
+  groff-base       # tests only: the --help-man page renders without warnings
 )
 
 missing=()

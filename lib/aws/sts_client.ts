@@ -55,10 +55,24 @@ export const EXPIRED_CREDENTIAL_CODES: ReadonlySet<string> = new Set([
   "RequestExpired",
 ]);
 
+/** Every network wait and reply size is bounded (design.md): the defaults. */
+export const STS_LIMITS = {
+  /** TCP (and TLS) connect, per attempt. */
+  connectTimeoutMs: 5_000,
+  /** From sending a request to its whole reply, per attempt. */
+  requestTimeoutMs: 20_000,
+  /** The whole call, retries included. */
+  callTimeoutMs: 60_000,
+  /** An STS reply is a few KB; anything past this is refused unread. */
+  maxResponseBytes: 1024 * 1024,
+};
+
 /** Options for the SDK-backed client. */
 export interface SdkStsOptions {
   /** Total attempts per call, retries included (the SDK's standard retry, with backoff). */
   maxAttempts?: number;
+  /** Limits (STS_LIMITS unless given). */
+  limits?: Partial<typeof STS_LIMITS>;
   /** Writes a debug line (never given secrets). */
   debug?: (message: string) => void;
 }
@@ -70,20 +84,34 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
     const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
     const send = async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
       const sdk = await import("@aws-sdk/client-sts");
+      const limits = { ...STS_LIMITS, ...options.limits };
       const client = new sdk.STSClient({
         region: endpoint.region,
         endpoint: endpoint.endpoint,
         maxAttempts: options.maxAttempts ?? 3,
+        // The SDK's own handler settings; without throwOnRequestTimeout it only warns.
+        requestHandler: {
+          connectionTimeout: limits.connectTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
         credentials: {
           accessKeyId: credentials.accessKeyId,
           secretAccessKey: credentials.secretAccessKey,
           sessionToken: credentials.sessionToken,
         },
       });
+      client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
+        step: "deserialize",
+        priority: "low", // innermost: it sees the raw reply before the SDK parses it
+        name: "awsVaultResponseSizeLimit",
+      });
       options.debug?.(`calling sts:${call} at ${describe}`);
       try {
         // deno-lint-ignore no-explicit-any
-        return await client.send(make(sdk) as any) as T;
+        return await client.send(make(sdk) as any, {
+          abortSignal: AbortSignal.timeout(limits.callTimeoutMs),
+        }) as T;
       } catch (err) {
         throw toStsError(call, describe, err);
       } finally {
@@ -130,6 +158,55 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
 
 type StsSdk = typeof import("@aws-sdk/client-sts");
 
+/** An STS reply larger than the limit. */
+class ResponseTooLarge extends Error {
+  constructor(limit: number) {
+    super(`the reply is larger than ${limit} bytes; refused`);
+    this.name = "ResponseTooLarge";
+  }
+}
+
+/**
+ * A middleware that reads the raw reply body itself, up to `limit` bytes (a declared
+ * Content-Length past it is refused unread), and hands the SDK's parser the bytes.
+ */
+function limitResponseSize(limit: number) {
+  // deno-lint-ignore no-explicit-any
+  return (next: (args: any) => Promise<any>) => async (args: unknown) => {
+    const result = await next(args);
+    const response = result?.response;
+    const body = response?.body;
+    if (!body || body instanceof Uint8Array) return result;
+    const declared = Number(
+      response.headers?.["content-length"] ?? response.headers?.["Content-Length"],
+    );
+    const destroy = () => (body as { destroy?: () => void }).destroy?.();
+    if (Number.isFinite(declared) && declared > limit) {
+      destroy();
+      throw new ResponseTooLarge(limit);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
+      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+      size += bytes.length;
+      if (size > limit) {
+        destroy();
+        throw new ResponseTooLarge(limit);
+      }
+      chunks.push(bytes);
+    }
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    response.body = all;
+    return result;
+  };
+}
+
 interface SdkCredentials {
   AccessKeyId?: string;
   SecretAccessKey?: string;
@@ -154,6 +231,15 @@ function toStsError(call: string, endpoint: string, err: unknown): StsError {
   const e = err as { name?: string; Code?: string; message?: string; code?: string };
   const code = e?.Code ?? (e?.name && e.name !== "Error" ? e.name : undefined);
   const message = oneLine(e?.message ?? String(err));
+  if (e?.name === "ResponseTooLarge") {
+    return new StsError(`sts:${call} failed: ${endpoint}: ${message}`, "ResponseTooLarge");
+  }
+  if (
+    e?.name === "TimeoutError" || e?.name === "AbortError" || e?.code === "ETIMEDOUT" ||
+    /timed? ?out|aborted/i.test(message)
+  ) {
+    return new StsError(`sts:${call} failed: ${endpoint} did not answer in time`, "Timeout");
+  }
   if (e?.code && /^(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EAI_AGAIN)$/.test(e.code)) {
     return new StsError(`sts:${call} failed: cannot reach ${endpoint} (${e.code})`, "NetworkError");
   }

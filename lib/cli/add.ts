@@ -5,20 +5,15 @@
  */
 import { addProfileSection, loadConfig } from "../config/mod.ts";
 import { UserError } from "../errors.ts";
-import { CredentialStore, SessionStore } from "../store/mod.ts";
+import { CredentialStore, isCredentialKey, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
-
-/** Options of `add`. */
-export interface AddOptions {
-  env?: boolean;
-  addConfig?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { ADD } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function addCommand(
   ctx: CommandContext,
-  profile: string,
-  options: AddOptions = {},
+  { args: { profile }, options }: InputOf<typeof ADD>,
 ): Promise<number> {
   checkProfileName(profile);
   const { runtime } = ctx;
@@ -54,7 +49,7 @@ export async function addCommand(
   const removed = await new SessionStore(keyring, runtime.now).removeForProfile(profile);
   if (removed > 0) runtime.stdout(`Deleted ${removed} existing sessions.\n`);
 
-  if (options.addConfig !== false && !config.hasProfile(profile)) {
+  if (options.addConfig && !config.hasProfile(profile)) {
     if (await addProfileSection(config.path, profile)) {
       ctx.log.debug(`added [profile ${profile}] to ${config.path}`);
     }
@@ -79,6 +74,8 @@ export function checkProfileName(profile: string): void {
     ? "it starts with '-'"
     : profile === "." || profile === ".."
     ? "it is '.' or '..'"
+    : !isCredentialKey(profile)
+    ? "it has the shape of a cached-session key (aws-vault would take the item for a session)"
     : undefined;
   if (why) throw new UserError(`invalid profile name ${JSON.stringify(profile)}: ${why}`);
 }

@@ -6,12 +6,13 @@
 import { loadConfig, ssoStartUrlOf } from "../config/mod.ts";
 import { OidcTokenStore, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { CLEAR } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function clearCommand(
   ctx: CommandContext,
-  profile?: string,
-  _options: Record<string, unknown> = {},
+  { args: { profile } }: InputOf<typeof CLEAR>,
 ): Promise<number> {
   const { runtime } = ctx;
   let startUrl: string | undefined;
@@ -20,7 +21,9 @@ export async function clearCommand(
     startUrl = ssoStartUrlOf(config, profile);
   }
   const keyring = await ctx.keyring();
-  const sessions = new SessionStore(keyring, runtime.now);
+  const sessions = new SessionStore(keyring, runtime.now, {
+    notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+  });
   const tokens = new OidcTokenStore(keyring, runtime.now);
   let n = 0;
   if (profile) {

@@ -1,49 +1,48 @@
-/** `aws-vault exec`: runs a command (or a subshell) with a profile's credentials. */
-import { NotImplementedError } from "../errors.ts";
+/**
+ * `aws-vault exec`: runs a command (or a subshell) with a profile's credentials, in its
+ * environment or, with --ecs-server / --ec2-server, from a local credential server
+ * (exec_server.ts).
+ */
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
-import {
-  configFlags,
-  type CredentialFlags,
-  HANDOUT_MIN_REMAINING_MS,
-  profileArgument,
-  refuseNested,
-} from "../exec/guard.ts";
+import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { runChild } from "../exec/run_child.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { EXEC } from "./table.ts";
 
-/** exec's options. */
-export interface ExecOptions extends CredentialFlags {
-  json?: boolean;
-  server?: boolean;
-  ecsServer?: boolean;
-  ec2Server?: boolean;
-  profileEnv?: boolean;
-}
+/** exec's options, as the command table parses them. */
+export type ExecOptions = InputOf<typeof EXEC>["options"];
 
 /** Runs the command; returns the child's exit code. */
 export async function execCommand(
   ctx: CommandContext,
-  profileArg: string | undefined,
-  cmd: string | undefined,
-  args: string[] | undefined,
-  opts: ExecOptions,
+  { args: { profile: profileArg, cmd, args }, options: opts }: InputOf<typeof EXEC>,
 ): Promise<number> {
   const { runtime } = ctx;
-  if (opts.server || opts.ecsServer || opts.ec2Server) {
-    throw new NotImplementedError(
-      "'exec' with a credential server (--server, --ecs-server, --ec2-server)",
-    );
+  const serverMode = Boolean(opts.server || opts.ecsServer || opts.ec2Server);
+  if (serverMode || opts.lazy || opts.allProfiles) {
+    (await import("./exec_server.ts")).checkServerFlags(opts);
   }
   refuseNested(runtime.env, "exec");
   const profileName = profileArgument(profileArg, runtime.env);
+  if (serverMode) {
+    return await (await import("./exec_server.ts")).execWithServer(
+      ctx,
+      profileName,
+      defaultCommand(ctx, cmd),
+      args,
+      opts,
+      cmd === undefined,
+    );
+  }
   const { profile, credentials } = await credentialsForProfile(
     await ctx.services(),
     {
       profileName,
-      flags: configFlags(opts),
-      noSession: opts.session === false,
+      flags: opts,
+      noSession: opts.noSession,
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );
@@ -58,22 +57,35 @@ export async function execCommand(
     credentials,
     profileEnv: opts.profileEnv,
   });
-  let command = cmd;
-  if (command === undefined) {
-    command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
-    const banner = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
-    if (
-      runtime.stdoutIsTerminal() && !ctx.options.debug &&
-      runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
-    ) {
-      runtime.stderr(`${banner}\n`);
-    } else {
-      ctx.log.debug(banner);
-    }
-  }
-  return await runChild(command, args ?? [], {
+  return await runChild(defaultCommand(ctx, cmd), args, {
     env,
     interactive: Deno.stdin.isTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
   });
+}
+
+/** The command to run: the given one, else the user's shell (with the subshell banner). */
+function defaultCommand(ctx: CommandContext, cmd: string | undefined): string {
+  if (cmd !== undefined) return cmd;
+  const { runtime } = ctx;
+  const command = runtime.env.get("SHELL") || (runtime.os === "windows" ? "cmd.exe" : "/bin/sh");
+  helpMessage(ctx, `Starting subshell ${command}, use \`exit\` to exit the subshell`, true);
+  return command;
+}
+
+/**
+ * aws-vault's help messages (the subshell banner, the EC2 server warning): on stderr when a
+ * person is watching (`interactive`: no command given, stdout a terminal, no --debug, and
+ * AWS_VAULT_DISABLE_HELP_MESSAGE is not 1), else in the debug log.
+ */
+export function helpMessage(ctx: CommandContext, text: string, interactive: boolean): void {
+  const { runtime } = ctx;
+  if (
+    interactive && runtime.stdoutIsTerminal() && !ctx.options.debug &&
+    runtime.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1"
+  ) {
+    runtime.stderr(`${text}\n`);
+  } else {
+    ctx.log.debug(text);
+  }
 }

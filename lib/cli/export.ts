@@ -1,39 +1,39 @@
 /** `aws-vault export`: prints a profile's credentials in a format other tools read. */
-import {
-  configFlags,
-  type CredentialFlags,
-  HANDOUT_MIN_REMAINING_MS,
-  profileArgument,
-  refuseNested,
-} from "../exec/guard.ts";
-import { type ExportFormat, formatExport } from "../exec/export_format.ts";
+import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
+import { formatExport } from "../exec/export_format.ts";
+import { credentialsFromServer, SERVER_URL_VARIABLE } from "../server/client.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
-
-/** export's options. */
-export interface ExportOptions extends CredentialFlags {
-  format: ExportFormat;
-}
+import type { InputOf } from "./spec.ts";
+import type { EXPORT } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function exportCommand(
   ctx: CommandContext,
-  profileArg: string | undefined,
-  opts: ExportOptions,
+  { args: { profile: profileArg }, options: opts }: InputOf<typeof EXPORT>,
 ): Promise<number> {
   const { runtime } = ctx;
+  const serverUrl = runtime.env.get(SERVER_URL_VARIABLE);
+  const token = runtime.env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  if (serverUrl && token) {
+    // Inside `exec --ecs-server --all-profiles`: the parent's server has every profile.
+    const profileName = profileArgument(profileArg, runtime.env);
+    const credentials = await credentialsFromServer(serverUrl, token, profileName);
+    runtime.stdout(formatExport(opts.format, credentials, { profileName }));
+    return 0;
+  }
   refuseNested(runtime.env, "export");
   const profileName = profileArgument(profileArg, runtime.env);
   const { profile, credentials } = await credentialsForProfile(
     await ctx.services(),
     {
       profileName,
-      flags: configFlags(opts),
-      noSession: opts.session === false,
+      flags: opts,
+      noSession: opts.noSession,
       minRemainingMs: HANDOUT_MIN_REMAINING_MS,
     },
   );
-  runtime.stdout(formatExport(opts.format ?? "env", credentials, {
+  runtime.stdout(formatExport(opts.format, credentials, {
     profileName,
     region: profile.region,
   }));

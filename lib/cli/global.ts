@@ -7,8 +7,13 @@ import type { BackendOptions } from "../../backends/mod.ts";
 import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
+import type { OptionsOf } from "./spec.ts";
+import type { GLOBAL_FLAGS } from "./table.ts";
 
-/** Global flags, after environment defaults are applied (the backend ones: BackendOptions). */
+/** The global flags as parsed (lib/cli/table.ts), environment defaults applied. */
+export type GlobalFlags = OptionsOf<typeof GLOBAL_FLAGS>;
+
+/** What the layers below read of the global flags (GlobalFlags has all of it). */
 export interface GlobalOptions extends Omit<BackendOptions, "profileNames"> {
   debug: boolean;
   /** `--prompt`/`AWS_VAULT_PROMPT`; undefined means auto-selection. */
@@ -18,7 +23,7 @@ export interface GlobalOptions extends Omit<BackendOptions, "profileNames"> {
 /** The context a command runs in. */
 export interface CommandContext {
   runtime: Runtime;
-  options: GlobalOptions;
+  options: GlobalFlags;
   /** Debug output (on with --debug). */
   log: Logger;
   /** The command's services (config, keyring, stores, locks, MFA, STS), built on first use. */
@@ -26,30 +31,3 @@ export interface CommandContext {
   /** The selected keyring, opened on first use (the services' keyring). */
   keyring(): Promise<Keyring>;
 }
-
-/** Every backend name `--backend` accepts (aws-vault's and ByteNess's). */
-export const BACKEND_NAMES = [
-  "keychain",
-  "secret-service",
-  "kwallet",
-  "keyctl",
-  "pass",
-  "passage",
-  "file",
-  "wincred",
-  "winhello",
-  "op",
-  "op-connect",
-  "op-desktop",
-  "proton-pass",
-] as const;
-
-/** Every prompt driver `--prompt` accepts. */
-export const PROMPT_NAMES = [
-  "terminal",
-  "kdialog",
-  "osascript",
-  "wincredui",
-  "ykman",
-  "zenity",
-] as const;

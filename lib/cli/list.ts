@@ -13,14 +13,8 @@ import {
   type SessionKey,
 } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
-
-/** Options of `list`. */
-export interface ListOptions {
-  profiles?: boolean;
-  sessions?: boolean;
-  credentials?: boolean;
-  json?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { LIST } from "./table.ts";
 
 /** One session as `list --json` shows it. */
 interface SessionJson {
@@ -34,7 +28,7 @@ interface SessionJson {
 /** Runs the command; returns the exit code. */
 export async function listCommand(
   ctx: CommandContext,
-  options: ListOptions = {},
+  { options }: InputOf<typeof LIST>,
 ): Promise<number> {
   const { runtime } = ctx;
   // Every profile is shown: one parse of the whole file.

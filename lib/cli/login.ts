@@ -1,8 +1,10 @@
-/** `aws-vault login`: not implemented yet. */
+/** `aws-vault login`: not implemented yet (the table marks it `notBuilt`). */
 import { NotImplementedError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
+import type { InputOf } from "./spec.ts";
+import type { LOGIN } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
-export function loginCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
+export function loginCommand(_ctx: CommandContext, _input: InputOf<typeof LOGIN>): Promise<number> {
   return Promise.reject(new NotImplementedError("'aws-vault login'"));
 }

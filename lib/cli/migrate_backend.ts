@@ -7,21 +7,13 @@
 import { isCredentialKey } from "../store/credentials.ts";
 import { UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
-
-/** The command's flags. */
-export interface MigrateBackendOptions {
-  from: string;
-  to: string;
-  profile?: string;
-  dryRun?: boolean;
-  overwrite?: boolean;
-  deleteSource?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { MIGRATE_BACKEND } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function migrateBackendCommand(
   ctx: CommandContext,
-  opts: MigrateBackendOptions,
+  { options: opts }: InputOf<typeof MIGRATE_BACKEND>,
 ): Promise<number> {
   if (opts.from === opts.to) throw new UsageError("--from and --to must name different backends");
   const out = (line: string) => ctx.runtime.stdout(`${line}\n`);

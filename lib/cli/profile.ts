@@ -13,16 +13,8 @@ import {
 } from "../config/mod.ts";
 import { errorLine, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
-
-/** Options of `aws-vault profile` (see lib/cli/mod.ts). */
-export interface ProfileOptions {
-  json?: boolean;
-  /** `--duration`, in milliseconds. */
-  duration?: number;
-  region?: string;
-  /** False with `--no-session`. */
-  session?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { PROFILE } from "./table.ts";
 
 /** Whether the keyring holds long-term keys for a profile; unknown if it cannot be opened. */
 type Stored = "yes" | "no" | "unknown";
@@ -45,8 +37,7 @@ export interface ProfileView {
 /** Runs the command; returns the exit code. */
 export async function profileCommand(
   ctx: CommandContext,
-  name: string,
-  opts: ProfileOptions = {},
+  { args: { profile: name }, options: opts }: InputOf<typeof PROFILE>,
 ): Promise<number> {
   const { runtime } = ctx;
   const config = await loadConfig(runtime, ctx.log);
@@ -70,7 +61,7 @@ export async function profileCommand(
     sourceChain: chain.map((p) => p.name),
     storedCredentials: stored,
     ...(stored === "no" ? withCredentialSource(last) : {}),
-    getSessionToken: opts.session !== false,
+    getSessionToken: !opts.noSession,
   };
   runtime.stdout(opts.json ? `${JSON.stringify(view, null, 2)}\n` : renderText(view));
   return 0;

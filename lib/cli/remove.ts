@@ -6,18 +6,13 @@
 import { UserError } from "../errors.ts";
 import { CredentialStore, SessionStore } from "../store/mod.ts";
 import type { CommandContext } from "./global.ts";
-
-/** Options of `remove`. */
-export interface RemoveOptions {
-  force?: boolean;
-  sessionsOnly?: boolean;
-}
+import type { InputOf } from "./spec.ts";
+import type { REMOVE } from "./table.ts";
 
 /** Runs the command; returns the exit code. */
 export async function removeCommand(
   ctx: CommandContext,
-  profile: string,
-  options: RemoveOptions = {},
+  { args: { profile }, options }: InputOf<typeof REMOVE>,
 ): Promise<number> {
   const { runtime } = ctx;
   const keyring = await ctx.keyring();

@@ -51,6 +51,9 @@ export interface LoadConfigOptions {
   whole?: boolean;
 }
 
+/** The largest config file we read: a bound, far beyond any real config. */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 /** Reads and parses the config file; a missing file is an empty config (and is not created). */
 export async function loadConfig(
   runtime: Runtime,
@@ -59,20 +62,11 @@ export async function loadConfig(
 ): Promise<ConfigFile> {
   const path = configFilePath(runtime);
   let text = "";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      log.debug(`config file ${path} does not exist: using an empty config`);
-    } else if (err instanceof Deno.errors.IsADirectory) {
-      throw new UserError(`cannot read config file ${path}: it is a directory`);
-    } else if (err instanceof Deno.errors.PermissionDenied) {
-      throw new UserError(`cannot read config file ${path}: permission denied`);
-    } else {
-      throw new UserError(`cannot read config file ${path}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+  const bytes = await readConfigBytes(path);
+  if (bytes === undefined) {
+    log.debug(`config file ${path} does not exist: using an empty config`);
+  } else {
+    text = decodeConfigText(bytes, path);
   }
   const parseOptions: ParseConfigOptions = log.debugEnabled
     ? { onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`) }
@@ -80,6 +74,55 @@ export async function loadConfig(
   return options.whole
     ? parseConfig(text, path, parseOptions)
     : indexConfig(text, path, parseOptions);
+}
+
+/**
+ * The bytes of a config file, undefined when it does not exist. Only a regular file is read
+ * (`/dev/null` counts as empty): a FIFO or a device would block or never end.
+ */
+export async function readConfigBytes(path: string): Promise<Uint8Array | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new UserError(`cannot read config file ${path}: it is a directory`);
+    if (!info.isFile) {
+      if (info.isCharDevice && (await Deno.realPath(path)) === "/dev/null") {
+        return new Uint8Array();
+      }
+      throw new UserError(
+        `cannot read config file ${path}: it is not a regular file (a device, FIFO or socket)`,
+      );
+    }
+    if (info.size > MAX_CONFIG_BYTES) {
+      throw new UserError(
+        `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
+      );
+    }
+    return await Deno.readFile(path);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new UserError(`cannot read config file ${path}: permission denied`);
+    }
+    throw new UserError(`cannot read config file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Config text from its bytes. Bytes that are not UTF-8 read as U+FFFD (an edit keeps the bytes
+ * themselves); a UTF-16 file (a BOM, or NUL bytes) is refused with what it is.
+ */
+export function decodeConfigText(bytes: Uint8Array, path: string): string {
+  const bom16 = bytes.length >= 2 &&
+    ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
+  if (bom16 || bytes.subarray(0, 4096).includes(0)) {
+    throw new UserError(
+      `config file ${path} is UTF-16 (or holds NUL bytes); AWS tools read it as UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8`,
+    );
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** Options for parseConfig and indexConfig. */

@@ -4,7 +4,9 @@
  * config (dotfile managers) instead of replacing the link.
  */
 import { UserError } from "../errors.ts";
-import { parseConfig, profileHeader } from "./config_file.ts";
+import { dirname, writeFileAtomic } from "../fs/atomic.ts";
+import { withLock } from "../fs/lock.ts";
+import { decodeConfigText, parseConfig, profileHeader, readConfigBytes } from "./config_file.ts";
 
 /**
  * Appends `[profile name]` (or `[default]`) with these keys if the profile has no section.
@@ -26,38 +28,50 @@ export async function addProfileSection(
   }
 
   const target = await realTarget(path);
-  let existing = "";
-  let mode = 0o600;
-  try {
-    existing = await Deno.readTextFile(target);
-    mode = (await Deno.stat(target)).mode! & 0o777;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) {
-      throw new UserError(`cannot read config file ${path}: ${(err as Error).message}`);
+  // Only a regular file is edited: a rename over /dev/null or a FIFO would replace it.
+  const info = await Deno.stat(target).catch(() => undefined);
+  if (info && !info.isFile) {
+    throw new UserError(
+      `config file ${path} is not a regular file; not editing it (add [${
+        profileHeader(name)
+      }] yourself, or use --no-add-config)`,
+    );
+  }
+  // Read-modify-write under a lock: parallel adds must not drop each other's sections.
+  return await withLock(lockPathFor(target), async () => {
+    const bytes = await readConfigBytes(target).catch((err) => {
+      throw new UserError(`${(err as Error).message}; not editing it`);
+    });
+    const existing = bytes === undefined ? "" : decodeConfigText(bytes, path);
+    const mode = bytes === undefined ? 0o600 : (await Deno.stat(target)).mode! & 0o777;
+    if (parseConfig(existing, path).hasProfile(name)) return false;
+
+    const lines = [`[${profileHeader(name)}]`];
+    for (const [key, value] of Object.entries(keys)) lines.push(`${key}=${value}`);
+    const eol = existing.includes("\r\n") ? "\r\n" : "\n";
+    let glue = "";
+    if (existing !== "" && !existing.endsWith("\n")) glue += eol;
+    if (existing.trim() !== "") glue += eol; // a blank line before the new section
+    // The new text goes after the file's own bytes, which are kept as they are (not UTF-8 too).
+    const added = new TextEncoder().encode(glue + lines.join(eol) + eol);
+    const out = new Uint8Array((bytes?.length ?? 0) + added.length);
+    if (bytes) out.set(bytes);
+    out.set(added, bytes?.length ?? 0);
+
+    try {
+      await Deno.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(target, out, { mode });
+    } catch (err) {
+      throw new UserError(`cannot write config file ${path}: ${(err as Error).message}`);
     }
-  }
-  if (parseConfig(existing, path).hasProfile(name)) return false;
+    return true;
+  }, { timeoutMs: 60_000 });
+}
 
-  const lines = [`[${profileHeader(name)}]`];
-  for (const [key, value] of Object.entries(keys)) lines.push(`${key}=${value}`);
-  const eol = existing.includes("\r\n") ? "\r\n" : "\n";
-  let prefix = existing;
-  if (prefix !== "" && !prefix.endsWith("\n")) prefix += eol;
-  if (prefix.trim() !== "") prefix += eol; // a blank line before the new section
-  const text = prefix + lines.join(eol) + eol;
-
-  const dir = target.slice(0, Math.max(target.lastIndexOf("/"), 0)) || ".";
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${target}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeTextFile(temp, text, { mode, createNew: true });
-    await Deno.chmod(temp, mode); // the umask may have narrowed the mode
-    await Deno.rename(temp, target);
-  } catch (err) {
-    await Deno.remove(temp).catch(() => {});
-    throw new UserError(`cannot write config file ${path}: ${(err as Error).message}`);
-  }
-  return true;
+/** The lock of edits to one config file, beside it (held only during an edit). */
+function lockPathFor(target: string): string {
+  const dir = dirname(target);
+  return `${dir}/.${target.slice(dir.length + 1)}.aws-vault.lock`;
 }
 
 /** The file a write must replace: the config itself, or what its symlink points at. */

@@ -100,10 +100,17 @@ function resolveInChain(
   }
   profile.durations = resolveDurations(profile, flags, options.env);
   resolveMinTtl(profile, options.env);
+  checkRegion(profile, "region");
+  checkRegion(profile, "ssoRegion");
 
   const sourceName = profile.sourceProfileName;
   if (sourceName !== undefined) {
     const chain = [...chainSoFar, name];
+    if (chain.length > MAX_CHAIN) {
+      throw new UserError(
+        `profile ${chain[0]}: its source_profile chain is longer than ${MAX_CHAIN} profiles`,
+      );
+    }
     if (chain.includes(sourceName)) {
       throw loopError(config, chain[0], [...chain, sourceName]);
     }
@@ -112,6 +119,35 @@ function resolveInChain(
     profile.sourceProfile = source;
   }
   return profile;
+}
+
+/**
+ * The longest source_profile or include_profile chain followed (real ones have a handful of
+ * hops; without a bound a generated config exhausts the stack).
+ */
+const MAX_CHAIN = 100;
+
+/** What a region name is made of (`eu-west-1`, `us-gov-west-1`, `cn-north-1`, `local`). */
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/i;
+
+/**
+ * Refuses a region that is not a region name: it reaches endpoint host names, the child's
+ * environment and `export` output meant for `eval`.
+ */
+function checkRegion(profile: ProfileConfig, field: "region" | "ssoRegion"): void {
+  const value = profile[field];
+  if (value === undefined || REGION.test(value)) return;
+  const origin = profile.origins[field];
+  const from = origin?.kind === "flag"
+    ? origin.flag
+    : origin?.kind === "env"
+    ? origin.name
+    : "the config file";
+  throw new UserError(
+    `invalid ${field === "region" ? "region" : "sso_region"} ${
+      JSON.stringify(value)
+    } (from ${from}): a region is letters, digits and '-', e.g. eu-west-1`,
+  );
 }
 
 /** Fills a string field unless it is already set; empty values count as unset (as in Go). */
@@ -155,13 +191,20 @@ type Via = "include_profile" | "default" | "sso_session" | undefined;
  */
 function applySections(profile: ProfileConfig, config: ConfigFile): void {
   const visited: string[] = [];
+  const seen = new Set<string>();
   let current: string | undefined = profile.name;
   let via: Via = undefined;
   while (current !== undefined) {
-    if (visited.includes(current)) {
+    if (seen.has(current)) {
       throw loopError(config, profile.name, [...visited, current]);
     }
+    if (visited.length > MAX_CHAIN) {
+      throw new UserError(
+        `profile ${profile.name}: its include_profile chain is longer than ${MAX_CHAIN} profiles`,
+      );
+    }
     visited.push(current);
+    seen.add(current);
     const header = profileHeader(current);
     const section: Record<string, string> = config.profileSection(current) ?? {};
     const originOf = (sectionHeader: string, key: string, how: Via): Origin => ({

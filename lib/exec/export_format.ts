@@ -1,6 +1,7 @@
 /** The output formats of `export` (reference 3.4, 3.5) plus fish and powershell. */
 import type { Credentials } from "../credentials.ts";
 import { rfc3339 } from "../rfc3339.ts";
+import { UserError } from "../errors.ts";
 
 /** Every `--format`. */
 export const EXPORT_FORMATS = ["env", "export-env", "json", "ini", "fish", "powershell"] as const;
@@ -20,7 +21,11 @@ export function credentialProcessJson(c: Credentials): string {
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
-/** Formats credentials (and the region) for `export`. */
+/**
+ * Formats credentials (and the region) for `export`. Every value is quoted for its shell where
+ * it needs it (`env`/`export-env` leave plain values bare, as aws-vault prints them, so
+ * `docker --env-file` still reads them); `ini` refuses what would break its lines.
+ */
 export function formatExport(
   format: ExportFormat,
   c: Credentials,
@@ -28,6 +33,10 @@ export function formatExport(
 ): string {
   if (format === "json") return credentialProcessJson(c);
   if (format === "ini") {
+    const values = [context.profileName, c.accessKeyId, c.secretAccessKey, c.sessionToken ?? ""];
+    if (values.some((v) => /[\r\n\0]/.test(v)) || /[\[\]]/.test(context.profileName)) {
+      throw new UserError("export --format ini: a value has a line break or bracket; not printed");
+    }
     const lines = [`[${context.profileName}]`];
     const add = (k: string, v: string | undefined) => v && lines.push(`${k}=${v}`);
     add("aws_access_key_id", c.accessKeyId);
@@ -47,12 +56,18 @@ export function formatExport(
     vars.push(["AWS_REGION", context.region], ["AWS_DEFAULT_REGION", context.region]);
   }
   const line = {
-    env: (k: string, v: string) => `${k}=${v}`,
-    "export-env": (k: string, v: string) => `export ${k}=${v}`,
+    env: (k: string, v: string) => `${k}=${posixQuoted(v)}`,
+    "export-env": (k: string, v: string) => `export ${k}=${posixQuoted(v)}`,
     fish: (k: string, v: string) => `set -gx ${k} ${singleQuoted(v, "\\'")};`,
     powershell: (k: string, v: string) => `$env:${k} = ${singleQuoted(v, "''")}`,
   }[format];
   return vars.map(([k, v]) => `${line(k, v)}\n`).join("");
+}
+
+/** A value as POSIX sh reads it back verbatim: bare when plain, else in single quotes. */
+function posixQuoted(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 function singleQuoted(value: string, escapedQuote: string): string {

@@ -21,31 +21,3 @@ export function profileArgument(given: unknown, env: Env): string {
   if (!name) throw new UsageError("no profile given: name a profile or set AWS_PROFILE");
   return name;
 }
-
-/** Flags of `exec`/`export` as commander parses them. */
-export interface CredentialFlags {
-  duration?: number;
-  /** false with `--no-session`. */
-  session?: boolean;
-  region?: string;
-  mfaToken?: string;
-  sessionTtl?: number;
-  assumeRoleTtl?: number;
-}
-
-/** The config-resolution flags of these options. */
-export function configFlags(o: CredentialFlags): {
-  region?: string;
-  mfaToken?: string;
-  duration?: number;
-  sessionTtl?: number;
-  assumeRoleTtl?: number;
-} {
-  return {
-    region: o.region,
-    mfaToken: o.mfaToken,
-    duration: o.duration,
-    sessionTtl: o.sessionTtl,
-    assumeRoleTtl: o.assumeRoleTtl,
-  };
-}

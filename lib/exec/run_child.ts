@@ -4,16 +4,45 @@
  */
 import { UserError } from "../errors.ts";
 
-/** Signals passed on to the child. */
-const FORWARDED: Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGINT", "SIGQUIT"];
+/**
+ * Signals passed on to the child: every catchable signal whose default action would end us and
+ * leave the child running. Not forwarded: SIGKILL and SIGSTOP (nobody can catch them), SIGILL,
+ * SIGFPE and SIGSEGV (Deno refuses to bind them), SIGPIPE (ignored by the runtime), and signals
+ * that end nobody (SIGCHLD, SIGWINCH, SIGURG, SIGCONT, the stop signals).
+ */
+const FORWARDED: Deno.Signal[] = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGSTKFLT",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSYS",
+];
 /** Signals a terminal already sends to the whole foreground process group, child included. */
 const FROM_TERMINAL = new Set<Deno.Signal>(["SIGINT", "SIGQUIT"]);
 
-const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+/** Signal numbers by name: Linux, and where macOS/BSD differ. */
+const LINUX_NUMBERS: Record<string, number> = {
   SIGHUP: 1,
   SIGINT: 2,
   SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
   SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
   SIGKILL: 9,
   SIGUSR1: 10,
   SIGSEGV: 11,
@@ -21,7 +50,58 @@ const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
   SIGPIPE: 13,
   SIGALRM: 14,
   SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPOLL: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
 };
+const BSD_NUMBERS: Record<string, number> = {
+  ...LINUX_NUMBERS,
+  SIGEMT: 7,
+  SIGBUS: 10,
+  SIGUSR1: 30,
+  SIGSEGV: 11,
+  SIGSYS: 12,
+  SIGUSR2: 31,
+  SIGURG: 16,
+  SIGSTOP: 17,
+  SIGTSTP: 18,
+  SIGCONT: 19,
+  SIGCHLD: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGIO: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGINFO: 29,
+};
+
+/** The number of a signal on this OS (undefined for a name we do not know). */
+export function signalNumber(
+  name: string,
+  os: typeof Deno.build.os = Deno.build.os,
+): number | undefined {
+  const table = os === "darwin" || os === "freebsd" || os === "netbsd"
+    ? BSD_NUMBERS
+    : LINUX_NUMBERS;
+  return table[name];
+}
 
 /** Options for runChild. */
 export interface RunChildOptions {
@@ -41,7 +121,31 @@ export async function runChild(
   args: string[],
   options: RunChildOptions,
 ): Promise<number> {
-  let child: Deno.ChildProcess;
+  // Listeners first: a signal that arrives while the child starts is held and then delivered,
+  // never left to its default action (which would end us and orphan the child).
+  let child: Deno.ChildProcess | undefined;
+  const held: Deno.Signal[] = [];
+  const listeners: [Deno.Signal, () => void][] = [];
+  if (Deno.build.os !== "windows") {
+    for (const signal of FORWARDED) {
+      const forward = () => {
+        if (options.interactive && FROM_TERMINAL.has(signal)) return;
+        if (!child) return void held.push(signal);
+        try {
+          child.kill(signal);
+        } catch { /* the child already exited */ }
+      };
+      try {
+        Deno.addSignalListener(signal, forward);
+        listeners.push([signal, forward]);
+      } catch {
+        // not a signal of this OS (SIGSTKFLT, SIGPWR outside Linux)
+      }
+    }
+  }
+  const removeListeners = () => {
+    for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
+  };
   try {
     child = new Deno.Command(command, {
       args,
@@ -52,6 +156,7 @@ export async function runChild(
       stderr: "inherit",
     }).spawn();
   } catch (err) {
+    removeListeners();
     if (err instanceof Deno.errors.NotFound) {
       throw new UserError(`exec: ${command}: command not found`, { exitCode: 127 });
     }
@@ -62,27 +167,28 @@ export async function runChild(
       exitCode: 126,
     });
   }
-  const listeners: [Deno.Signal, () => void][] = [];
-  if (Deno.build.os !== "windows") {
-    for (const signal of FORWARDED) {
-      const forward = () => {
-        if (options.interactive && FROM_TERMINAL.has(signal)) return;
-        try {
-          child.kill(signal);
-        } catch { /* the child already exited */ }
-      };
-      Deno.addSignalListener(signal, forward);
-      listeners.push([signal, forward]);
-    }
+  for (const signal of held.splice(0)) {
+    try {
+      child.kill(signal);
+    } catch { /* the child already exited */ }
   }
   try {
-    const status = await child.status;
+    let status: Deno.CommandStatus;
+    try {
+      status = await child.status;
+    } catch (err) {
+      // Deno names only the classic signals; a realtime one fails the status with its number.
+      const n = /Invalid signal: (\d+)/.exec((err as Error).message)?.[1];
+      if (n === undefined) throw err;
+      options.report(`${command} was killed by signal ${n}`);
+      return 128 + Number(n);
+    }
     if (status.signal) {
       options.report(`${command} was killed by ${status.signal}`);
-      return 128 + (SIGNAL_NUMBERS[status.signal] ?? 0);
+      return 128 + (signalNumber(status.signal) ?? (status.code > 128 ? status.code - 128 : 0));
     }
     return status.code;
   } finally {
-    for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
+    removeListeners();
   }
 }

@@ -5,8 +5,12 @@
  */
 import { bytesToHex } from "../encoding.ts";
 
-/** Prefix of the temporary files writeFileAtomic creates; directory listings skip these names. */
-export const TEMP_PREFIX = ".aws-vault-tmp-";
+/**
+ * Prefix of the temporary files writeFileAtomic creates. A `%` not followed by two hex digits
+ * never appears in a file-backend item name (aws-vault escapes `%` as `%25`), so no item can be
+ * taken for a temp file or the other way round.
+ */
+export const TEMP_PREFIX = "%aws-vault-tmp-";
 
 /** Options for writeFileAtomic. */
 export interface WriteFileAtomicOptions {

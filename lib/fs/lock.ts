@@ -1,7 +1,8 @@
 /**
  * A cross-process lock: a lock file created with O_EXCL holds the holder's pid, host and start
- * time. Waiters poll until the file is gone. A holder that died (its pid is gone on this host) or
- * that has held the lock longer than `staleMs` is considered stale and its lock is broken. Breaking
+ * time. Waiters poll until the file is gone. A holder that died (its pid is gone on this host, or
+ * belongs to a process started later) is stale and its lock is broken; a live holder never is.
+ * Only a holder on another host is judged by age (`staleMs`). Breaking
  * is itself serialised by a short-lived `.break` lock file, and the breaker re-reads the lock
  * before removing it, so two waiters never both break and both take the lock.
  */
@@ -13,7 +14,7 @@ import { dirname } from "./atomic.ts";
 export interface LockOptions {
   /** Give up waiting after this long (default 5 minutes: a holder may be waiting for an MFA code). */
   timeoutMs?: number;
-  /** A lock held longer than this is stale even if its holder lives (default 5 minutes). */
+  /** A lock of another host held longer than this is stale (default 5 minutes). */
   staleMs?: number;
 }
 
@@ -24,6 +25,8 @@ interface LockInfo {
   created: number;
   /** Random token identifying this acquisition. */
   nonce: string;
+  /** The holder's start time (/proc/<pid>/stat field 22), to tell a reused pid from it. */
+  start?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
@@ -116,9 +119,31 @@ async function breakStale(
   }
 }
 
+/**
+ * Whether a lock's holder is gone. On this host that is decided by the process alone: a holder
+ * that lives and is the process that took the lock is never stale, however long it holds (an
+ * MFA prompt may take minutes); a dead pid, or a pid now used by a process started later, is
+ * stale at once. A holder on another host (a shared home) is judged by age.
+ */
 function isStale(info: LockInfo, staleMs: number): boolean {
-  if (Date.now() - info.created > staleMs) return true;
-  return info.host === Deno.hostname() && !processExists(info.pid);
+  if (info.host !== Deno.hostname()) return Date.now() - info.created > staleMs;
+  if (!processExists(info.pid)) return true;
+  const start = processStart(info.pid);
+  if (info.start !== undefined && start !== undefined) return start !== info.start;
+  // No start time to compare (another OS, or a lock of an older version): age decides.
+  return info.start === undefined && Date.now() - info.created > staleMs;
+}
+
+/** A process's start time in clock ticks since boot (Linux /proc), undefined elsewhere. */
+function processStart(pid: number): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Field 2 (the command) is in parentheses and may hold spaces: count from its end.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
 }
 
 function processExists(pid: number): boolean {
@@ -176,14 +201,30 @@ async function ageOf(path: string): Promise<number | undefined> {
   }
 }
 
+let ownStart: string | undefined;
+
 function newInfo(): LockInfo {
   const nonce = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16))
     .join("");
-  return { pid: Deno.pid, host: Deno.hostname(), created: Date.now(), nonce };
+  ownStart ??= processStart(Deno.pid) ?? "";
+  return {
+    pid: Deno.pid,
+    host: Deno.hostname(),
+    created: Date.now(),
+    nonce,
+    ...(ownStart ? { start: ownStart } : {}),
+  };
 }
 
 async function ensureDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists || err instanceof Deno.errors.NotADirectory) {
+      throw new UserError(`lock directory ${dir} is not a directory: move it away`);
+    }
+    throw new UserError(`cannot create lock directory ${dir}: ${(err as Error).message}`);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -55,11 +55,10 @@ export class MfaCodes {
       const code = normalise(await this.#obtain(req), req.serial);
       const hash = await codeHash(req.serial, code);
       const now = Math.floor(this.#deps.now().getTime() / TOTP_WINDOW_MS);
-      const reused = last !== undefined && last.codeHash === hash && now - last.window <= 2;
-      if (!reused) {
-        await this.#deps.ledger.record(req.serial, { window: now, codeHash: hash });
-        return code;
-      }
+      // Checked and recorded in one step under the ledger's lock: two processes holding the
+      // same code (profiles sharing a device) cannot both send it.
+      const clash = await this.#deps.ledger.claim(req.serial, { window: now, codeHash: hash }, 2);
+      if (clash === undefined) return code;
       if (req.fixedCode !== undefined) {
         throw new UserError(
           `the MFA code given with --mfa-token was already used for ${req.serial}; AWS accepts each code once: run again with the next code`,

@@ -20,6 +20,17 @@ export interface CodeUse {
 export interface UsedCodeLedger {
   lastUse(serial: string): Promise<CodeUse | undefined>;
   record(serial: string, use: CodeUse): Promise<void>;
+  /**
+   * Check and record in one step: records `use` unless the device's last use was the same code
+   * within `withinWindows` TOTP windows; then returns that last use and records nothing.
+   */
+  claim(serial: string, use: CodeUse, withinWindows: number): Promise<CodeUse | undefined>;
+}
+
+/** Whether `use` repeats `last` (same code, close enough in time for AWS to refuse it). */
+export function repeats(last: CodeUse | undefined, use: CodeUse, withinWindows: number): boolean {
+  return last !== undefined && last.codeHash === use.codeHash &&
+    use.window - last.window <= withinWindows;
 }
 
 /** A hash of a code for one device (hex, truncated: enough to compare, not to store a code). */
@@ -39,6 +50,12 @@ export function memoryLedger(): UsedCodeLedger {
     record: (serial, use) => {
       uses.set(serial, use);
       return Promise.resolve();
+    },
+    claim: (serial, use, withinWindows) => {
+      const last = uses.get(serial);
+      if (repeats(last, use, withinWindows)) return Promise.resolve(last);
+      uses.set(serial, use);
+      return Promise.resolve(undefined);
     },
   };
 }
@@ -61,22 +78,30 @@ export function fileLedger(
     }
   };
   const keyOf = (serial: string) => codeHash("device", serial);
+  const valid = (entry: CodeUse | undefined) =>
+    entry && typeof entry.window === "number" && typeof entry.codeHash === "string"
+      ? entry
+      : undefined;
+  const write = async (all: Record<string, CodeUse>, serial: string, use: CodeUse) => {
+    const cutoff = use.window - 10;
+    for (const [k, v] of Object.entries(all)) if (!(v?.window > cutoff)) delete all[k];
+    all[await keyOf(serial)] = use;
+    const dir = path.slice(0, path.lastIndexOf("/")) || ".";
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, JSON.stringify(all), { mode: 0o600 });
+  };
   return {
     async lastUse(serial) {
-      const entry = (await read())[await keyOf(serial)];
-      return entry && typeof entry.window === "number" && typeof entry.codeHash === "string"
-        ? entry
-        : undefined;
+      return valid((await read())[await keyOf(serial)]);
     },
-    record: (serial, use) =>
+    record: (serial, use) => lock(async () => await write(await read(), serial, use)),
+    claim: (serial, use, withinWindows) =>
       lock(async () => {
         const all = await read();
-        const cutoff = use.window - 10;
-        for (const [k, v] of Object.entries(all)) if (!(v?.window > cutoff)) delete all[k];
-        all[await keyOf(serial)] = use;
-        const dir = path.slice(0, path.lastIndexOf("/")) || ".";
-        await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-        await writeFileAtomic(path, JSON.stringify(all), { mode: 0o600 });
+        const last = valid(all[await keyOf(serial)]);
+        if (repeats(last, use, withinWindows)) return last;
+        await write(all, serial, use);
+        return undefined;
       }),
   };
 }

@@ -81,7 +81,7 @@ function b64url(text: string): string {
 function unb64url(text: string): string | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(base64ToBytes(text));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(base64ToBytes(text));
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
  * session under a key naming its type, profile, MFA serial and expiry, Data = the STS
  * Credentials JSON. Expired and legacy items are removed before every lookup and write.
  */
-import { type Keyring, newItem } from "../../backends/keyring.ts";
+import { type Item, type Keyring, KeyringError, newItem } from "../../backends/keyring.ts";
 import type { Credentials } from "../credentials.ts";
 import { goJsonEscape, parseGoObject, stringField, timeField } from "../go_json.ts";
 import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
@@ -45,14 +45,37 @@ export function decodeSessionData(text: string): Credentials | undefined {
   };
 }
 
-/** Cached sessions in a keyring. */
+/** Whether Data holds temporary credentials: a session token and an expiration. */
+function isSessionData(data: Uint8Array): boolean {
+  const creds = decodeSessionData(new TextDecoder().decode(data));
+  return creds?.sessionToken !== undefined && creds.expiration !== undefined;
+}
+
+/** The Description aws-vault gives session items: what tells a session from a credential. */
+export const SESSION_DESCRIPTION = "aws-vault session";
+
+/** Options for SessionStore. */
+export interface SessionStoreOptions {
+  /** Told once (per store) that an item that cannot be decrypted was kept and skipped. */
+  notice?: (text: string) => void;
+}
+
+/**
+ * Cached sessions in a keyring. A key shaped like a session key is not enough to touch an item:
+ * aws-vault stores credentials under any name, so only items written as sessions (their
+ * Description says so) are read as sessions or removed. Items that cannot be decrypted are
+ * skipped and kept.
+ */
 export class SessionStore {
   #keyring: Keyring;
   #now: () => Date;
+  #notice: (text: string) => void;
+  #told = false;
 
-  constructor(keyring: Keyring, now: () => Date) {
+  constructor(keyring: Keyring, now: () => Date, options: SessionStoreOptions = {}) {
     this.#keyring = keyring;
     this.#now = now;
+    this.#notice = options.notice ?? (() => {});
   }
 
   /**
@@ -60,30 +83,37 @@ export class SessionStore {
    * keyring is listed once: expired items are removed and the session found from that listing.
    */
   async get(key: Omit<SessionKey, "expiration">): Promise<Credentials | undefined> {
-    const prefix = sessionKeyPrefix(key);
     const current = await this.#removeOldFrom(await this.#keyring.keys());
-    const found = current.find((k) => k.startsWith(prefix) && isSessionKey(k));
-    if (!found) return undefined;
-    const item = await this.#keyring.get(found);
-    if (!item) return undefined;
-    return decodeSessionData(new TextDecoder().decode(item.data));
+    // Newest first; one unreadable item must not hide a good one.
+    for (const found of this.#keysWithPrefix(key, current)) {
+      const item = await this.#sessionItem(found);
+      if (!item) continue;
+      const creds = decodeSessionData(new TextDecoder().decode(item.data));
+      if (creds) return creds;
+    }
+    return undefined;
   }
 
   /** Stores a session; its key's expiry is the credentials' expiration. */
   async set(key: Omit<SessionKey, "expiration">, creds: Credentials): Promise<void> {
     if (!creds.expiration) throw new Error("session credentials need an expiration");
-    const prefix = sessionKeyPrefix(key);
     const current = await this.#removeOldFrom(await this.#keyring.keys());
-    const previous = current.filter((k) => k.startsWith(prefix) && isSessionKey(k));
+    const previous = this.#keysWithPrefix(key, current);
     const newKey = formatSessionKey({ ...key, expiration: creds.expiration });
     await this.#keyring.set(newItem({
       key: newKey,
       data: new TextEncoder().encode(encodeSessionData(creds)),
       label: `aws-vault session for ${key.profileName} (expires ${rfc3339(creds.expiration)})`,
-      description: "aws-vault session",
+      description: SESSION_DESCRIPTION,
     }));
     // Written first, removed second: a crash in between leaves an extra item, never none.
-    for (const old of previous) if (old !== newKey) await this.#keyring.remove(old);
+    for (const old of previous) if (old !== newKey) await this.#removeSession(old);
+  }
+
+  /** Throws when the keyring could not store a session under this key (before any STS call). */
+  check(key: Omit<SessionKey, "expiration">): void {
+    // The longest expiry field a key gets (10 digits, until 2286).
+    this.#keyring.checkKey?.(formatSessionKey({ ...key, expiration: new Date(9999999999_000) }));
   }
 
   /** Every current-format session key in the keyring (expired ones included). */
@@ -125,15 +155,55 @@ export class SessionStore {
       const old = isLegacySessionKey(k) ||
         (sessionKeyExpiry(k) < now && parseSessionKey(k) !== undefined);
       if (!old) left.push(k);
-      else if (await this.#keyring.remove(k)) removed?.();
+      else if (await this.#removeSession(k)) removed?.();
     }
     return left;
+  }
+
+  /** The session keys of a listing with this type/profile/MFA serial, newest expiry first. */
+  #keysWithPrefix(key: Omit<SessionKey, "expiration">, keys: string[]): string[] {
+    const prefix = sessionKeyPrefix(key);
+    return keys
+      .filter((k) => k.startsWith(prefix) && isSessionKey(k))
+      .map((k) => ({ k, at: parseSessionKey(k)!.expiration.getTime() }))
+      .sort((a, b) => b.at - a.at)
+      .map(({ k }) => k);
+  }
+
+  /**
+   * The item under `key` if it was written as a session; undefined for a credential that only
+   * looks like one, a missing item, or an item that cannot be decrypted (kept, told once). A
+   * wrong passphrase is thrown: it must stop every change.
+   */
+  async #sessionItem(key: string): Promise<Item | undefined> {
+    let item: Item | undefined;
+    try {
+      item = await this.#keyring.get(key);
+    } catch (err) {
+      if (!(err instanceof KeyringError)) throw err;
+      if (!this.#told) {
+        this.#told = true;
+        this.#notice(`${err.message}; skipping it`);
+      }
+      return undefined;
+    }
+    if (!item) return undefined;
+    if (item.description === SESSION_DESCRIPTION) return item;
+    // keyctl (like aws-vault's wincred) keeps only Item.Data: there the Data itself must be
+    // session credentials. A stored credential never is: aws-vault writes its expiry as
+    // `Expires`, never `Expiration`, and has no session token.
+    return item.description === "" && isSessionData(item.data) ? item : undefined;
+  }
+
+  async #removeSession(key: string): Promise<boolean> {
+    if (!(await this.#sessionItem(key))) return false;
+    return await this.#keyring.remove(key);
   }
 
   async #removeWhere(match: (key: string) => boolean): Promise<number> {
     let n = 0;
     for (const k of await this.#keyring.keys()) {
-      if (match(k) && await this.#keyring.remove(k)) n++;
+      if (match(k) && await this.#removeSession(k)) n++;
     }
     return n;
   }

@@ -4,6 +4,7 @@
  * MFA prompt.
  */
 import { formatDuration } from "../duration.ts";
+import { UserError } from "../errors.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import {
   type Locker,
@@ -58,6 +59,8 @@ export class CachedSessionProvider implements RefreshableProvider {
   }
 
   async #fetch(): Promise<Credentials> {
+    // A session that cannot be cached would burn the MFA code for nothing: refuse first.
+    this.#o.cache.check?.(this.key);
     const creds = await this.#o.inner.retrieve();
     await this.#o.cache.set(this.key, creds);
     this.#o.debug?.(`cached a new ${this.key.type} session for ${this.key.profileName}`);
@@ -69,6 +72,9 @@ export class CachedSessionProvider implements RefreshableProvider {
     try {
       creds = await this.#o.cache.get(this.key);
     } catch (err) {
+      // A cancelled prompt or a wrong passphrase ends the command: asking for an MFA code
+      // instead would discard a cached session that is fine.
+      if (err instanceof UserError) throw err;
       this.#o.debug?.(`ignoring unreadable cached session: ${(err as Error).name}`);
       return undefined;
     }

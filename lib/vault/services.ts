@@ -9,6 +9,7 @@ import type { BackendOptions } from "../../backends/mod.ts";
 import type { Keyring } from "../../backends/keyring.ts";
 import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
 import { type ConfigFile, loadConfig } from "../config/config_file.ts";
+import { UserError } from "../errors.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
 import { lockDir, withLock } from "../fs/lock.ts";
 import type { Logger } from "../logger.ts";
@@ -31,6 +32,11 @@ export interface ServiceOptions extends BackendOptions {
    * picks it (a GUI driver or an error instead of a prompt nobody sees).
    */
   serverMode?: boolean;
+  /**
+   * Whether the terminal prompt may be used now: a server refreshing after its child started
+   * says no (the terminal belongs to the child), and the MFA request fails with why.
+   */
+  terminalPromptAllowed?: () => boolean;
 }
 
 /** What a test may put in place of the real parts. */
@@ -90,17 +96,25 @@ export function buildServices(
   // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
   const toolEnv = withoutPrivateVariables(runtime.env.toObject());
   const mfa = new MfaCodes({
-    driver: async () =>
-      promptDriver(
-        await selectPromptDriver({
-          name: options.prompt,
-          stdoutIsTerminal: runtime.stdoutIsTerminal(),
-          serverMode: options.serverMode,
-          os: runtime.os,
-          path: runtime.env.get("PATH"),
-        }),
-        { terminal: runtime.terminal, env: envFromObject(toolEnv), os: runtime.os },
-      ),
+    driver: async () => {
+      const name = await selectPromptDriver({
+        name: options.prompt,
+        stdoutIsTerminal: runtime.stdoutIsTerminal(),
+        serverMode: options.serverMode,
+        os: runtime.os,
+        path: runtime.env.get("PATH"),
+      });
+      if (name === "terminal" && options.terminalPromptAllowed?.() === false) {
+        throw new UserError(
+          "an MFA code is needed to refresh credentials, but the terminal belongs to the running command; use a GUI prompt (--prompt=zenity, kdialog, osascript or ykman) or mfa_process",
+        );
+      }
+      return promptDriver(name, {
+        terminal: runtime.terminal,
+        env: envFromObject(toolEnv),
+        os: runtime.os,
+      });
+    },
     ledger: fileLedger(
       `${locks}/mfa-codes-used.json`,
       (fn) => withLock(`${locks}/mfa-codes-used.lock`, fn),
@@ -121,7 +135,7 @@ export function buildServices(
       return openBackend(name, backendOptions, runtime, log);
     },
     credentials: async () => new CredentialStore(await keyringOnce()),
-    sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now()),
+    sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now(), { notice }),
     oidcTokens: async () => new OidcTokenStore(await keyringOnce(), () => runtime.now()),
     lock: (name, fn) => withLock(`${locks}/${name}.lock`, fn),
     mfa,

@@ -14,6 +14,8 @@ export type SessionKey = Omit<StoredSessionKey, "expiration">;
 export interface SessionCache {
   get(key: SessionKey): Promise<Credentials | undefined>;
   set(key: SessionKey, credentials: Credentials): Promise<void>;
+  /** Throws when a session under this key could not be stored (checked before any STS call). */
+  check?(key: SessionKey): void;
 }
 
 /** Runs `fn` while holding the cross-process lock called `name`. */

@@ -83,7 +83,7 @@ Deno.test("the bundled single file runs alone, offline, like main.ts", async (t)
     await t.step("--help", async () => {
       const bundled = await runFile(["--help"]);
       assert.equal(bundled.code, 0, bundled.stderr);
-      assert.match(bundled.stdout, /^Usage: aws-vault /);
+      assert.match(bundled.stdout, /^usage: aws-vault /);
       same(bundled, await runMain(["--help"]));
     });
 

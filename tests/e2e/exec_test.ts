@@ -166,8 +166,8 @@ Deno.test("exec refuses to nest, and --json prints credential_process JSON", asy
     const json = await runCli(["exec", "--json", "jonsmith"], { env });
     assert.equal(json.code, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).Version, 1);
-    const server = await runCli(["exec", "--ecs-server", "jonsmith"], { env });
+    const server = await runCli(["exec", "--ecs-server", "--json", "jonsmith"], { env });
     assert.equal(server.code, 2);
-    assert.match(server.stderr, /not implemented/);
+    assert.equal(server.stderr, "aws-vault: error: --ecs-server cannot be used with --json\n");
   });
 });

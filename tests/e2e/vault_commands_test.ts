@@ -173,6 +173,8 @@ Deno.test("remove asks on the terminal; -f skips; --sessions-only keeps the cred
   const sb = await sandbox("[profile work]\n");
   try {
     const k = keyringOf(sb);
+    // Deleting proves the passphrase, as writing does.
+    const withPass = { ...sb.env, AWS_VAULT_FILE_PASSPHRASE: PASS };
     await new CredentialStore(k).set("work", { accessKeyId: "AKIA1", secretAccessKey: "s" });
     const sessions = new SessionStore(k, () => new Date());
     const id = { type: "sts.GetSessionToken", profileName: "work", mfaSerial: "" };
@@ -185,13 +187,13 @@ Deno.test("remove asks on the terminal; -f skips; --sessions-only keeps the cred
     });
 
     const no = await runOnPty(["remove", "work"], {
-      env: sb.env,
+      env: withPass,
       steps: [['Delete credentials for profile "work"? (y|N) ', "n\r"]],
     });
     assert.equal(no.code, 0);
     assert.equal(await new CredentialStore(k).has("work"), true);
 
-    const only = await runCli(["remove", "work", "--sessions-only"], { env: sb.env });
+    const only = await runCli(["remove", "work", "--sessions-only"], { env: withPass });
     assert.equal(only.stdout, "Deleted 1 sessions.\n");
     assert.equal(await new CredentialStore(k).has("work"), true);
 
@@ -202,7 +204,7 @@ Deno.test("remove asks on the terminal; -f skips; --sessions-only keeps the cred
       expiration: later,
     });
     const yes = await runOnPty(["rm", "work"], {
-      env: sb.env,
+      env: withPass,
       steps: [['Delete credentials for profile "work"? (y|N) ', "Y\r"]],
     });
     assert.equal(yes.code, 0, yes.output);
@@ -210,9 +212,9 @@ Deno.test("remove asks on the terminal; -f skips; --sessions-only keeps the cred
     assert.deepEqual(await k.keys(), []);
 
     await new CredentialStore(k).set("home", { accessKeyId: "AKIA2", secretAccessKey: "s" });
-    const forced = await runCli(["remove", "-f", "home"], { env: sb.env });
+    const forced = await runCli(["remove", "-f", "home"], { env: withPass });
     assert.equal(forced.stdout, "Deleted credentials.\n");
-    const missing = await runCli(["remove", "-f", "home"], { env: sb.env });
+    const missing = await runCli(["remove", "-f", "home"], { env: withPass });
     assert.equal(missing.code, 1);
     assert.equal(
       missing.stderr,
@@ -287,9 +289,11 @@ Deno.test("list shows profiles, credentials and sessions with remaining time; cl
     assert.deepEqual(json.credentials, ["orphan", "work"]);
     assert.deepEqual(json.oidcTokens, ["https://corp.awsapps.com/start"]);
 
-    assert.equal((await runCli(["clear", "sso"], { env })).stdout, "Cleared 1 sessions.\n");
-    assert.equal((await runCli(["clear", "work"], { env })).stdout, "Cleared 1 sessions.\n");
-    assert.equal((await runCli(["clear"], { env })).stdout, "Cleared 1 sessions.\n");
+    // Clearing deletes, so it proves the passphrase.
+    const withPass = { env: { ...env, AWS_VAULT_FILE_PASSPHRASE: PASS } };
+    assert.equal((await runCli(["clear", "sso"], withPass)).stdout, "Cleared 1 sessions.\n");
+    assert.equal((await runCli(["clear", "work"], withPass)).stdout, "Cleared 1 sessions.\n");
+    assert.equal((await runCli(["clear"], withPass)).stdout, "Cleared 1 sessions.\n");
     assert.deepEqual((await k.keys()).sort(), ["orphan", "work"]);
   } finally {
     await sb.cleanup();

@@ -4,6 +4,8 @@ import type { Keyring } from "../../backends/keyring.ts";
 import type { CommandContext } from "../../lib/cli/global.ts";
 import { SILENT_LOGGER } from "../../lib/logger.ts";
 import { profileCommand } from "../../lib/cli/profile.ts";
+import type { InputOf } from "../../lib/cli/spec.ts";
+import type { PROFILE } from "../../lib/cli/table.ts";
 import { KeyringError } from "../../backends/keyring.ts";
 import { UserError } from "../../lib/errors.ts";
 import { type TestRuntime, testRuntime } from "../support/runtime.ts";
@@ -33,7 +35,7 @@ function keyringWith(keys: string[] | "locked"): () => Promise<Keyring> {
 async function run(
   name: string,
   keys: string[] | "locked",
-  opts: Record<string, unknown> = {},
+  opts: Partial<InputOf<typeof PROFILE>["options"]> = {},
 ): Promise<TestRuntime> {
   const dir = await Deno.makeTempDir();
   try {
@@ -45,7 +47,14 @@ async function run(
       log: SILENT_LOGGER,
       keyring: keyringWith(keys),
     } as unknown as CommandContext;
-    assert.equal(await profileCommand(ctx, name, opts), 0);
+    const options = {
+      json: false,
+      noSession: false,
+      duration: undefined,
+      region: undefined,
+      ...opts,
+    };
+    assert.equal(await profileCommand(ctx, { args: { profile: name }, options }), 0);
     return runtime;
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -76,7 +85,7 @@ Deno.test("profile: stored keys on a profile with source_profile end the chain t
 });
 
 Deno.test("profile --no-session says GetSessionToken is skipped", async () => {
-  const rt = await run("deploy", [], { session: false });
+  const rt = await run("deploy", [], { noSession: true });
   const out = rt.out.join("");
   assert.doesNotMatch(out, /GetSessionToken \d/);
   assert.match(out, /GetSessionToken: skipped \(--no-session\)/);

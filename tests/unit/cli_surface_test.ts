@@ -1,6 +1,9 @@
 /** The command surface: flags, aliases, help, version and usage errors, run in process. */
 import assert from "node:assert/strict";
-import { buildProgram, mergedOptions, runCli, splitExecArgs, VERSION } from "../../lib/cli/mod.ts";
+import { runCli, VERSION } from "../../lib/cli/mod.ts";
+import { commandOf, optionsOf, parseArgv, type Parsed } from "../../lib/cli/parse.ts";
+import type { CommandContext } from "../../lib/cli/global.ts";
+import { GLOBAL_FLAGS, ROOT } from "../../lib/cli/table.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { testRuntime } from "../support/runtime.ts";
 
@@ -30,8 +33,10 @@ Deno.test("help lists every command; help <command> and <command> --help show it
   for (
     const cmd of [
       "add",
-      "remove|rm",
-      "list|ls",
+      "remove",
+      "alias: rm",
+      "list",
+      "alias: ls",
       "exec",
       "export",
       "clear",
@@ -70,9 +75,18 @@ Deno.test("--help-long shows every visible command's help", async () => {
   const rt = testRuntime();
   assert.deepEqual(await runCli(["--help-long"], rt), 0);
   const text = rt.out.join("");
-  for (const usage of ["aws-vault add", "aws-vault exec", "aws-vault remove", "aws-vault login"]) {
-    assert(text.includes(`Usage: ${usage}`), usage);
+  for (
+    const usage of [
+      "add [<flags>] <profile>",
+      "exec [<flags>] [<profile>] [<cmd>] [<args>...]",
+      "remove [<flags>] <profile>",
+      "login [<flags>] [<profile>]",
+    ]
+  ) {
+    assert(text.includes(`\n  ${usage}\n`), usage);
   }
+  // Each command's own flags are listed under it.
+  assert.match(text, /\n {2}export \[<flags>\] \[<profile>\]\n[^]*--format=env/);
 });
 
 Deno.test("bad flag values are one-line usage errors naming the flag", async () => {
@@ -86,80 +100,72 @@ Deno.test("bad flag values are one-line usage errors naming the flag", async () 
   assert.match(await usageError(["migrate-backend", "--from", "file"]), /--to/);
 });
 
+/** Parses a command line against the real table. */
+function parse(args: string[], env: Record<string, string> = {}): Parsed<CommandContext> {
+  return parseArgv(ROOT, args, (name) => env[name]);
+}
+
+/** The options of the command a command line selects. */
+function commandOptions(args: string[]): Record<string, unknown> {
+  const parsed = parse(args);
+  return optionsOf(parsed, commandOf(parsed).flags);
+}
+
 Deno.test("global flags work before and after the command name", () => {
   for (
     const args of [["--debug", "--backend", "file", "list"], ["list", "--debug", "--backend=file"]]
   ) {
-    const program = buildProgram(testRuntime(), () => {});
-    let seen: Record<string, unknown> = {};
-    const list = program.commands.find((c) => c.name() === "list")!;
-    list.action((_o, cmd) => {
-      seen = mergedOptions(cmd);
-    });
-    program.parse(args, { from: "user" });
-    assert.deepEqual(seen.debug, true, args.join(" "));
-    assert.deepEqual(seen.backend, "file", args.join(" "));
+    const globals = optionsOf(parse(args), GLOBAL_FLAGS);
+    assert.deepEqual(globals.debug, true, args.join(" "));
+    assert.deepEqual(globals.backend, "file", args.join(" "));
   }
 });
 
 Deno.test("older spellings and aliases are accepted", () => {
-  const program = buildProgram(testRuntime(), () => {});
-  const seen: Record<string, unknown>[] = [];
-  for (const c of program.commands) {
-    c.action((...a) => void seen.push((a[a.length - 1] as typeof c).opts()));
-  }
-  program.parse(["rm", "work", "--sessions-only"], { from: "user" });
-  assert.deepEqual(seen.pop()?.sessionsOnly, true);
-  program.parse(["exec", "work", "-s"], { from: "user" });
-  assert.deepEqual(seen.pop()?.server, true);
-  program.parse(["exec", "work", "--assume-role-ttl=12h", "--session-ttl", "90m"], {
-    from: "user",
-  });
-  const o = seen.pop()!;
+  assert.deepEqual(commandOptions(["rm", "work", "--sessions-only"]).sessionsOnly, true);
+  assert.deepEqual(commandOptions(["exec", "work", "-s"]).server, true);
+  const o = commandOptions(["exec", "work", "--assume-role-ttl=12h", "--session-ttl", "90m"]);
   assert.deepEqual([o.assumeRoleTtl, o.sessionTtl], [12 * 3_600_000, 90 * 60_000]);
-  program.parse(["login", "work", "--federation-token-ttl", "3600"], { from: "user" });
-  assert.deepEqual(seen.pop()?.federationTokenTtl, 3_600_000);
-  program.parse(["ls", "--profiles"], { from: "user" });
-  assert.deepEqual(seen.pop()?.profiles, true);
+  assert.deepEqual(
+    commandOptions(["login", "work", "--federation-token-ttl", "3600"]).federationTokenTtl,
+    3_600_000,
+  );
+  assert.deepEqual(commandOptions(["ls", "--profiles"]).profiles, true);
 });
 
 Deno.test("exec: everything from the command on goes to the child verbatim", () => {
-  const program = buildProgram(testRuntime(), () => {});
-  const cases: [string[], string[]][] = [
-    [["exec", "p", "aws", "s3", "ls", "--region", "x"], [
-      "exec",
-      "p",
-      "--",
-      "aws",
-      "s3",
-      "ls",
-      "--region",
-      "x",
-    ]],
-    [["exec", "p", "--no-session", "--", "env"], ["exec", "p", "--no-session", "--", "env"]],
-    [["exec", "-d", "2h", "p", "ls", "-la"], ["exec", "-d", "2h", "p", "--", "ls", "-la"]],
-    [["--debug", "exec", "--region", "eu-west-1", "p", "-s"], [
-      "--debug",
-      "exec",
-      "--region",
-      "eu-west-1",
-      "p",
-      "-s",
-    ]],
-    [["--backend", "file", "exec", "p", "env"], ["--backend", "file", "exec", "p", "--", "env"]],
-    [["exec", "p"], ["exec", "p"]],
-    [["list"], ["list"]],
+  const cases: [string[], { profile?: string; cmd?: string; args: string[] }][] = [
+    [["exec", "p", "aws", "s3", "ls", "--region", "x"], {
+      profile: "p",
+      cmd: "aws",
+      args: ["s3", "ls", "--region", "x"],
+    }],
+    [["exec", "p", "--no-session", "--", "env"], { profile: "p", cmd: "env", args: [] }],
+    [["exec", "-d", "2h", "p", "ls", "-la"], { profile: "p", cmd: "ls", args: ["-la"] }],
+    [["--debug", "exec", "--region", "eu-west-1", "p", "-s"], { profile: "p", args: [] }],
+    [["--backend", "file", "exec", "p", "env"], { profile: "p", cmd: "env", args: [] }],
+    [["exec", "p"], { profile: "p", args: [] }],
+    [["exec", "p", "sh", "-c", "--help"], { profile: "p", cmd: "sh", args: ["-c", "--help"] }],
+    [["exec", "p", "--", "--debug", "-x"], { profile: "p", cmd: "--debug", args: ["-x"] }],
   ];
   for (const [argv, want] of cases) {
-    assert.deepEqual(splitExecArgs(program, argv), want, argv.join(" "));
+    const args = Object.fromEntries(parse(argv).args);
+    assert.deepEqual(
+      { profile: args.profile, cmd: args.cmd, args: args.args },
+      { profile: want.profile, cmd: want.cmd, args: want.args },
+      argv.join(" "),
+    );
   }
 });
 
-Deno.test("a command that has not landed says so and exits 2", async () => {
-  const rt = testRuntime();
-  await assert.rejects(
-    runCli(["proxy"], rt),
-    (e) =>
-      e instanceof Error && /not implemented/.test(e.message) && (e as UsageError).exitCode === 2,
-  );
+Deno.test("a command that has not landed says so and exits 1 (not a usage error)", async () => {
+  for (const args of [["login", "p"], ["rotate", "p"]]) {
+    await assert.rejects(
+      runCli(args, testRuntime()),
+      (e) =>
+        e instanceof Error && !(e instanceof UsageError) && /not implemented/.test(e.message) &&
+        (e as UsageError).exitCode === 1,
+      args.join(" "),
+    );
+  }
 });

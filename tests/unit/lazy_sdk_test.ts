@@ -59,3 +59,37 @@ for (const [entry, reached] of ENTRIES) {
     assert.deepEqual(sdk, []);
   });
 }
+
+/**
+ * The modules `--help`, `list`, and a cache-hit `export`/`exec` load (statically, and through
+ * the dynamic imports these paths make): no npm package and no `node:` module at all, so Deno's
+ * npm resolution and Node compatibility layer never start on them.
+ */
+const START_PATHS = [
+  "../../main.ts",
+  "../../lib/cli/help.ts",
+  "../../lib/cli/list.ts",
+  "../../lib/cli/export.ts",
+  "../../lib/cli/exec.ts",
+  "../../backends/mod.ts",
+  "../../backends/file.ts",
+];
+
+for (const entry of START_PATHS) {
+  Deno.test(`${entry.split("/").pop()} reaches no npm: or node: module statically`, async () => {
+    const closure = [...await staticClosure(entry)];
+    assert.ok(closure.length > 1, "the graph was read");
+    assert.deepEqual(closure.filter((s) => s.startsWith("npm:") || s.startsWith("node:")), []);
+  });
+}
+
+// The credential agent's client runs on every command that opens the file backend: a cache hit
+// through it must not load jose (the agent decrypts) nor any `node:` module.
+Deno.test("the agent client statically imports neither jose nor node: modules", async () => {
+  const closure = await staticClosure("../../lib/agent/client.ts");
+  assert.ok([...closure].some((s) => s.endsWith("/lib/agent/protocol.ts")), "the graph was read");
+  const heavy = [...closure].filter((s) =>
+    s.startsWith("npm:") || s.startsWith("node:") || s.includes("/jose")
+  );
+  assert.deepEqual(heavy, []);
+});

@@ -122,10 +122,24 @@ Deno.test("sessions: set replaces the previous key, get ignores expiry in the ke
     });
     assert.deepEqual(await k.keys(), [formatSessionKey({ ...id, expiration: exp2 })]);
 
-    await k.set(newItem({ key: "session,d29yaw,,1500000000", data: enc.encode("{}") }));
-    await k.set(newItem({ key: "sts.GetSessionToken,d29yaw,,1700000000", data: enc.encode("{}") }));
+    // Written as sessions (their Description says so): only those are ever removed.
+    const asSession = { description: "aws-vault session" };
     await k.set(
-      newItem({ key: "credential_process,b3RoZXI,,9999999999", data: enc.encode("not json") }),
+      newItem({ key: "session,d29yaw,,1500000000", data: enc.encode("{}"), ...asSession }),
+    );
+    await k.set(
+      newItem({
+        key: "sts.GetSessionToken,d29yaw,,1700000000",
+        data: enc.encode("{}"),
+        ...asSession,
+      }),
+    );
+    await k.set(
+      newItem({
+        key: "credential_process,b3RoZXI,,9999999999",
+        data: enc.encode("not json"),
+        ...asSession,
+      }),
     );
     assert.equal(
       await store.get({ type: "credential_process", profileName: "other", mfaSerial: "" }),
@@ -169,5 +183,43 @@ Deno.test("OIDC tokens use aws-vault's Data JSON; expired ones are deleted", asy
       "expired but refreshable tokens are kept",
     );
     assert.equal(await store.remove(url), true);
+  });
+});
+
+Deno.test("sessions in a keyring that keeps only Data (keyctl) are found and cleaned; credentials are not", async () => {
+  await withKeyring(async (file) => {
+    // What the keyctl backend does: the payload is Item.Data; label and description are lost.
+    const dataOnly = {
+      get: async (key: string) => {
+        const item = await file.get(key);
+        return item && newItem({ key, data: item.data });
+      },
+      set: (item: Parameters<typeof file.set>[0]) => file.set(newItem(item)),
+      remove: (key: string) => file.remove(key),
+      keys: () => file.keys(),
+      getMetadata: (key: string) => file.getMetadata(key),
+    } as unknown as FileKeyring;
+    let now = NOW;
+    const store = new SessionStore(dataOnly, () => now);
+    const id = { type: "sts.GetSessionToken", profileName: "work", mfaSerial: "" };
+    const creds = {
+      accessKeyId: "ASIA1",
+      secretAccessKey: "s1",
+      sessionToken: "t1",
+      expiration: new Date(NOW.getTime() + 3600_000),
+    };
+    await store.set(id, creds);
+    assert.deepEqual(await store.get(id), creds);
+    // A stored credential under a session-shaped name (aws-vault's own credential JSON).
+    const credKey = "sts.GetSessionToken,b3RoZXI,,1000";
+    await file.set(newItem({
+      key: credKey,
+      data: enc.encode(
+        `{"AccessKeyID":"AKIA1","SecretAccessKey":"s","SessionToken":"","Source":"","CanExpire":false,"Expires":"0001-01-01T00:00:00Z"}`,
+      ),
+    }));
+    now = new Date(NOW.getTime() + 2 * 3600_000);
+    assert.equal(await store.removeOld(), 1, "the expired session goes, the credential stays");
+    assert.deepEqual(await file.keys(), [credKey]);
   });
 });

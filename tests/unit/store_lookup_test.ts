@@ -74,7 +74,9 @@ Deno.test("a cache hit lists the vault once; stored keys are one lookup", async 
     await new CredentialStore(file).set("p", { accessKeyId: "AKIA", secretAccessKey: "s" });
     await new SessionStore(file, () => NOW).set(key, SESSION);
     // Filler: 300 other sessions (same ciphertext, other names), an expired one, a legacy one.
-    const sample = await Deno.readTextFile(`${dir}/p`);
+    const sample = await Deno.readTextFile(
+      `${dir}/${formatSessionKey({ ...key, expiration: SESSION.expiration })}`,
+    );
     for (let i = 0; i < 300; i++) {
       const other = { ...key, profileName: `acct${i}` };
       await Deno.writeTextFile(
@@ -118,8 +120,8 @@ Deno.test("an expired session that cannot be removed is never handed out", async
   const stale = formatSessionKey({ ...key, expiration: new Date(NOW.getTime() - HOUR) });
   const fresh = formatSessionKey({ ...key, expiration: SESSION.expiration });
   const items = new Map<string, Item>([
-    [stale, newItem({ key: stale, data: new TextEncoder().encode("{}") })],
-    [fresh, newItem({ key: fresh, data: new TextEncoder().encode("{}") })],
+    [stale, newItem({ key: stale, data: new Uint8Array(), description: "aws-vault session" })],
+    [fresh, newItem({ key: fresh, data: new Uint8Array(), description: "aws-vault session" })],
   ]);
   let removals = 0;
   const keyring: Keyring = {

@@ -1,0 +1,309 @@
+/**
+ * The command-line parser, with kingpin's semantics (what aws-vault users' scripts rely on):
+ * flags before or after the command and its arguments (a command's flags and every ancestor's),
+ * `--flag=value` and `--flag value`, combined short flags (`-nd 2h`), `--no-<flag>` for
+ * booleans, repeatable flags, `--` ending the flags, and arguments that take every later token
+ * verbatim (exec's command). A flag not given takes its environment variable when that is set
+ * and not empty, else its default. Errors are UsageErrors (exit code 2), one line each.
+ */
+import { UsageError } from "../errors.ts";
+import {
+  type ArgSpec,
+  type CommandSpec,
+  type FlagSet,
+  type FlagSpec,
+  type OptionsOf,
+  shown,
+} from "./spec.ts";
+
+/** A flag of any value type. */
+type AnyFlag = FlagSpec<unknown>;
+
+/** The outcome of parsing. */
+export interface Parsed<Ctx> {
+  /** The commands named, outermost (the program) first. */
+  path: CommandSpec<Ctx>[];
+  /** The value of every flag in scope (the path's), defaults and environment applied. */
+  values: Map<AnyFlag, unknown>;
+  /** Flags given on the command line or by a (non-empty) environment variable. */
+  given: Set<AnyFlag>;
+  /** Flags given on the command line. */
+  fromArgv: Set<AnyFlag>;
+  /** The last command's arguments, by name. */
+  args: Map<string, unknown>;
+}
+
+/** Parsing that stopped at an error keeps what it had, for help and completion. */
+export interface PartialParse<Ctx> {
+  parsed: Parsed<Ctx>;
+  error?: UsageError;
+}
+
+/** The environment as the parser reads it. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/** The last command of the path. */
+export function commandOf<Ctx>(parsed: Parsed<Ctx>): CommandSpec<Ctx> {
+  return parsed.path[parsed.path.length - 1];
+}
+
+/**
+ * The options object of one flag set. Sound by construction: the parser stores for each flag
+ * only what that flag's own `parse` or `initial` produced, so the value under key K is an
+ * `OptionsOf<F>[K]`; the type system cannot follow a Map, hence the one assertion.
+ */
+export function optionsOf<Ctx, F extends FlagSet>(parsed: Parsed<Ctx>, flags: F): OptionsOf<F> {
+  const entries = Object.entries(flags).map(([key, spec]) => [
+    key,
+    parsed.values.has(spec) ? parsed.values.get(spec) : spec.initial,
+  ]);
+  return Object.fromEntries(entries) as OptionsOf<F>;
+}
+
+/** Parses `argv`; a UsageError for anything wrong. */
+export function parseArgv<Ctx>(
+  root: CommandSpec<Ctx>,
+  argv: string[],
+  env: EnvLookup,
+): Parsed<Ctx> {
+  const { parsed, error } = parsePartial(root, argv, env);
+  if (error) throw error;
+  return parsed;
+}
+
+/** Parses `argv` as far as it goes; never throws. */
+export function parsePartial<Ctx>(
+  root: CommandSpec<Ctx>,
+  argv: string[],
+  env: EnvLookup,
+): PartialParse<Ctx> {
+  const parser = new Parser(root, env);
+  try {
+    parser.run(argv);
+    parser.finish();
+    return { parsed: parser.parsed };
+  } catch (err) {
+    if (err instanceof UsageError) return { parsed: parser.parsed, error: err };
+    throw err;
+  }
+}
+
+/** Every flag in scope of a path, innermost command first. */
+export function flagsInScope<Ctx>(path: CommandSpec<Ctx>[]): AnyFlag[] {
+  return path.toReversed().flatMap((c) => Object.values(c.flags));
+}
+
+/** The subcommand of `parent` with this name or alias. */
+export function findSubcommand<Ctx>(
+  parent: CommandSpec<Ctx>,
+  name: string,
+): CommandSpec<Ctx> | undefined {
+  return parent.subcommands?.find((c) => c.name === name || c.aliases?.includes(name));
+}
+
+class Parser<Ctx> {
+  readonly parsed: Parsed<Ctx>;
+  #argIndex = 0;
+  #onlyArgs = false;
+  #tokens: string[] = [];
+  #pos = 0;
+
+  constructor(root: CommandSpec<Ctx>, readonly env: EnvLookup) {
+    this.parsed = {
+      path: [root],
+      values: new Map(),
+      given: new Set(),
+      fromArgv: new Set(),
+      args: new Map(),
+    };
+  }
+
+  get command(): CommandSpec<Ctx> {
+    return commandOf(this.parsed);
+  }
+
+  run(argv: string[]): void {
+    this.#tokens = argv;
+    for (this.#pos = 0; this.#pos < argv.length; this.#pos++) {
+      const token = argv[this.#pos];
+      if (this.#onlyArgs) this.positional(token);
+      else if (token === "--") this.#onlyArgs = true;
+      else if (token.startsWith("--")) this.long(token.slice(2));
+      else if (token.startsWith("-") && token.length > 1) this.shorts(token.slice(1));
+      else this.positional(token);
+    }
+  }
+
+  finish(): void {
+    const cmd = this.command;
+    if (cmd.subcommands && cmd.subcommands.length > 0 && !cmd.run) {
+      const names = cmd.subcommands.filter((c) => !c.hidden).map((c) => c.name);
+      throw new UsageError(
+        this.parsed.path.length === 1
+          ? "no command given (try --help)"
+          : `'${cmd.name}' needs a subcommand: ${names.join(", ")}`,
+      );
+    }
+    const args = Object.values(cmd.args);
+    for (const spec of args.slice(this.#argIndex)) {
+      if (spec.required && !this.parsed.args.has(spec.name)) {
+        throw new UsageError(`missing required argument '${spec.name}'`);
+      }
+    }
+    for (const spec of args) {
+      if (!this.parsed.args.has(spec.name)) this.parsed.args.set(spec.name, spec.initial);
+    }
+    for (const spec of flagsInScope(this.parsed.path)) {
+      if (this.parsed.values.has(spec)) continue;
+      const fromEnv = spec.env ? this.env(spec.env) : undefined;
+      if (spec.env && fromEnv !== undefined && fromEnv !== "") {
+        const raws = spec.repeatable ? fromEnv.split(/\r?\n/) : [fromEnv];
+        let value = spec.initial;
+        for (const raw of raws) value = parseValue(spec, raw, value, `$${spec.env}`);
+        this.parsed.values.set(spec, value);
+        this.parsed.given.add(spec);
+        continue;
+      }
+      if (spec.required) throw new UsageError(`required flag --${spec.name} not provided`);
+      this.parsed.values.set(spec, spec.initial);
+    }
+  }
+
+  positional(token: string): void {
+    const cmd = this.command;
+    if (cmd.subcommands && cmd.subcommands.length > 0 && this.#argIndex === 0) {
+      const sub = findSubcommand(cmd, token);
+      if (!sub) {
+        const names = cmd.subcommands.filter((c) => !c.hidden).flatMap((c) => [
+          c.name,
+          ...(c.aliases ?? []),
+        ]);
+        throw new UsageError(`unknown command '${shown(token)}'${suggestion(token, names, "")}`);
+      }
+      this.parsed.path.push(sub);
+      return;
+    }
+    const args: ArgSpec<unknown>[] = Object.values(cmd.args);
+    const spec = args[this.#argIndex];
+    if (!spec) {
+      const where = this.parsed.path.length > 1 ? ` for '${cmd.name}'` : "";
+      throw new UsageError(`unexpected argument '${shown(token)}'${where}`);
+    }
+    let value: unknown;
+    try {
+      value = spec.parse(token, this.parsed.args.get(spec.name) ?? spec.initial);
+    } catch (err) {
+      throw new UsageError(`argument '${spec.name}': ${messageOf(err)}`);
+    }
+    this.parsed.args.set(spec.name, value);
+    if (!spec.rest) this.#argIndex++;
+    if (spec.verbatim) this.#onlyArgs = true;
+  }
+
+  long(body: string): void {
+    const eq = body.indexOf("=");
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const scope = flagsInScope(this.parsed.path);
+    const spec = scope.find((f) => f.name === name);
+    if (!spec) {
+      const negated = name.startsWith("no-")
+        ? scope.find((f) => f.boolean && f.name === name.slice(3))
+        : undefined;
+      if (negated) {
+        if (inline !== undefined) {
+          throw new UsageError(`--${name} takes no value (got '${shown(inline)}')`);
+        }
+        this.set(negated, "false", `--${name}`);
+        return;
+      }
+      const names = scope.filter((f) => !f.hidden).map((f) => f.name);
+      throw new UsageError(`unknown option '--${shown(name)}'${suggestion(name, names, "--")}`);
+    }
+    if (spec.boolean) {
+      this.set(spec, inline ?? "true", `--${name}`);
+      return;
+    }
+    this.set(spec, inline ?? this.valueAfter(`--${name}`), `--${name}`);
+  }
+
+  shorts(cluster: string): void {
+    const scope = flagsInScope(this.parsed.path);
+    for (let i = 0; i < cluster.length; i++) {
+      const c = String.fromCodePoint(cluster.codePointAt(i)!);
+      const spec = scope.find((f) => f.short === c);
+      if (!spec) throw new UsageError(`unknown option '-${shown(c)}'`);
+      if (spec.boolean) {
+        this.set(spec, "true", `-${c}`);
+        continue;
+      }
+      const rest = cluster.slice(i + 1);
+      this.set(spec, rest !== "" ? rest : this.valueAfter(`-${c}`), `-${c}`);
+      return;
+    }
+  }
+
+  valueAfter(flagText: string): string {
+    const next = this.#tokens[this.#pos + 1];
+    if (next === undefined || (next.startsWith("-") && next !== "-")) {
+      throw new UsageError(`expected a value for ${flagText}`);
+    }
+    this.#pos++;
+    return next;
+  }
+
+  set(spec: AnyFlag, raw: string, given: string): void {
+    const seen = this.parsed.given.has(spec);
+    if (seen && !spec.repeatable && !spec.boolean) {
+      throw new UsageError(`flag '--${spec.name}' cannot be repeated`);
+    }
+    const previous = seen ? this.parsed.values.get(spec) : spec.initial;
+    this.parsed.values.set(spec, parseValue(spec, raw, previous, given));
+    this.parsed.given.add(spec);
+    this.parsed.fromArgv.add(spec);
+  }
+}
+
+function parseValue(spec: AnyFlag, raw: string, previous: unknown, source: string): unknown {
+  try {
+    return spec.parse(raw, previous);
+  } catch (err) {
+    const name = source.startsWith("$") ? `${source} (--${spec.name})` : `--${spec.name}`;
+    throw new UsageError(`${name}: ${messageOf(err)}`);
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `, did you mean '--region'?` for the closest known name, or nothing. */
+export function suggestion(given: string, known: string[], prefix: string): string {
+  if (given.length > 64) return ""; // no name is that long; and the distance costs length²
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = editDistance(given, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(given.length / 3)));
+  return best !== undefined && bestDistance <= limit ? `, did you mean '${prefix}${best}'?` : "";
+}
+
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}

@@ -1,0 +1,62 @@
+/**
+ * The CLI under attack (issue 14): generated hostile profile names go through `add`, `list`,
+ * `remove` and the config edit as a user would type them. Each is either refused with one line
+ * (`aws-vault: error: ...`, no stack trace, non-zero exit) or stored and removed without
+ * touching another profile's key or config section. HOSTILE_SEED=<seed> replays a run.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../support/cli.ts";
+import { hostileStrings, runSeed, seededRandom } from "../support/hostile.ts";
+import { vaultHome } from "../support/vault_home.ts";
+import { parseConfig } from "../../lib/config/config_file.ts";
+
+const oneErrorLine = (stderr: string) => /^aws-vault: error: [^\n]+\n$/.test(stderr);
+
+Deno.test("attacks: hostile profile names through add, list and remove", async () => {
+  const seed = runSeed();
+  // argv cannot carry NUL, and Deno 2.9.6 drops a trailing CR from its arguments (Deno.args
+  // never sees it); everything else goes as it is.
+  const names = hostileStrings(seededRandom(seed), 6).filter((n) =>
+    !n.includes("\0") && !n.endsWith("\r")
+  );
+  const home = await vaultHome("[profile bystander]\nregion = eu-west-1\n");
+  try {
+    await home.addKeys("bystander", "AKIABYSTANDER", "keep-me");
+    const keyEnv = { ...home.env, AWS_ACCESS_KEY_ID: "AKIAHOSTILE", AWS_SECRET_ACCESS_KEY: "s" };
+    const accepted: string[] = [];
+    for (let i = 0; i < names.length; i += 4) {
+      // A few at once: parallel adds into one vault and one config file.
+      await Promise.all(
+        names.slice(i, i + 4).map(async (name) => {
+          const r = await runCli(["add", "--env", name], { env: keyEnv });
+          const what = `seed ${seed}, name ${JSON.stringify(name)}`;
+          if (r.code === 0) {
+            assert.equal(r.stdout, `Added credentials to profile "${name}" in vault\n`, what);
+            accepted.push(name);
+          } else {
+            assert.ok(oneErrorLine(r.stderr), `${what}: ${JSON.stringify(r.stderr)}`);
+          }
+        }),
+      );
+    }
+    const listed = await runCli(["list", "--credentials"], { env: home.env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const credentials = listed.stdout.split("\n").filter((l) => l !== "");
+    for (const name of accepted) {
+      // One line per name; a name with a line break would be ambiguous, so only count plain ones.
+      if (!/[\n\r\u2028\u0085]/.test(name)) {
+        assert.ok(credentials.includes(name), `seed ${seed}: ${JSON.stringify(name)}`);
+      }
+    }
+    const config = parseConfig(await Deno.readTextFile(`${home.dir}/config`), "config");
+    assert.equal(config.profileSection("bystander")?.region, "eu-west-1", `seed ${seed}`);
+    for (const name of accepted) {
+      const r = await runCli(["remove", "-f", name], { env: home.env });
+      assert.equal(r.code, 0, `seed ${seed}, ${JSON.stringify(name)}: ${r.stderr}`);
+    }
+    const after = await runCli(["list", "--credentials"], { env: home.env });
+    assert.equal(after.stdout, "bystander\n", `seed ${seed}`);
+  } finally {
+    await home.cleanup();
+  }
+});
