@@ -261,20 +261,16 @@ export function indexConfig(
 
   const section = (header: string): IniSection | undefined => {
     if (parsed.has(header)) return parsed.get(header);
-    const pattern = headerPattern(header);
+    const found = headerPattern(header);
     /** Occurrences grouped by their exact header text, as the parser merges them. */
     const byName = new Map<string, IniSection>();
-    if (pattern) {
-      for (const match of body.matchAll(pattern)) {
-        HEADER_START.lastIndex = match.index + match[0].length;
-        const end = HEADER_START.exec(body)?.index ?? body.length;
-        const [one] = parseIni(body.slice(match.index, end), path, {
-          firstLine: lines(match.index),
-        }).sections;
-        const same = byName.get(one.name);
-        if (same) { for (const [k, v] of one.values) same.values.set(k, v); }
-        else byName.set(one.name, one);
-      }
+    for (const start of found ? headerLines(body, found) : []) {
+      HEADER_START.lastIndex = body.indexOf("]", start) + 1;
+      const end = HEADER_START.exec(body)?.index ?? body.length;
+      const [one] = parseIni(body.slice(start, end), path, { firstLine: lines(start) }).sections;
+      const same = byName.get(one.name);
+      if (same) { for (const [k, v] of one.values) same.values.set(k, v); }
+      else byName.set(one.name, one);
     }
     const merged = new Map<string, IniSection>();
     for (const one of byName.values()) mergeInto(merged, header, one);
@@ -285,20 +281,45 @@ export function indexConfig(
   return configOf(path, { headers: allHeaders, section });
 }
 
+/** How to find the header lines of one normalized header: a literal to look for, then a check. */
+interface HeaderSearch {
+  /** Text every such header line contains (found with indexOf, not a scan by a RegExp). */
+  needle: string;
+  /** Matches such a header line from its start (sticky). */
+  line: RegExp;
+}
+
 /**
- * Matches the header lines of one normalized header (`default`, `profile x`, `sso-session x`),
- * or undefined for a header no section can have.
+ * The search for the header lines of one normalized header (`default`, `profile x`,
+ * `sso-session x`), or undefined for a header no section can have.
  */
-function headerPattern(header: string): RegExp | undefined {
+function headerPattern(header: string): HeaderSearch | undefined {
   const space = "[^\\S\\r\\n]";
-  if (header === "default") return new RegExp(`^[ \\t]*\\[${space}*default${space}*\\]`, "gm");
+  if (header === "default") {
+    return { needle: "default", line: new RegExp(`[ \\t]*\\[${space}*default${space}*\\]`, "y") };
+  }
   const match = /^(profile|sso-session) (.*)$/.exec(header);
   if (!match) return undefined;
   const name = match[2];
   if (name === "" || name !== name.trim() || /[\]\r\n]/.test(name)) return undefined;
   if (match[1] === "profile" && name === "default") return undefined;
   const escaped = name.replace(/[\\^$.*+?()[\]{}|\/-]/g, "\\$&");
-  return new RegExp(`^[ \\t]*\\[${space}*${match[1]}${space}+${escaped}${space}*\\]`, "gm");
+  return {
+    needle: name,
+    line: new RegExp(`[ \\t]*\\[${space}*${match[1]}${space}+${escaped}${space}*\\]`, "y"),
+  };
+}
+
+/** Starts of the lines that are headers of this search, in file order. */
+function headerLines(body: string, search: HeaderSearch): number[] {
+  const starts: number[] = [];
+  for (let i = body.indexOf(search.needle); i !== -1; i = body.indexOf(search.needle, i + 1)) {
+    const start = body.lastIndexOf("\n", i) + 1;
+    if (starts[starts.length - 1] === start) continue;
+    search.line.lastIndex = start;
+    if (search.line.test(body)) starts.push(start);
+  }
+  return starts;
 }
 
 /** Line numbers (1-based) of offsets in a text, counting forward from the last answer. */
