@@ -2,10 +2,9 @@
  * The STS calls aws-vault makes, behind a small interface. The AWS SDK is imported only when a
  * call is actually made, so commands served from the session cache never load it.
  */
-import { UserError } from "../errors.ts";
 import type { Credentials } from "../credentials.ts";
+import { AwsError, toAwsError } from "./aws_error.ts";
 import { resolveStsEndpoint, type StsEndpointOptions } from "./sts_endpoint.ts";
-import { oneLine } from "../encoding.ts";
 
 /** GetSessionToken parameters. */
 export interface GetSessionTokenInput {
@@ -27,23 +26,38 @@ export interface AssumeRoleInput {
   sourceIdentity?: string;
 }
 
+/** GetFederationToken parameters. */
+export interface GetFederationTokenInput {
+  /** The federated user's name (2-32 characters of `[\w+=,.@-]`). */
+  name: string;
+  /** An inline session policy (JSON). */
+  policy: string;
+  durationSeconds: number;
+}
+
+/** Who a set of credentials belongs to (sts:GetCallerIdentity). */
+export interface CallerIdentity {
+  arn: string;
+  account: string;
+  userId: string;
+}
+
 /** An STS client bound to one set of credentials. */
 export interface StsClient {
   getSessionToken(input: GetSessionTokenInput): Promise<Credentials>;
   assumeRole(input: AssumeRoleInput): Promise<Credentials>;
+  getCallerIdentity(): Promise<CallerIdentity>;
+  getFederationToken(input: GetFederationTokenInput): Promise<Credentials>;
 }
 
 /** Builds an STS client for these credentials; tests pass their own. */
 export type StsClientFactory = (credentials: Credentials, where: StsEndpointOptions) => StsClient;
 
 /** An STS call that AWS (or the network) refused; the message is safe to show. */
-export class StsError extends UserError {
-  /** The AWS error code (`AccessDenied`, `ExpiredToken`, ...) or `NetworkError`. */
-  readonly code: string;
-  constructor(message: string, code: string) {
-    super(message);
+export class StsError extends AwsError {
+  constructor(message: string, code: string, action = "") {
+    super(message, { code, service: "sts", action });
     this.name = "StsError";
-    this.code = code;
   }
 }
 
@@ -80,44 +94,7 @@ export interface SdkStsOptions {
 /** The real STS client factory, backed by `@aws-sdk/client-sts`. */
 export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFactory {
   return (credentials, where) => {
-    const endpoint = resolveStsEndpoint(where);
-    const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
-    const send = async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
-      const sdk = await import("@aws-sdk/client-sts");
-      const limits = { ...STS_LIMITS, ...options.limits };
-      const client = new sdk.STSClient({
-        region: endpoint.region,
-        endpoint: endpoint.endpoint,
-        maxAttempts: options.maxAttempts ?? 3,
-        // The SDK's own handler settings; without throwOnRequestTimeout it only warns.
-        requestHandler: {
-          connectionTimeout: limits.connectTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
-        credentials: {
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey,
-          sessionToken: credentials.sessionToken,
-        },
-      });
-      client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
-        step: "deserialize",
-        priority: "low", // innermost: it sees the raw reply before the SDK parses it
-        name: "awsVaultResponseSizeLimit",
-      });
-      options.debug?.(`calling sts:${call} at ${describe}`);
-      try {
-        // deno-lint-ignore no-explicit-any
-        return await client.send(make(sdk) as any, {
-          abortSignal: AbortSignal.timeout(limits.callTimeoutMs),
-        }) as T;
-      } catch (err) {
-        throw toStsError(call, describe, err);
-      } finally {
-        client.destroy();
-      }
-    };
+    const send = stsSender(credentials, where, options);
     return {
       async getSessionToken(input) {
         const out = await send<{ Credentials?: SdkCredentials }>(
@@ -152,7 +129,78 @@ export function sdkStsClientFactory(options: SdkStsOptions = {}): StsClientFacto
         );
         return fromSdk(out.Credentials, "AssumeRole");
       },
+      async getCallerIdentity() {
+        const out = await send<{ Arn?: string; Account?: string; UserId?: string }>(
+          "GetCallerIdentity",
+          (sdk) => new sdk.GetCallerIdentityCommand({}),
+        );
+        if (!out.Arn) {
+          throw new StsError("sts:GetCallerIdentity returned no ARN", "InvalidResponse");
+        }
+        return { arn: out.Arn, account: out.Account ?? "", userId: out.UserId ?? "" };
+      },
+      async getFederationToken(input) {
+        const out = await send<{ Credentials?: SdkCredentials }>(
+          "GetFederationToken",
+          (sdk) =>
+            new sdk.GetFederationTokenCommand({
+              Name: input.name,
+              Policy: input.policy,
+              DurationSeconds: input.durationSeconds,
+            }),
+        );
+        return fromSdk(out.Credentials, "GetFederationToken");
+      },
     };
+  };
+}
+
+/**
+ * Sends STS calls from one client per call, to the endpoint `where` resolves to, signed with
+ * `credentials` (empty ones for the unsigned calls); SDK errors become StsErrors.
+ */
+function stsSender(
+  credentials: Credentials,
+  where: StsEndpointOptions,
+  options: SdkStsOptions,
+): <T>(call: string, make: (sdk: StsSdk) => unknown) => Promise<T> {
+  const endpoint = resolveStsEndpoint(where);
+  const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
+  return async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
+    const sdk = await import("@aws-sdk/client-sts");
+    const limits = { ...STS_LIMITS, ...options.limits };
+    const client = new sdk.STSClient({
+      region: endpoint.region,
+      endpoint: endpoint.endpoint,
+      maxAttempts: options.maxAttempts ?? 3,
+      // The SDK's own handler settings; without throwOnRequestTimeout it only warns.
+      requestHandler: {
+        connectionTimeout: limits.connectTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+      },
+      credentials: {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        sessionToken: credentials.sessionToken,
+      },
+    });
+    client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
+      step: "deserialize",
+      priority: "low", // innermost: it sees the raw reply before the SDK parses it
+      name: "awsVaultResponseSizeLimit",
+    });
+    options.debug?.(`calling sts:${call} at ${describe}`);
+    try {
+      // deno-lint-ignore no-explicit-any
+      return await client.send(make(sdk) as any, {
+        abortSignal: AbortSignal.timeout(limits.callTimeoutMs),
+      }) as T;
+    } catch (err) {
+      throw toAwsError("sts", call, describe, err, (m, code) => new StsError(m, code, call));
+    } finally {
+      client.destroy();
+    }
   };
 }
 
@@ -170,7 +218,7 @@ class ResponseTooLarge extends Error {
  * A middleware that reads the raw reply body itself, up to `limit` bytes (a declared
  * Content-Length past it is refused unread), and hands the SDK's parser the bytes.
  */
-function limitResponseSize(limit: number) {
+export function limitResponseSize(limit: number) {
   // deno-lint-ignore no-explicit-any
   return (next: (args: any) => Promise<any>) => async (args: unknown) => {
     const result = await next(args);
@@ -226,28 +274,39 @@ function fromSdk(c: SdkCredentials | undefined, call: string): Credentials {
   };
 }
 
-/** Turns an SDK or network error into one line that names the call and the endpoint. */
-function toStsError(call: string, endpoint: string, err: unknown): StsError {
-  const e = err as { name?: string; Code?: string; message?: string; code?: string };
-  const code = e?.Code ?? (e?.name && e.name !== "Error" ? e.name : undefined);
-  const message = oneLine(e?.message ?? String(err));
-  if (e?.name === "ResponseTooLarge") {
-    return new StsError(`sts:${call} failed: ${endpoint}: ${message}`, "ResponseTooLarge");
-  }
-  if (
-    e?.name === "TimeoutError" || e?.name === "AbortError" || e?.code === "ETIMEDOUT" ||
-    /timed? ?out|aborted/i.test(message)
-  ) {
-    return new StsError(`sts:${call} failed: ${endpoint} did not answer in time`, "Timeout");
-  }
-  if (e?.code && /^(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EAI_AGAIN)$/.test(e.code)) {
-    return new StsError(`sts:${call} failed: cannot reach ${endpoint} (${e.code})`, "NetworkError");
-  }
-  if (/connect|network|dns|fetch failed|socket/i.test(message) && !code?.match(/^[A-Z]/)) {
-    return new StsError(
-      `sts:${call} failed: cannot reach ${endpoint} (${message})`,
-      "NetworkError",
-    );
-  }
-  return new StsError(`sts:${call} failed: ${code ?? "Error"}: ${message}`, code ?? "Error");
+/** AssumeRoleWithWebIdentity parameters. */
+export interface AssumeRoleWithWebIdentityInput {
+  roleArn: string;
+  roleSessionName: string;
+  durationSeconds: number;
+  webIdentityToken: string;
+}
+
+/** STS calls that are not signed (the web identity token is the proof). */
+export interface UnsignedStsClient {
+  assumeRoleWithWebIdentity(input: AssumeRoleWithWebIdentityInput): Promise<Credentials>;
+}
+
+/** Builds an unsigned STS client; tests pass their own. */
+export type UnsignedStsClientFactory = (where: StsEndpointOptions) => UnsignedStsClient;
+
+/** The real unsigned STS client factory. */
+export function sdkUnsignedStsClientFactory(options: SdkStsOptions = {}): UnsignedStsClientFactory {
+  return (where) => ({
+    async assumeRoleWithWebIdentity(input) {
+      // The call is unsigned: empty credentials keep the SDK from looking for any elsewhere.
+      const send = stsSender({ accessKeyId: "", secretAccessKey: "" }, where, options);
+      const out = await send<{ Credentials?: SdkCredentials }>(
+        "AssumeRoleWithWebIdentity",
+        (sdk) =>
+          new sdk.AssumeRoleWithWebIdentityCommand({
+            RoleArn: input.roleArn,
+            RoleSessionName: input.roleSessionName,
+            DurationSeconds: input.durationSeconds,
+            WebIdentityToken: input.webIdentityToken,
+          }),
+      );
+      return fromSdk(out.Credentials, "AssumeRoleWithWebIdentity");
+    },
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * `aws-vault clear [profile]`: deletes cached sessions and SSO tokens. Without a profile:
  * every session (legacy ones too) and every OIDC token; with one: that profile's sessions and
- * the OIDC token of its SSO start URL.
+ * the OIDC token of its SSO start URL; with the name of an `[sso-session]`, that session's token.
  */
 import { loadConfig, ssoStartUrlOf } from "../config/mod.ts";
 import { OidcTokenStore, SessionStore } from "../store/mod.ts";
@@ -18,7 +18,10 @@ export async function clearCommand(
   let startUrl: string | undefined;
   if (profile) {
     const config = await loadConfig(runtime, ctx.log);
-    startUrl = ssoStartUrlOf(config, profile);
+    // A name that is an [sso-session] but no profile clears that session's token.
+    startUrl = config.profileSection(profile) === undefined
+      ? config.ssoSessionSection(profile)?.sso_start_url
+      : ssoStartUrlOf(config, profile);
   }
   const keyring = await ctx.keyring();
   const sessions = new SessionStore(keyring, runtime.now, {

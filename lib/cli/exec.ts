@@ -43,6 +43,8 @@ export async function execCommand(
       profileName,
       flags: opts,
       noSession: opts.noSession,
+      signIn: { useDeviceCode: opts.useDeviceCode, printOnly: opts.stdout },
+      syncSsoCache: opts.ssoSync ? "asked" : opts.profileEnv ? "quiet" : undefined,
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );

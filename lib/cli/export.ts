@@ -30,6 +30,8 @@ export async function exportCommand(
       profileName,
       flags: opts,
       noSession: opts.noSession,
+      signIn: { useDeviceCode: opts.useDeviceCode, printOnly: opts.stdout },
+      syncSsoCache: opts.ssoSync ? "asked" : undefined,
       minRemainingMs: HANDOUT_MIN_REMAINING_MS,
     },
   );

@@ -178,7 +178,10 @@ export const CREDENTIAL_FLAGS = {
   useDeviceCode: flag.bool(
     "use-device-code",
     "Sign in to SSO with the device-code flow (no local browser redirect).",
-    { notBuilt: true },
+  ),
+  ssoSync: flag.bool(
+    "sso-sync",
+    "SSO: also write the token to the AWS CLI's ~/.aws/sso/cache for tools that read it.",
   ),
   sessionTtl: flag.duration(
     "session-ttl",
@@ -331,7 +334,6 @@ export const CLEAR = command({
 export const LOGIN = command({
   name: "login",
   help: "Generate a login link for the AWS Console.",
-  notBuilt: true,
   flags: {
     ...CREDENTIAL_FLAGS,
     stdout: flag.bool(
@@ -346,7 +348,7 @@ export const LOGIN = command({
     }),
     browser: flag.string(
       "browser",
-      "Command that opens the login URL (the URL replaces {url}, else it is appended).",
+      "Command that opens the login URL (it replaces {url} or, encoded, {urlencoded}; else it is appended).",
       { env: "AWS_VAULT_BROWSER", placeholder: "TEMPLATE" },
     ),
   },
@@ -357,7 +359,6 @@ export const LOGIN = command({
 export const ROTATE = command({
   name: "rotate",
   help: "Rotate credentials.",
-  notBuilt: true,
   flags: {
     noSession: flag.bool("no-session", "Use master credentials, no session or role used.", {
       short: "n",

@@ -73,6 +73,21 @@ export class CredentialStore {
     }));
   }
 
+  /**
+   * Stores the profile's credentials and reads them back: a backend that accepted the write but
+   * holds something else (a file vault written under a mistyped passphrase, a full disk that
+   * truncated it) fails here, while the caller still has the previous key at hand.
+   */
+  async replace(profile: string, creds: Credentials): Promise<void> {
+    await this.set(profile, creds);
+    const back = await this.get(profile);
+    if (
+      back?.accessKeyId !== creds.accessKeyId || back.secretAccessKey !== creds.secretAccessKey
+    ) {
+      throw new KeyringError(`the credentials stored for profile "${profile}" did not read back`);
+    }
+  }
+
   /** Removes the profile's credentials; false when there were none. */
   remove(profile: string): Promise<boolean> {
     return this.#keyring.remove(profile);

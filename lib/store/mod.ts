@@ -20,9 +20,12 @@ export {
 } from "./session_key.ts";
 export { decodeSessionData, encodeSessionData, SessionStore } from "./sessions.ts";
 export {
+  decodeOidcRecord,
   decodeOidcTokenData,
   encodeOidcTokenData,
   OIDC_KEY_PREFIX,
+  type OidcClientRecord,
+  type OidcRecord,
   type OidcToken,
   OidcTokenStore,
 } from "./oidc_tokens.ts";

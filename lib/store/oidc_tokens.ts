@@ -21,8 +21,33 @@ export interface OidcToken {
   refreshToken?: string;
 }
 
+/**
+ * The OIDC client a token was issued to (needed to refresh it, and reused for the next sign-in
+ * until it expires). Stored beside the token in an extra `Client` field, which aws-vault's
+ * reader ignores.
+ */
+export interface OidcClientRecord {
+  clientId: string;
+  clientSecret: string;
+  /** When the client registration expires. */
+  expiresAt: Date;
+  region: string;
+  scopes: string[];
+  grantTypes: string[];
+}
+
+/** A stored token and the client it belongs to. */
+export interface OidcRecord {
+  token: OidcToken;
+  client?: OidcClientRecord;
+}
+
 /** Encodes a token as aws-vault's Data JSON; ExpiresIn is counted from `now`. */
-export function encodeOidcTokenData(token: OidcToken, now: Date): string {
+export function encodeOidcTokenData(
+  token: OidcToken,
+  now: Date,
+  client?: OidcClientRecord,
+): string {
   const expiresIn = Math.max(0, Math.floor((token.expiration.getTime() - now.getTime()) / 1000));
   return goJsonEscape(JSON.stringify({
     Token: {
@@ -34,7 +59,45 @@ export function encodeOidcTokenData(token: OidcToken, now: Date): string {
       ResultMetadata: {},
     },
     Expiration: rfc3339Nano(token.expiration),
+    ...(client
+      ? {
+        Client: {
+          ClientId: client.clientId,
+          ClientSecret: client.clientSecret,
+          ExpiresAt: rfc3339Nano(client.expiresAt),
+          Region: client.region,
+          Scopes: client.scopes,
+          GrantTypes: client.grantTypes,
+        },
+      }
+      : {}),
   }));
+}
+
+/** Decodes a stored token with its client, when it has one. */
+export function decodeOidcRecord(text: string): OidcRecord | undefined {
+  const token = decodeOidcTokenData(text);
+  if (!token) return undefined;
+  const c = objectFields(parseGoObject(text)?.get("client"));
+  if (!c) return { token };
+  const clientId = stringField(c, "ClientId");
+  const clientSecret = stringField(c, "ClientSecret");
+  const expiresAt = timeField(c, "ExpiresAt");
+  const region = stringField(c, "Region");
+  if (!clientId || !clientSecret || !expiresAt || !region) return { token };
+  const strings = (v: unknown) =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  return {
+    token,
+    client: {
+      clientId,
+      clientSecret,
+      expiresAt,
+      region,
+      scopes: strings(c.get("scopes")),
+      grantTypes: strings(c.get("granttypes")),
+    },
+  };
 }
 
 /** Decodes aws-vault's OIDC token Data JSON; undefined when it is not a token. */
@@ -84,11 +147,18 @@ export class OidcTokenStore {
     return token;
   }
 
-  /** Stores the token for a start URL, replacing any. */
-  async set(startUrl: string, token: OidcToken): Promise<void> {
+  /** The stored token and client for a start URL, expired or not; undefined when unreadable. */
+  async getRecord(startUrl: string): Promise<OidcRecord | undefined> {
+    const item = await this.#keyring.get(OIDC_KEY_PREFIX + startUrl);
+    if (!item) return undefined;
+    return decodeOidcRecord(new TextDecoder().decode(item.data));
+  }
+
+  /** Stores the token (and its client) for a start URL, replacing any. */
+  async set(startUrl: string, token: OidcToken, client?: OidcClientRecord): Promise<void> {
     await this.#keyring.set(newItem({
       key: OIDC_KEY_PREFIX + startUrl,
-      data: new TextEncoder().encode(encodeOidcTokenData(token, this.#now())),
+      data: new TextEncoder().encode(encodeOidcTokenData(token, this.#now(), client)),
       label: `aws-vault oidc token for ${startUrl} (expires ${rfc3339(token.expiration)})`,
       description: "aws-vault oidc token",
     }));

@@ -8,6 +8,7 @@ import { UserError } from "../errors.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import {
   type Locker,
+  type LockTimes,
   type SessionCache,
   type SessionKey,
   sessionLockName,
@@ -22,6 +23,8 @@ export interface CachedSessionOptions {
   /** A cached session with less life than this is replaced (`AWS_MIN_TTL`, or more for export). */
   minRemainingMs: number;
   lock: Locker;
+  /** Lock times, when the wrapped call may wait on a person longer than usual. */
+  lockTimes?: LockTimes;
   now: () => Date;
   debug?: (message: string) => void;
 }
@@ -43,7 +46,7 @@ export class CachedSessionProvider implements RefreshableProvider {
     return await this.#o.lock(sessionLockName(this.key), async () => {
       // Another process may have fetched it while we waited for the lock.
       return (await this.#usable()) ?? (await this.#fetch());
-    });
+    }, this.#o.lockTimes);
   }
 
   /** Replaces a session that STS refused (expired or revoked before its stated expiry). */
@@ -55,13 +58,15 @@ export class CachedSessionProvider implements RefreshableProvider {
         `cached ${this.key.type} session for ${this.key.profileName} was refused by STS; renewing it`,
       );
       return await this.#fetch();
-    });
+    }, this.#o.lockTimes);
   }
 
   async #fetch(): Promise<Credentials> {
     // A session that cannot be cached would burn the MFA code for nothing: refuse first.
     this.#o.cache.check?.(this.key);
     const creds = await this.#o.inner.retrieve();
+    // Long-term keys (a credential_process may print them) do not expire: nothing to cache.
+    if (!creds.expiration) return creds;
     await this.#o.cache.set(this.key, creds);
     this.#o.debug?.(`cached a new ${this.key.type} session for ${this.key.profileName}`);
     return creds;

@@ -3,15 +3,18 @@
  * rules of 2.6): stored keys, GetSessionToken priming only where an MFA session can be shared,
  * AssumeRole, and the cached-session wrapper around every call that took an MFA code.
  */
+import { configuredEndpoint } from "../aws/endpoints.ts";
 import type { StsClientFactory } from "../aws/sts_client.ts";
 import { formatDuration } from "../duration.ts";
-import { NotImplementedError, UserError } from "../errors.ts";
+import { UserError } from "../errors.ts";
 import { type ProfileConfig, sourceChain } from "../config/profile.ts";
+import type { Env } from "../runtime.ts";
 import type { MfaCodes } from "../prompt/mfa.ts";
 import { AssumeRoleProvider } from "./assume_role.ts";
 import { CachedSessionProvider } from "./cached_session.ts";
 import type { CredentialProvider } from "../credentials.ts";
 import { MasterKeysProvider, type MasterKeyStore } from "./master_keys.ts";
+import type { ProfileSourceDeps } from "./profile_sources.ts";
 import type { Locker, SessionCache } from "./session_cache.ts";
 import { SessionTokenProvider } from "./session_token.ts";
 import type { StsTarget } from "./sts_call.ts";
@@ -30,6 +33,10 @@ export interface ChainDeps {
   /** One line to the user (stderr). */
   notice: (text: string) => void;
   debug: (message: string) => void;
+  /** SSO, web identity and credential_process collaborators, built when a profile needs them. */
+  sources?: () => Promise<ProfileSourceDeps>;
+  /** Our environment, for `AWS_ENDPOINT_URL_STS`. */
+  env?: Env;
 }
 
 /** Options of one credential request. */
@@ -109,7 +116,14 @@ async function buildNode(
   keysAt: ProfileConfig | undefined,
 ): Promise<Node> {
   const hasStored = p === keysAt;
-  if (!hasStored && !p.sourceProfile) return otherSource(p);
+  const minRemainingMs = Math.max(p.minTtl, options.minRemainingMs ?? 0);
+  if (!hasStored && !p.sourceProfile) {
+    // Loaded only for such profiles: the cache-hit path of stored keys stays small.
+    const { profileSource } = await import("./profile_sources.ts");
+    const found = await profileSource(p, deps, minRemainingMs);
+    if (!found) throw noCredentials(p);
+    return { provider: found.provider, kind: "session", source: found.source };
+  }
 
   let source: Node;
   if (hasStored) {
@@ -126,10 +140,9 @@ async function buildNode(
     where: {
       region: p.region,
       stsRegionalEndpoints: p.stsRegionalEndpoints,
-      endpointUrl: p.endpointUrl,
+      endpointUrl: deps.env ? configuredEndpoint("STS", deps.env, p.endpointUrl) : p.endpointUrl,
     },
   };
-  const minRemainingMs = Math.max(p.minTtl, options.minRemainingMs ?? 0);
 
   if (p.roleArn) {
     let serial = p.mfaSerial;
@@ -243,17 +256,8 @@ function mfaRequest(p: ProfileConfig, serial: string) {
   return { serial, fixedCode: p.mfaToken, mfaProcess };
 }
 
-function otherSource(p: ProfileConfig): never {
-  if (p.ssoStartUrl || p.ssoSession) {
-    throw new NotImplementedError(`SSO profiles (profile ${p.name})`);
-  }
-  if (p.webIdentityTokenFile || p.webIdentityTokenProcess) {
-    throw new NotImplementedError(`web identity profiles (profile ${p.name})`);
-  }
-  if (p.credentialProcess) {
-    throw new NotImplementedError(`credential_process profiles (profile ${p.name})`);
-  }
-  throw new UserError(
+function noCredentials(p: ProfileConfig): UserError {
+  return new UserError(
     `profile ${p.name}: no credentials: none stored in the vault (use 'aws-vault add ${p.name}') and no source_profile, sso_session or credential_process in the config`,
   );
 }

@@ -7,7 +7,14 @@
  */
 import type { BackendOptions } from "../../backends/mod.ts";
 import type { Keyring } from "../../backends/keyring.ts";
-import { sdkStsClientFactory, type StsClientFactory } from "../aws/sts_client.ts";
+import type { SsoPortalFactory } from "../aws/sso_client.ts";
+import type { OidcClientFactory } from "../aws/sso_oidc_client.ts";
+import {
+  sdkStsClientFactory,
+  sdkUnsignedStsClientFactory,
+  type StsClientFactory,
+  type UnsignedStsClientFactory,
+} from "../aws/sts_client.ts";
 import { type ConfigFile, loadConfig } from "../config/config_file.ts";
 import { UserError } from "../errors.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
@@ -42,6 +49,9 @@ export interface ServiceOptions extends BackendOptions {
 /** What a test may put in place of the real parts. */
 export interface ServiceOverrides {
   sts?: StsClientFactory;
+  unsignedSts?: UnsignedStsClientFactory;
+  oidc?: OidcClientFactory;
+  ssoPortal?: SsoPortalFactory;
   keyring?: () => Promise<Keyring>;
 }
 
@@ -68,6 +78,10 @@ export interface Services {
   readonly mfa: MfaCodes;
   /** STS clients (the SDK is loaded on the first call). */
   readonly sts: StsClientFactory;
+  /** Unsigned STS clients (AssumeRoleWithWebIdentity). */
+  readonly unsignedSts: UnsignedStsClientFactory;
+  /** What tests put in place of the SSO clients. */
+  readonly overrides?: ServiceOverrides;
   /** One line to the user on stderr. */
   notice(text: string): void;
 }
@@ -137,9 +151,13 @@ export function buildServices(
     credentials: async () => new CredentialStore(await keyringOnce()),
     sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now(), { notice }),
     oidcTokens: async () => new OidcTokenStore(await keyringOnce(), () => runtime.now()),
-    lock: (name, fn) => withLock(`${locks}/${name}.lock`, fn),
+    lock: (name, fn, times) =>
+      withLock(`${locks}/${name}.lock`, fn, { timeoutMs: times?.waitMs, staleMs: times?.staleMs }),
     mfa,
     sts: overrides.sts ?? sdkStsClientFactory({ debug: (m) => log.debug(m) }),
+    unsignedSts: overrides.unsignedSts ??
+      sdkUnsignedStsClientFactory({ debug: (m) => log.debug(m) }),
+    overrides,
     notice,
   };
 }

@@ -18,8 +18,22 @@ export interface SessionCache {
   check?(key: SessionKey): void;
 }
 
+/** How long a lock may be waited for and held (defaults: the lock's, 5 minutes each). */
+export interface LockTimes {
+  /** Give up waiting after this long. */
+  waitMs?: number;
+  /** A lock held longer than this is taken over. */
+  staleMs?: number;
+}
+
 /** Runs `fn` while holding the cross-process lock called `name`. */
-export type Locker = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+export type Locker = <T>(name: string, fn: () => Promise<T>, times?: LockTimes) => Promise<T>;
+
+/**
+ * Lock times for work that waits on a person in a browser (an SSO sign-in may take minutes):
+ * longer than the sign-in's own 10-minute limit, so no waiter takes over and opens a second tab.
+ */
+export const SIGN_IN_LOCK_TIMES: LockTimes = { waitMs: 11 * 60_000, staleMs: 11 * 60_000 };
 
 /** A lock that only serialises within this process (tests, and when no lock dir is usable). */
 export function processLocker(): Locker {

@@ -2,11 +2,11 @@
  * What the STS-calling providers share: their source of credentials, where STS is, and the
  * retry when a cached source session turns out to be expired or revoked.
  */
+import { AwsError } from "../aws/aws_error.ts";
 import {
   EXPIRED_CREDENTIAL_CODES,
   type StsClient,
   type StsClientFactory,
-  StsError,
 } from "../aws/sts_client.ts";
 import type { StsEndpointOptions } from "../aws/sts_endpoint.ts";
 import type { MfaCodes, MfaRequest } from "../prompt/mfa.ts";
@@ -41,7 +41,7 @@ export async function withSourceCredentials<T>(
     return await call(sts.clientFor(creds, sts.where));
   } catch (err) {
     const refreshable = "refresh" in source && typeof source.refresh === "function";
-    if (!(err instanceof StsError) || !EXPIRED_CREDENTIAL_CODES.has(err.code) || !refreshable) {
+    if (!(err instanceof AwsError) || !EXPIRED_CREDENTIAL_CODES.has(err.code) || !refreshable) {
       throw err;
     }
     const fresh = await (source as RefreshableProvider).refresh(creds);

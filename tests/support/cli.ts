@@ -110,3 +110,67 @@ function artifact(variable: string, fallback: string, build: string): string {
   }
   throw new Error(`${path} not found (${variable}): run \`${build}\` first`);
 }
+
+/** A running aws-vault whose stderr can be waited on while it runs. */
+export interface SpawnedCli {
+  /** The process (to signal it). */
+  child: Deno.ChildProcess;
+  /** Resolves with the first match of `re` in stderr so far (rejects if it exits first). */
+  stderrMatch(re: RegExp): Promise<RegExpMatchArray>;
+  /** Waits for the exit; returns what run() returns. */
+  finish(): Promise<CliResult>;
+}
+
+/** Starts `aws-vault <args>` like runCli, without waiting for it (stdin closed). */
+export function spawnCli(args: string[], options: CliOptions = {}): SpawnedCli {
+  const env = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    NO_COLOR: "1",
+    DENO_DIR: DENO_DIR,
+    ...options.env,
+  };
+  const [program, ...programArgs] = [
+    ...(options.wrapper ?? []),
+    ...(options.launcher ?? cliCommand()),
+    ...args,
+  ];
+  const child = new Deno.Command(program, {
+    args: programArgs,
+    env,
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const dec = new TextDecoder();
+  let stderr = "";
+  let ended = false;
+  const waiters: (() => void)[] = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr) {
+      stderr += dec.decode(chunk, { stream: true });
+      wake();
+    }
+    ended = true;
+    wake();
+  })();
+  const stdoutText = new Response(child.stdout).text();
+  return {
+    child,
+    async stderrMatch(re) {
+      for (;;) {
+        const m = stderr.match(re);
+        if (m) return m;
+        if (ended) throw new Error(`aws-vault exited before printing ${re}:\n${stderr}`);
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    },
+    async finish() {
+      const status = await child.status;
+      await stderrDone;
+      return { code: status.code, stdout: await stdoutText, stderr };
+    },
+  };
+}

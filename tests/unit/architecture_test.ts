@@ -18,6 +18,7 @@ const RANKS: Record<string, number> = {
   exec: 3,
   server: 3,
   agent: 3,
+  console: 3,
   config: 2,
   store: 2,
   prompt: 2,

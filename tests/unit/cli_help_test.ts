@@ -63,7 +63,7 @@ Deno.test("help marks what is not built and the choices this build cannot serve"
   }
   assert.match(
     await output(["--help"]),
-    /login \[<flags>\] \[<profile>\]\n {4}Generate a login link for the AWS Console\. \(not built yet\)/,
+    /login \[<flags>\] \[<profile>\]\n {4}Generate a login link for the AWS Console\.\n/,
   );
   const backend = (await output(["--help"])).replace(/\s+/g, " ");
   assert.match(

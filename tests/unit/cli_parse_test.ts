@@ -377,7 +377,6 @@ Deno.test("the table is consistent: option keys, unique names in every scope, re
 Deno.test("not-built flags: on the command line exit 1; from the environment only a debug note", async () => {
   for (
     const args of [
-      ["export", "--use-device-code", "p"],
       ["--biometrics", "list"],
     ]
   ) {

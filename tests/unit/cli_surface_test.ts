@@ -157,15 +157,3 @@ Deno.test("exec: everything from the command on goes to the child verbatim", () 
     );
   }
 });
-
-Deno.test("a command that has not landed says so and exits 1 (not a usage error)", async () => {
-  for (const args of [["login", "p"], ["rotate", "p"]]) {
-    await assert.rejects(
-      runCli(args, testRuntime()),
-      (e) =>
-        e instanceof Error && !(e instanceof UsageError) && /not implemented/.test(e.message) &&
-        (e as UsageError).exitCode === 1,
-      args.join(" "),
-    );
-  }
-});

@@ -45,6 +45,8 @@ function countingSts(): { factory: StsClientFactory; calls: string[] } {
     factory: () => ({
       getSessionToken: () => issue("gst"),
       assumeRole: () => issue("role"),
+      getCallerIdentity: () => Promise.reject(new Error("not used")),
+      getFederationToken: () => issue("federation"),
     }),
   };
 }
