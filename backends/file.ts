@@ -242,6 +242,18 @@ export class FileKeyring implements Keyring {
     }
   }
 
+  /** One lstat: the key's item file exists as a regular file, as `keys()` would list it. */
+  async has(key: string): Promise<boolean> {
+    if (key === "" || key === "." || key === ".." || key.includes("\0")) return false;
+    await this.#checkDir();
+    try {
+      return (await Deno.lstat(await this.#pathOf(key))).isFile;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw this.#fsError(err);
+    }
+  }
+
   async keys(): Promise<string[]> {
     await this.#checkDir();
     const names: string[] = [];

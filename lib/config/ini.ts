@@ -28,11 +28,18 @@ export interface IniFile {
   sections: IniSection[];
 }
 
+/** Options for parseIni. */
+export interface ParseIniOptions {
+  /** Line number of the text's first line (default 1): a section cut out of a file keeps its lines. */
+  firstLine?: number;
+}
+
 /**
  * Parses INI text. `file` names the source in errors. Throws UserError naming `<file>:<line>`
  * for a line that is neither blank, a comment, a header nor `key = value`.
  */
-export function parseIni(text: string, file: string): IniFile {
+export function parseIni(text: string, file: string, options: ParseIniOptions = {}): IniFile {
+  const firstLine = options.firstLine ?? 1;
   const sections: IniSection[] = [];
   const byName = new Map<string, IniSection>();
   let current: IniSection | undefined;
@@ -43,7 +50,7 @@ export function parseIni(text: string, file: string): IniFile {
 
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   lines.forEach((raw, index) => {
-    const lineNo = index + 1;
+    const lineNo = index + firstLine;
     const fail = (why: string): never => {
       throw new UserError(`${file}:${lineNo}: ${why}`);
     };
