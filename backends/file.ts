@@ -11,7 +11,7 @@ import { UserError } from "../lib/errors.ts";
 import type { Terminal } from "../lib/terminal.ts";
 import type { Logger } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
-import { removeStaleTempFiles, writeFileAtomic } from "../lib/fs/atomic.ts";
+import { LEGACY_TEMP_NAME, removeStaleTempFiles, writeFileAtomic } from "../lib/fs/atomic.ts";
 import { withLock } from "../lib/fs/lock.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
@@ -236,6 +236,18 @@ export class FileKeyring implements Keyring {
     try {
       await Deno.remove(path);
       return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw this.#fsError(err);
+    }
+  }
+
+  /** One lstat: the key's item file exists as a regular file, as `keys()` would list it. */
+  async has(key: string): Promise<boolean> {
+    if (key === "" || key === "." || key === ".." || key.includes("\0")) return false;
+    await this.#checkDir();
+    try {
+      return (await Deno.lstat(await this.#pathOf(key))).isFile;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
       throw this.#fsError(err);
@@ -515,10 +527,16 @@ export class FileKeyring implements Keyring {
   }
 }
 
-/** aws-vault's file name for a key: only `%` and `/` are percent-encoded. */
+/**
+ * aws-vault's file name for a key: only `%` and `/` are percent-encoded. The temp file names of
+ * older releases (`.aws-vault-tmp-` and 16 hex digits) are reserved: such files are left-overs.
+ */
 export function encodeFileName(key: string): string {
   if (key === "" || key === "." || key === ".." || key.includes("\0")) {
     throw new KeyringError(`invalid item key ${JSON.stringify(key)}`);
+  }
+  if (LEGACY_TEMP_NAME.test(key)) {
+    throw new KeyringError(`invalid item key ${JSON.stringify(key)}: reserved for temp files`);
   }
   return key.replaceAll("%", "%25").replaceAll("/", "%2F");
 }

@@ -40,6 +40,11 @@ export interface Keyring {
   /** All keys in the store, in no particular order. */
   keys(): Promise<string[]>;
   /**
+   * Whether `keys()` would list this key, for backends that can tell without listing or
+   * decrypting (one lookup); absent elsewhere, and callers then list.
+   */
+  has?(key: string): Promise<boolean>;
+  /**
    * Throws a KeyringError when this backend cannot store an item under `key` (too long, bad
    * characters), so callers can refuse before work that cannot be redone (an MFA code, an STS
    * call). Backends that take any key leave it out.

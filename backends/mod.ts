@@ -23,6 +23,10 @@ export interface BackendOptions {
   passDir?: string;
   passCmd?: string;
   passPrefix?: string;
+  /** passage: `--passage-dir` (else PASSAGE_DIR, else ~/.passage/store), `-cmd`, `-prefix`. */
+  passageDir?: string;
+  passageCmd?: string;
+  passagePrefix?: string;
   fileDir: string;
   /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
   keyctlScope: string;
@@ -60,26 +64,47 @@ const fileBackend: BackendFactory = {
   },
 };
 
-const passBackend: BackendFactory = {
-  name: "pass",
-  unavailable: async (options, runtime) => {
-    const cmd = options.passCmd || "pass";
-    const found = await lookPath(cmd, runtime.env.get("PATH"));
-    return found ? undefined : `'${cmd}' is not installed (not found on PATH)`;
+/** `pass` or `passage`: the same backend over gpg or age. */
+function passFamilyBackend(
+  name: "pass" | "passage",
+  settings: (options: BackendOptions, runtime: Runtime) => {
+    cmd?: string;
+    dir: string;
+    prefix?: string;
   },
-  open: async (options, runtime) => {
-    const { openPassKeyring } = await import("./pass.ts");
-    return openPassKeyring({
-      storeDir: expandHome(
-        options.passDir || runtime.env.get("PASSWORD_STORE_DIR") || "~/.password-store",
-        () => runtime.homeDir(),
-      ),
-      passCmd: options.passCmd || "pass",
-      prefix: options.passPrefix,
-      profileNames: options.profileNames,
-    });
-  },
-};
+): BackendFactory {
+  return {
+    name,
+    unavailable: async (options, runtime) => {
+      const cmd = settings(options, runtime).cmd || name;
+      const found = await lookPath(cmd, runtime.env.get("PATH"));
+      return found ? undefined : `'${cmd}' is not installed (not found on PATH)`;
+    },
+    open: async (options, runtime) => {
+      const { openPassKeyring, PASS, PASSAGE } = await import("./pass.ts");
+      const { cmd, dir, prefix } = settings(options, runtime);
+      return openPassKeyring({
+        flavour: name === "pass" ? PASS : PASSAGE,
+        storeDir: expandHome(dir, () => runtime.homeDir()),
+        passCmd: cmd || name,
+        prefix,
+        profileNames: options.profileNames,
+      });
+    },
+  };
+}
+
+const passBackend = passFamilyBackend("pass", (options, runtime) => ({
+  cmd: options.passCmd,
+  dir: options.passDir || runtime.env.get("PASSWORD_STORE_DIR") || "~/.password-store",
+  prefix: options.passPrefix,
+}));
+
+const passageBackend = passFamilyBackend("passage", (options, runtime) => ({
+  cmd: options.passageCmd,
+  dir: options.passageDir || runtime.env.get("PASSAGE_DIR") || "~/.passage/store",
+  prefix: options.passagePrefix,
+}));
 
 const secretServiceBackend: BackendFactory = {
   name: "secret-service",
@@ -133,6 +158,7 @@ export const BACKENDS: BackendFactory[] = [
   secretServiceBackend,
   keyctlBackend,
   passBackend,
+  passageBackend,
   fileBackend,
 ];
 

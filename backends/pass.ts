@@ -1,39 +1,64 @@
 /**
- * The `pass` backend: one gpg-encrypted entry per item holding aws-vault's Item JSON, written with
- * `pass insert -m -f` (JSON on stdin) and read with `pass show`.
+ * The `pass` and `passage` backends: one encrypted entry per item holding aws-vault's Item JSON,
+ * written with `<cmd> insert -m -f` (JSON on stdin) and read with `<cmd> show`. passage is pass on
+ * age: the same commands, `.age` files and `PASSAGE_DIR`.
  *
- * Where entries live: under `<prefix>/` (default prefix `aws-vault`, so `keys()` never lists the
- * user's own passwords, which aws-vault's empty default prefix does). Entry names percent-escape
- * `%` and `/` so every key round-trips; entries aws-vault wrote unescaped are still read.
+ * Where entries live: aws-vault's layout, `<prefix>/<key>` with an empty default prefix (the
+ * store root), so aws-vault and this program read each other's entries. A key that would not
+ * round-trip as a path (`//`, a leading or trailing `/`, `%25` or `%2F`) is stored with `%` and
+ * `/` percent-escaped. Entries under `aws-vault/` (this program's earlier default) are read too.
  *
- * Prefix-less aws-vault items at the store root (written by aws-vault with no prefix) are still
- * found when the prefix is the default, but only root entries that look like aws-vault keys (a
- * session key, an `oidc:` key, or a name the caller says is a config profile) and that decrypt to
- * Item JSON whose Key matches the entry name. The name test avoids decrypting the user's other
- * passwords (and a gpg/pinentry round trip for each) on every `keys()` call; each root entry is
- * decrypted at most once per process.
+ * At the store root, `keys()` lists only entries whose names look like aws-vault keys (a session
+ * key, an `oidc:` key, or a name the caller says is a config profile) and that decrypt to Item
+ * JSON whose Key matches the entry name: the user's other passwords are never decrypted (nor a
+ * gpg/pinentry round trip made for each) on every `keys()` call. `get(key)` looks at that one
+ * name. Each root entry is decrypted at most once per process.
  */
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError } from "./keyring.ts";
 import { runTool, runToolOk, stdoutText, toolFailure } from "./exec_util.ts";
 
-/** The default prefix for new stores. */
-export const DEFAULT_PASS_PREFIX = "aws-vault";
+/** The folder this program used as its default prefix before it took aws-vault's layout. */
+export const LEGACY_PASS_PREFIX = "aws-vault";
+
+/** What tells pass and passage apart. */
+export interface PassFlavour {
+  /** The backend name and default command. */
+  name: "pass" | "passage";
+  /** The file extension of an entry. */
+  extension: ".gpg" | ".age";
+  /** The variable that tells the tool where its store is. */
+  storeDirVariable: "PASSWORD_STORE_DIR" | "PASSAGE_DIR";
+}
+
+/** pass: gpg-encrypted `.gpg` entries under PASSWORD_STORE_DIR. */
+export const PASS: PassFlavour = {
+  name: "pass",
+  extension: ".gpg",
+  storeDirVariable: "PASSWORD_STORE_DIR",
+};
+
+/** passage: age-encrypted `.age` entries under PASSAGE_DIR. */
+export const PASSAGE: PassFlavour = {
+  name: "passage",
+  extension: ".age",
+  storeDirVariable: "PASSAGE_DIR",
+};
 
 /** How to reach the password store. */
 export interface PassOptions {
   /** The password store directory (already resolved: --pass-dir, PASSWORD_STORE_DIR, ~). */
   storeDir: string;
-  /** The pass executable; default `pass`. */
+  /** pass or passage; default pass. */
+  flavour?: PassFlavour;
+  /** The executable; default the flavour's name. */
   passCmd?: string;
-  /** Folder for our entries ("" for the store root); default `aws-vault`. */
+  /** Folder for our entries; default "" (the store root, as aws-vault). */
   prefix?: string;
-  /** Look for prefix-less aws-vault entries at the store root; default true when prefix is default. */
-  findRootItems?: boolean;
   /** Names of config profiles: root entries with these names may be aws-vault credentials. */
   profileNames?: () => Promise<Set<string>>;
-  /** Variables for pass and gpg on top of the inherited ones (GNUPGHOME, for tests). */
+  /** Variables for the tool on top of the inherited ones (GNUPGHOME, for tests). */
   env?: Record<string, string>;
 }
 
@@ -47,6 +72,11 @@ export function unescapeKey(name: string): string {
   return name.replace(/%(25|2F)/gi, (m) => m[2] === "5" ? "%" : "/");
 }
 
+/** The entry name a key is written under: aws-vault's path when it round-trips, else escaped. */
+export function entryName(key: string): string {
+  return collapse(key) === key && !/%(25|2f)/i.test(key) ? key : escapeKey(key);
+}
+
 /** Whether a root entry name looks like something aws-vault stores (see the module comment). */
 export function looksLikeAwsVaultKey(name: string): boolean {
   return name.startsWith("oidc:") ||
@@ -55,27 +85,28 @@ export function looksLikeAwsVaultKey(name: string): boolean {
     / session \(\d+\)$/.test(name);
 }
 
-/** Opens a pass keyring. Nothing runs until the first operation. */
+/** Opens a pass (or passage) keyring. Nothing runs until the first operation. */
 export function openPassKeyring(options: PassOptions): Keyring {
   return new PassKeyring(options);
 }
 
 class PassKeyring implements Keyring {
-  readonly name = "pass";
+  readonly name: string;
+  readonly #flavour: PassFlavour;
   readonly #cmd: string;
   readonly #dir: string;
   readonly #prefix: string;
-  readonly #findRoot: boolean;
   readonly #profileNames: () => Promise<Set<string>>;
   /** Root entry name -> the Item key it holds, or null when it is not an aws-vault item. */
   readonly #rootChecked = new Map<string, string | null>();
   readonly #extraEnv: Record<string, string>;
 
   constructor(options: PassOptions) {
-    this.#cmd = options.passCmd || "pass";
+    this.#flavour = options.flavour ?? PASS;
+    this.name = this.#flavour.name;
+    this.#cmd = options.passCmd || this.#flavour.name;
     this.#dir = options.storeDir;
-    this.#prefix = (options.prefix ?? DEFAULT_PASS_PREFIX).replace(/^\/+|\/+$/g, "");
-    this.#findRoot = options.findRootItems ?? this.#prefix === DEFAULT_PASS_PREFIX;
+    this.#prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
     this.#profileNames = options.profileNames ?? (() => Promise.resolve(new Set()));
     this.#extraEnv = options.env ?? {};
   }
@@ -92,10 +123,11 @@ class PassKeyring implements Keyring {
     return { modificationTime: info.mtime ?? undefined };
   }
 
-  /** Throws when pass cannot store an item under this key (also for a name past NAME_MAX). */
+  /** Throws when the tool cannot store an item under this key (also for a name past NAME_MAX). */
   checkKey(key: string): void {
     checkKey(key);
-    if (new TextEncoder().encode(`${escapeKey(key)}.gpg`).length > 255) {
+    const parts = `${entryName(key)}${this.#flavour.extension}`.split("/");
+    if (parts.some((part) => new TextEncoder().encode(part).length > 255)) {
       throw new KeyringError(
         `key ${JSON.stringify(key.slice(0, 40))}... is too long for a pass entry name`,
       );
@@ -104,69 +136,91 @@ class PassKeyring implements Keyring {
 
   async set(item: Item): Promise<void> {
     this.checkKey(item.key);
-    const entry = this.#entry(escapeKey(item.key));
+    const entry = join(this.#prefix, entryName(item.key));
+    if (
+      this.#prefix === "" && await exists(this.#file(entry)) &&
+      await this.#rootItemKey(entry) !== item.key
+    ) {
+      // The store root is the user's too: never overwrite one of their passwords.
+      throw new KeyringError(
+        `${this.#flavour.name} entry '${entry}' exists and is not an aws-vault item: not overwritten (choose a folder with --pass-prefix)`,
+      );
+    }
     await runToolOk(this.#cmd, ["insert", "-m", "-f", "--", entry], `cannot store '${item.key}'`, {
       stdin: encodeItemJson(item),
       env: this.#env(),
     });
+    this.#rootChecked.set(entry, item.key);
+    // A copy under another name (the legacy folder, an escaped name) would shadow or outlive it.
+    for (const other of this.#names(item.key)) {
+      if (other.entry === entry || !await exists(this.#file(other.entry))) continue;
+      if (other.verify && await this.#rootItemKey(other.entry) !== item.key) continue;
+      await this.#rm(other.entry, item.key);
+    }
   }
 
   async remove(key: string): Promise<boolean> {
     let removed = false;
-    // Remove every copy (ours and a legacy root one) so the key is really gone.
+    // Remove every copy (aws-vault's, an escaped one, a legacy one) so the key is really gone.
     for (;;) {
       const found = await this.#locate(key);
       if (!found) return removed;
-      const result = await runTool(this.#cmd, ["rm", "-f", "--", found.entry], {
-        env: this.#env(),
-      });
-      if (result.code !== 0) throw toolFailure(this.#cmd, `cannot remove '${key}'`, result);
-      this.#rootChecked.delete(found.entry);
+      await this.#rm(found.entry, key);
       removed = true;
     }
   }
 
   async keys(): Promise<string[]> {
     const keys = new Set<string>();
+    const listed = (name: string) => name.includes("/") ? name : unescapeKey(name);
     if (this.#prefix !== "") {
-      for (const name of await listEntries(join(this.#dir, this.#prefix))) {
-        keys.add(name.includes("/") ? name : unescapeKey(name));
-      }
+      for (const name of await this.#list(join(this.#dir, this.#prefix))) keys.add(listed(name));
+      return [...keys];
     }
-    if (this.#prefix === "" || this.#findRoot) {
-      for (const entry of await this.#rootCandidates()) {
-        const key = await this.#rootItemKey(entry);
-        if (key !== null) keys.add(key);
-      }
+    for (const name of await this.#list(join(this.#dir, LEGACY_PASS_PREFIX))) {
+      keys.add(listed(name));
+    }
+    for (const entry of await this.#rootCandidates()) {
+      const key = await this.#rootItemKey(entry);
+      if (key !== null) keys.add(key);
     }
     return [...keys];
   }
 
-  /** Finds the entry holding a key: ours (escaped, then aws-vault's raw path), then the root. */
-  async #locate(key: string): Promise<{ entry: string; item: Item } | undefined> {
-    checkKey(key);
-    const raw = collapse(key);
-    const names = [this.#entry(escapeKey(key))];
-    if (raw !== escapeKey(key)) names.push(this.#entry(raw));
-    for (const entry of names) {
-      if (!await exists(this.#file(entry))) continue;
-      return { entry, item: { ...await this.#show(entry), key } };
-    }
-    if (this.#findRoot && this.#prefix !== "") {
-      for (const entry of new Set([escapeKey(key), raw])) {
-        if (!await exists(this.#file(entry))) continue;
-        if (await this.#rootItemKey(entry) !== key) continue;
-        return { entry, item: { ...await this.#show(entry), key } };
+  /** Where a key may be, in order; `verify`: a root entry, trusted only if it holds that key. */
+  #names(key: string): Array<{ entry: string; verify: boolean }> {
+    const names = [...new Set([entryName(key), escapeKey(key), collapse(key)])];
+    const out = names.map((n) => ({ entry: join(this.#prefix, n), verify: this.#prefix === "" }));
+    if (this.#prefix === "") {
+      for (const n of new Set([escapeKey(key), collapse(key)])) {
+        out.push({ entry: join(LEGACY_PASS_PREFIX, n), verify: false });
       }
     }
+    return out;
+  }
+
+  /** Finds the entry holding a key. */
+  async #locate(key: string): Promise<{ entry: string; item: Item } | undefined> {
+    checkKey(key);
+    for (const { entry, verify } of this.#names(key)) {
+      if (!await exists(this.#file(entry))) continue;
+      if (verify && await this.#rootItemKey(entry) !== key) continue;
+      return { entry, item: { ...await this.#show(entry), key } };
+    }
     return undefined;
+  }
+
+  async #rm(entry: string, key: string): Promise<void> {
+    const result = await runTool(this.#cmd, ["rm", "-f", "--", entry], { env: this.#env() });
+    if (result.code !== 0) throw toolFailure(this.#cmd, `cannot remove '${key}'`, result);
+    this.#rootChecked.delete(entry);
   }
 
   /** Root entries whose names look like aws-vault keys. */
   async #rootCandidates(): Promise<string[]> {
     const profiles = await this.#profileNames();
     const out: string[] = [];
-    for (const name of await listEntries(this.#dir, { skipDir: this.#prefix })) {
+    for (const name of await this.#list(this.#dir, { skipDir: LEGACY_PASS_PREFIX })) {
       const key = name.includes("/") ? name : unescapeKey(name);
       if (looksLikeAwsVaultKey(key) || profiles.has(key)) out.push(name);
     }
@@ -193,19 +247,19 @@ class PassKeyring implements Keyring {
     const result = await runToolOk(this.#cmd, ["show", "--", entry], `cannot read '${entry}'`, {
       env: this.#env(),
     });
-    return decodeItemJson(stdoutText(result), `pass entry '${entry}'`);
-  }
-
-  #entry(name: string): string {
-    return this.#prefix === "" ? name : `${this.#prefix}/${name}`;
+    return decodeItemJson(stdoutText(result), `${this.#flavour.name} entry '${entry}'`);
   }
 
   #file(entry: string): string {
-    return join(this.#dir, `${entry}.gpg`);
+    return join(this.#dir, `${entry}${this.#flavour.extension}`);
+  }
+
+  #list(dir: string, opts: { skipDir?: string } = {}): Promise<string[]> {
+    return listEntries(dir, this.#flavour.extension, opts);
   }
 
   #env(): Record<string, string> {
-    return { ...this.#extraEnv, PASSWORD_STORE_DIR: this.#dir };
+    return { ...this.#extraEnv, [this.#flavour.storeDirVariable]: this.#dir };
   }
 }
 
@@ -236,8 +290,12 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Entry names (relative path without `.gpg`) under a directory, recursively. */
-async function listEntries(dir: string, opts: { skipDir?: string } = {}): Promise<string[]> {
+/** Entry names (relative path without the extension) under a directory, recursively. */
+async function listEntries(
+  dir: string,
+  extension: string,
+  opts: { skipDir?: string } = {},
+): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     let entries: Deno.DirEntry[];
@@ -252,8 +310,8 @@ async function listEntries(dir: string, opts: { skipDir?: string } = {}): Promis
       if (e.isDirectory) {
         if (e.name.startsWith(".") || (rel === "" && e.name === opts.skipDir)) continue;
         await walk(path);
-      } else if (e.isFile && e.name.endsWith(".gpg")) {
-        out.push(path.slice(0, -4));
+      } else if (e.isFile && e.name.endsWith(extension)) {
+        out.push(path.slice(0, -extension.length));
       }
     }
   };
@@ -266,5 +324,5 @@ async function listEntries(dir: string, opts: { skipDir?: string } = {}): Promis
  * names aws-vault stored. (Not node:path: a static node: import costs every command startup.)
  */
 function join(...parts: string[]): string {
-  return parts.join("/").replace(/\/{2,}/g, "/");
+  return parts.filter((p) => p !== "").join("/").replace(/\/{2,}/g, "/");
 }

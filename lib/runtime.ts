@@ -26,6 +26,8 @@ export interface Runtime {
   stderr(text: string): void;
   /** Whether standard output is a terminal (drives prompt auto-selection and banners). */
   stdoutIsTerminal(): boolean;
+  /** Whether standard input is a terminal (someone can answer an interactive picker). */
+  stdinIsTerminal(): boolean;
   /** The controlling terminal, for hidden-input prompts that must work when stdin is piped. */
   terminal: Terminal;
   /** The operating system, as Deno.build.os spells it. */
@@ -66,6 +68,7 @@ export function denoRuntime(): Runtime {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
+    stdinIsTerminal: () => Deno.stdin.isTerminal(),
     terminal: ttyTerminal(),
     os: Deno.build.os,
   };

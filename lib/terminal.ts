@@ -3,6 +3,7 @@
  * stdout is piped (credential_process, `aws-vault add < file`).
  */
 import { UserError } from "./errors.ts";
+import { newPicker, parseKeys, pressKey, render } from "./picker.ts";
 
 /** A line-oriented terminal for prompts. */
 export interface Terminal {
@@ -11,6 +12,12 @@ export interface Terminal {
    * Throws a UserError when there is no terminal or input ends before a line is read.
    */
   readLine(prompt: string, options?: { echo?: boolean }): Promise<string>;
+  /**
+   * Shows `prompt` and a list to pick from (type to filter, arrows to move, Enter to choose);
+   * returns the chosen item. Throws a UserError when there is no terminal or on Ctrl-C.
+   * Optional: test terminals without it have no picker.
+   */
+  choose?(prompt: string, items: readonly string[]): Promise<string>;
 }
 
 /** The process's controlling terminal (/dev/tty, or CONIN$/CONOUT$ on Windows). */
@@ -33,7 +40,63 @@ export function ttyTerminal(): Terminal {
         tty.close();
       }
     },
+    async choose(prompt, items) {
+      let tty: Deno.FsFile;
+      try {
+        tty = await Deno.open("/dev/tty", { read: true, write: true });
+      } catch {
+        throw new UserError(`cannot prompt: no terminal available (${prompt.trim()})`);
+      }
+      try {
+        return await chooseOn(tty, prompt, items);
+      } finally {
+        tty.close();
+      }
+    },
   };
+}
+
+async function chooseOn(
+  tty: Deno.FsFile,
+  prompt: string,
+  items: readonly string[],
+): Promise<string> {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  let state = newPicker(items);
+  let drawn = 0;
+  const draw = async (lines: string[]) => {
+    // Back to the prompt line, clear to the end of the screen, draw again.
+    const up = drawn > 1 ? `\x1b[${drawn - 1}A` : "";
+    await tty.write(enc.encode(`${up}\r\x1b[J${lines.join("\r\n")}`));
+    drawn = lines.length;
+  };
+  tty.setRaw(true); // see readLineFrom: Ctrl-C must be a byte we handle
+  const buf = new Uint8Array(256);
+  try {
+    await draw(render(prompt, state));
+    for (;;) {
+      const n = await tty.read(buf);
+      if (n === null) throw new UserError("input ended before a profile was chosen");
+      for (const key of parseKeys(dec.decode(buf.subarray(0, n), { stream: true }))) {
+        if (key.kind === "cancel") {
+          await draw([prompt]);
+          await tty.write(enc.encode("\r\n"));
+          throw new UserError("prompt cancelled", { exitCode: 130 });
+        }
+        const next = pressKey(state, key);
+        state = next.state;
+        if (next.chosen !== undefined) {
+          await draw([`${prompt}${render("", { ...state, query: next.chosen })[0]}`]);
+          await tty.write(enc.encode("\r\n"));
+          return next.chosen;
+        }
+        await draw(render(prompt, state));
+      }
+    }
+  } finally {
+    tty.setRaw(false);
+  }
 }
 
 const CTRL_C = 3;

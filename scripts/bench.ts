@@ -10,6 +10,12 @@
  * Usage: deno task bench [--runs 30]
  */
 import { bundle } from "./bundle.ts";
+import {
+  SCALE_COMMANDS,
+  SCALE_SIZES,
+  type ScaleFixture,
+  writeScaleFixture,
+} from "./bench_scale.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const WARMUP_RUNS = 3;
@@ -220,6 +226,8 @@ async function main(): Promise<void> {
         });
       }
     }
+    const scale = await scaleCases(tmp, env, programs, deno);
+    cases.push(...scale.flat());
     let awsCli: BenchCase | undefined;
     const cliArgs = ["configure", "export-credentials", "--profile", PROFILE];
     const cliEnv = { ...env, AWS_CONFIG_FILE: `${tmp}/cli_config` };
@@ -266,6 +274,7 @@ async function main(): Promise<void> {
           : `${(median(c.times) / base).toFixed(2)}x  ${c.goal}`.padEnd(20),
       );
     }
+    printScaleRow(scale);
     if (awsCli) {
       row(awsCli, `${(median(awsCli.times) / base).toFixed(2)}x`);
       for (const c of cases.filter((c) => c.name.includes(" export --format=json p"))) {
@@ -283,6 +292,57 @@ async function main(): Promise<void> {
       AWS_VAULT_AGENT_SOCK: `${tmp}/agent/agent.sock`,
     });
     await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/**
+ * The scale row's cases: each program and command over every fixture size, in pairs (small,
+ * large) so their difference is read within one run.
+ */
+async function scaleCases(
+  tmp: string,
+  env: Record<string, string>,
+  programs: { label: string; args: string[] }[],
+  deno: string,
+): Promise<BenchCase[][]> {
+  const fixtures: ScaleFixture[] = [];
+  for (const [i, size] of SCALE_SIZES.entries()) {
+    fixtures.push(await writeScaleFixture(`${tmp}/scale${i}`, size, PASSPHRASE));
+  }
+  const pairs: BenchCase[][] = [];
+  for (const program of programs) {
+    for (const c of SCALE_COMMANDS) {
+      const pair: BenchCase[] = [];
+      for (const fixture of fixtures) {
+        const caseEnv = { ...env, ...fixture.env };
+        const why = await tryOnce(deno, [...program.args, ...c.args], caseEnv);
+        if (why) {
+          console.log(`skip ${program.label} ${c.name} (${fixture.size.label}): ${why}`);
+          continue;
+        }
+        pair.push({
+          name: `${program.label} ${c.name} (${fixture.size.label})`,
+          cmd: deno,
+          args: [...program.args, ...c.args],
+          goal: "",
+          times: [],
+          env: caseEnv,
+        });
+      }
+      if (pair.length === fixtures.length) pairs.push(pair);
+    }
+  }
+  return pairs;
+}
+
+/** The scale row: how much the large case adds to the small one (goal for export: <= 5 ms). */
+function printScaleRow(pairs: BenchCase[][]): void {
+  if (pairs.length === 0) return;
+  console.log("scale (large - small, medians of the same run):");
+  for (const [small, large] of pairs) {
+    const delta = median(large.times) - median(small.times);
+    const goal = small.name.includes(" export ") ? "  goal <= 5 ms" : "";
+    console.log(`  ${large.name}: ${delta >= 0 ? "+" : ""}${delta.toFixed(1)} ms${goal}`);
   }
 }
 

@@ -8,6 +8,7 @@ PACKAGES=(
   awscli           # AWS CLI v2 at /usr/bin/aws: client of our ECS/EC2 servers and credential_process
   pass             # pass backend
   gnupg            # pass's encryption
+  age              # passage backend's encryption (Debian's "passage" package is a game, not the tool)
   gnome-keyring    # secret-service backend (headless daemon)
   libsecret-tools  # secret-tool
   systemd          # busctl: the secret-service backend searches and creates collections with it

@@ -4,7 +4,7 @@
  */
 import type { Credentials } from "../credentials.ts";
 import { AwsError, toAwsError } from "./aws_error.ts";
-import { limitResponseSize, STS_LIMITS } from "./sts_client.ts";
+import { addResponseSizeLimit, boundedClientConfig, STS_LIMITS } from "./sts_client.ts";
 
 /** Where IAM calls go: a region (for its partition) and an optional `endpoint_url`. */
 export interface IamEndpointOptions {
@@ -56,23 +56,9 @@ export function sdkIamClientFactory(options: SdkIamOptions = {}): IamClientFacto
       const client = new sdk.IAMClient({
         region,
         endpoint,
-        maxAttempts: options.maxAttempts ?? 3,
-        requestHandler: {
-          connectionTimeout: limits.connectTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
-        credentials: {
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey,
-          sessionToken: credentials.sessionToken,
-        },
+        ...boundedClientConfig(credentials, limits, options.maxAttempts),
       });
-      client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
-        step: "deserialize",
-        priority: "low",
-        name: "awsVaultResponseSizeLimit",
-      });
+      addResponseSizeLimit(client, limits.maxResponseBytes);
       options.debug?.(`calling iam:${call} at ${describe}`);
       try {
         // deno-lint-ignore no-explicit-any

@@ -172,24 +172,9 @@ function stsSender(
     const client = new sdk.STSClient({
       region: endpoint.region,
       endpoint: endpoint.endpoint,
-      maxAttempts: options.maxAttempts ?? 3,
-      // The SDK's own handler settings; without throwOnRequestTimeout it only warns.
-      requestHandler: {
-        connectionTimeout: limits.connectTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        throwOnRequestTimeout: true,
-      },
-      credentials: {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey,
-        sessionToken: credentials.sessionToken,
-      },
+      ...boundedClientConfig(credentials, limits, options.maxAttempts),
     });
-    client.middlewareStack.add(limitResponseSize(limits.maxResponseBytes), {
-      step: "deserialize",
-      priority: "low", // innermost: it sees the raw reply before the SDK parses it
-      name: "awsVaultResponseSizeLimit",
-    });
+    addResponseSizeLimit(client, limits.maxResponseBytes);
     options.debug?.(`calling sts:${call} at ${describe}`);
     try {
       // deno-lint-ignore no-explicit-any
@@ -205,6 +190,52 @@ function stsSender(
 }
 
 type StsSdk = typeof import("@aws-sdk/client-sts");
+
+/**
+ * The settings every SDK client of ours gets (STS, IAM): bounded connect and request times (the
+ * SDK's own handler settings; without throwOnRequestTimeout it only warns), bounded retries, and
+ * exactly these credentials.
+ */
+export function boundedClientConfig(
+  credentials: Credentials,
+  limits: typeof STS_LIMITS,
+  maxAttempts = 3,
+): {
+  maxAttempts: number;
+  requestHandler: {
+    connectionTimeout: number;
+    requestTimeout: number;
+    throwOnRequestTimeout: true;
+  };
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+} {
+  return {
+    maxAttempts,
+    requestHandler: {
+      connectionTimeout: limits.connectTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+    credentials: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+    },
+  };
+}
+
+/** Puts the reply size limit innermost in an SDK client, so it sees the raw reply first. */
+export function addResponseSizeLimit(
+  // deno-lint-ignore no-explicit-any
+  client: { middlewareStack: { add(middleware: any, options: any): void } },
+  limit: number,
+): void {
+  client.middlewareStack.add(limitResponseSize(limit), {
+    step: "deserialize",
+    priority: "low",
+    name: "awsVaultResponseSizeLimit",
+  });
+}
 
 /** An STS reply larger than the limit. */
 class ResponseTooLarge extends Error {

@@ -1,7 +1,8 @@
 /**
  * `aws-vault add <profile>`: stores long-term access keys (typed on the terminal, or from
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY with --env), drops the profile's cached sessions and
- * appends an empty `[profile x]` section to the config if it has none.
+ * appends a `[profile x]` section to the config if it has none, with the MFA device ARN typed at
+ * the prompt (ByteNess) as `mfa_serial`.
  */
 import { addProfileSection, loadConfig } from "../config/mod.ts";
 import { UserError } from "../errors.ts";
@@ -40,6 +41,14 @@ export async function addCommand(
         .trim();
     if (!secretAccessKey) throw new UserError("the secret access key is empty; nothing was stored");
   }
+  const addSection = options.addConfig !== false && !config.hasProfile(profile);
+  let mfaSerial = "";
+  if (!options.env && addSection) {
+    mfaSerial = (await runtime.terminal.readLine(
+      "Enter MFA Device ARN (If MFA is not enabled, leave this blank): ",
+    )).trim();
+    if (/\s/.test(mfaSerial)) throw new UserError("the MFA device ARN contains spaces");
+  }
   if (/\s/.test(accessKeyId)) throw new UserError("the access key ID contains spaces");
 
   const keyring = await ctx.keyring();
@@ -49,8 +58,8 @@ export async function addCommand(
   const removed = await new SessionStore(keyring, runtime.now).removeForProfile(profile);
   if (removed > 0) runtime.stdout(`Deleted ${removed} existing sessions.\n`);
 
-  if (options.addConfig && !config.hasProfile(profile)) {
-    if (await addProfileSection(config.path, profile)) {
+  if (addSection) {
+    if (await addProfileSection(config.path, profile, mfaSerial ? { mfa_serial: mfaSerial } : {})) {
       ctx.log.debug(`added [profile ${profile}] to ${config.path}`);
     }
   }
@@ -58,24 +67,24 @@ export async function addCommand(
 }
 
 /**
- * Refuses profile names that cannot be a config section or a portable item name: empty, `/`,
- * `%`, `:`, whitespace, control characters, brackets, or a leading `-`.
+ * Refuses only profile names no config section or keyring item can hold: empty, leading or
+ * trailing whitespace (the config file trims it), control characters, brackets (they end a
+ * section header), `.`/`..` path parts (a pass entry would reach outside the store), and names
+ * shaped like session or `oidc:` token keys (their credentials would be invisible).
+ * `team/dev`, `acme:prod`, `50%`, inner spaces and a leading `-` (after `--`) are accepted, as
+ * aws-vault accepts them; the backends escape what their storage cannot name.
  */
 export function checkProfileName(profile: string): void {
   const why = profile === ""
     ? "it is empty"
-    : /[\s]/.test(profile)
-    ? "it contains whitespace"
-    : /[/%:]/.test(profile)
-    ? "it contains '/', '%' or ':'"
+    : profile.trim() !== profile
+    ? "it starts or ends with whitespace"
     : [...profile].some((c) => c.charCodeAt(0) < 0x20 || c === "\x7f" || c === "[" || c === "]")
     ? "it contains control characters or brackets"
-    : profile.startsWith("-")
-    ? "it starts with '-'"
-    : profile === "." || profile === ".."
-    ? "it is '.' or '..'"
+    : profile.split("/").some((part) => part === "." || part === "..")
+    ? "it has a '.' or '..' path part"
     : !isCredentialKey(profile)
-    ? "it has the shape of a cached-session key (aws-vault would take the item for a session)"
+    ? "the vault would take it for a cached session or an SSO token"
     : undefined;
   if (why) throw new UserError(`invalid profile name ${JSON.stringify(profile)}: ${why}`);
 }

@@ -26,7 +26,12 @@ export async function execCommand(
     (await import("./exec_server.ts")).checkServerFlags(opts);
   }
   refuseNested(runtime.env, "exec");
-  const profileName = profileArgument(profileArg, runtime.env);
+  const services = await ctx.services();
+  const profileName = await profileArgument(
+    profileArg,
+    runtime,
+    async () => (await services.config()).profileNames(),
+  );
   if (serverMode) {
     return await (await import("./exec_server.ts")).execWithServer(
       ctx,
@@ -38,7 +43,7 @@ export async function execCommand(
     );
   }
   const { profile, credentials } = await credentialsForProfile(
-    await ctx.services(),
+    services,
     {
       profileName,
       flags: opts,
@@ -61,7 +66,7 @@ export async function execCommand(
   });
   return await runChild(defaultCommand(ctx, cmd), args, {
     env,
-    interactive: Deno.stdin.isTerminal(),
+    interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
   });
 }

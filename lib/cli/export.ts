@@ -17,15 +17,21 @@ export async function exportCommand(
   const token = runtime.env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
   if (serverUrl && token) {
     // Inside `exec --ecs-server --all-profiles`: the parent's server has every profile.
-    const profileName = profileArgument(profileArg, runtime.env);
+    // No picker here: the profiles are the parent's.
+    const profileName = await profileArgument(profileArg, runtime, () => Promise.resolve([]));
     const credentials = await credentialsFromServer(serverUrl, token, profileName);
     runtime.stdout(formatExport(opts.format, credentials, { profileName }));
     return 0;
   }
   refuseNested(runtime.env, "export");
-  const profileName = profileArgument(profileArg, runtime.env);
+  const services = await ctx.services();
+  const profileName = await profileArgument(
+    profileArg,
+    runtime,
+    async () => (await services.config()).profileNames(),
+  );
   const { profile, credentials } = await credentialsForProfile(
-    await ctx.services(),
+    services,
     {
       profileName,
       flags: opts,

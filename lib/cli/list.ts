@@ -31,7 +31,8 @@ export async function listCommand(
   { options }: InputOf<typeof LIST>,
 ): Promise<number> {
   const { runtime } = ctx;
-  const config = await loadConfig(runtime, ctx.log);
+  // Every profile is shown: one parse of the whole file.
+  const config = await loadConfig(runtime, ctx.log, { whole: true });
   const profileNames = config.profileNames();
   if (options.profiles) {
     runtime.stdout(
@@ -50,6 +51,15 @@ export async function listCommand(
     .sort((a, b) => a.profileName.localeCompare(b.profileName) || a.type.localeCompare(b.type));
   const oidcUrls = keys.filter((k) => k.startsWith(OIDC_KEY_PREFIX))
     .map((k) => k.slice(OIDC_KEY_PREFIX.length)).sort();
+  // Looked up per profile: sets and a map, so a big config and vault do not multiply.
+  const credentialSet = new Set(credentials);
+  const oidcSet = new Set(oidcUrls);
+  const sessionsOf = new Map<string, SessionKey[]>();
+  for (const s of sessions) {
+    const list = sessionsOf.get(s.profileName);
+    if (list) list.push(s);
+    else sessionsOf.set(s.profileName, [s]);
+  }
   const label = (s: SessionKey) =>
     `${s.type}:${formatDuration(s.expiration.getTime() - now.getTime())}`;
 
@@ -63,8 +73,8 @@ export async function listCommand(
     const doc = {
       profiles: profileNames.map((name) => ({
         name,
-        credentials: credentials.includes(name),
-        sessions: sessions.filter((s) => s.profileName === name).map(toJson),
+        credentials: credentialSet.has(name),
+        sessions: (sessionsOf.get(name) ?? []).map(toJson),
       })),
       credentials,
       sessions: sessions.map(toJson),
@@ -90,18 +100,19 @@ export async function listCommand(
   const shownSessions = new Set<SessionKey>();
   const shownTokens = new Set<string>();
   for (const name of profileNames) {
-    const own = sessions.filter((s) => s.profileName === name);
+    const own = sessionsOf.get(name) ?? [];
     own.forEach((s) => shownSessions.add(s));
     const labels = own.map(label);
     const url = ssoStartUrlOf(config, name);
-    if (url && oidcUrls.includes(url)) {
+    if (url && oidcSet.has(url)) {
       labels.push(OIDC_KEY_PREFIX + url);
       shownTokens.add(url);
     }
-    rows.push([name, credentials.includes(name) ? name : "-", labels.join(", ") || "-"]);
+    rows.push([name, credentialSet.has(name) ? name : "-", labels.join(", ") || "-"]);
   }
+  const profileSet = new Set(profileNames);
   for (const cred of credentials) {
-    if (!profileNames.includes(cred)) rows.push(["-", cred, "-"]);
+    if (!profileSet.has(cred)) rows.push(["-", cred, "-"]);
   }
   for (const s of sessions) if (!shownSessions.has(s)) rows.push(["-", "-", label(s)]);
   for (const url of oidcUrls) {

@@ -9,7 +9,7 @@ import { type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import { sourceChain } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
 import { buildProvider } from "../vault/chain.ts";
-import { chainDeps } from "../vault/for_profile.ts";
+import { chainDeps, requireKnownProfile } from "../vault/for_profile.ts";
 import { rotateKey } from "../vault/rotate.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
@@ -38,8 +38,13 @@ export async function rotateCommand(
   const { runtime } = ctx;
   const debug = (m: string) => ctx.log.debug(m);
   const say = (text: string) => runtime.stderr(`${text}\n`);
-  const profileName = profileArgument(profileArg, runtime.env);
   const services = await ctx.services();
+  const profileName = await profileArgument(
+    profileArg,
+    runtime,
+    async () => (await services.config()).profileNames(),
+  );
+  await requireKnownProfile(services, profileName);
   const config = await services.config();
   const store = await services.credentials();
   const sessions = await services.sessions();

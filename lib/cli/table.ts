@@ -13,8 +13,9 @@ import { PROMPT_NAMES, UNSERVABLE_PROMPTS } from "../prompt/names.ts";
 import type { CommandContext } from "./global.ts";
 import { arg, command, type CommandSpec, flag, runs } from "./spec.ts";
 
-/** The version printed by `--version`, `-v` and `version`. */
-export const VERSION = "0.1.0";
+/** The version printed by `--version`, `-v` and `version` (one place: lib/version.ts). */
+export { VERSION } from "../version.ts";
+import { VERSION } from "../version.ts";
 
 /** The program's name in help, man page and completion. */
 export const PROGRAM = "aws-vault";
@@ -84,6 +85,17 @@ export const GLOBAL_FLAGS = {
   passPrefix: flag.string("pass-prefix", "Prefix to prepend to the item path stored in pass.", {
     env: "AWS_VAULT_PASS_PREFIX",
   }),
+  passageDir: flag.string("passage-dir", "Passage password store directory.", {
+    env: "AWS_VAULT_PASSAGE_DIR",
+  }),
+  passageCmd: flag.string("passage-cmd", "Name of the passage executable.", {
+    env: "AWS_VAULT_PASSAGE_CMD",
+  }),
+  passagePrefix: flag.string(
+    "passage-prefix",
+    "Prefix to prepend to the item path stored in passage.",
+    { env: "AWS_VAULT_PASSAGE_PREFIX" },
+  ),
   fileDir: flag.text("file-dir", 'Directory for the "file" password store.', "~/.awsvault/keys/", {
     env: "AWS_VAULT_FILE_DIR",
   }),

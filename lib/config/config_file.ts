@@ -42,6 +42,15 @@ export function configFilePath(runtime: Runtime): string {
   return `${runtime.homeDir()}/.aws/config`;
 }
 
+/** Options for loadConfig. */
+export interface LoadConfigOptions {
+  /**
+   * Parse every section at once (`list`, completion). Default: index the file and parse only the
+   * sections a command asks for, so resolving one profile does not grow with the file.
+   */
+  whole?: boolean;
+}
+
 /** The largest config file we read: a bound, far beyond any real config. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
@@ -49,6 +58,7 @@ const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 export async function loadConfig(
   runtime: Runtime,
   log: Logger = SILENT_LOGGER,
+  options: LoadConfigOptions = {},
 ): Promise<ConfigFile> {
   const path = configFilePath(runtime);
   let text = "";
@@ -58,9 +68,12 @@ export async function loadConfig(
   } else {
     text = decodeConfigText(bytes, path);
   }
-  return parseConfig(text, path, {
-    onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`),
-  });
+  const parseOptions: ParseConfigOptions = log.debugEnabled
+    ? { onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`) }
+    : {};
+  return options.whole
+    ? parseConfig(text, path, parseOptions)
+    : indexConfig(text, path, parseOptions);
 }
 
 /**
@@ -112,7 +125,7 @@ export function decodeConfigText(bytes: Uint8Array, path: string): string {
   return new TextDecoder().decode(bytes);
 }
 
-/** Options for parseConfig. */
+/** Options for parseConfig and indexConfig. */
 export interface ParseConfigOptions {
   /** Called with each section aws-vault ignores (neither default, profile nor sso-session). */
   onIgnoredSection?: (name: string) => void;
@@ -131,44 +144,198 @@ export function parseConfig(
       options.onIgnoredSection?.(section.name);
       continue;
     }
-    const existing = sections.get(header);
-    if (existing) {
-      // `[profile  x]` and `[profile x]` are one section: merge, later keys win.
-      for (const [k, v] of section.values) existing.values.set(k, v);
-    } else {
-      sections.set(header, { ...section, name: header, values: new Map(section.values) });
-    }
+    mergeInto(sections, header, section);
   }
+  return configOf(path, {
+    headers: () => [...sections.keys()],
+    section: (header) => sections.get(header),
+  });
+}
 
+/** `[profile  x]` and `[profile x]` are one section: merge, later keys win, first line kept. */
+function mergeInto(sections: Map<string, IniSection>, header: string, section: IniSection): void {
+  const existing = sections.get(header);
+  if (existing) {
+    for (const [k, v] of section.values) existing.values.set(k, v);
+  } else {
+    sections.set(header, { ...section, name: header, values: new Map(section.values) });
+  }
+}
+
+/** How a ConfigFile reaches its sections (normalized headers). */
+interface SectionSource {
+  /** Every normalized header, in file order. */
+  headers(): string[];
+  section(header: string): IniSection | undefined;
+}
+
+function configOf(path: string, source: SectionSource): ConfigFile {
   const raw = (header: string): Record<string, string> | undefined => {
-    const section = sections.get(header);
+    const section = source.section(header);
     if (!section) return undefined;
     const out: Record<string, string> = {};
     for (const [k, v] of section.values) out[k] = v.value;
     return out;
   };
-
   return {
     path,
     profileNames: () => {
       const names: string[] = [];
-      for (const [header, section] of sections) {
+      for (const header of source.headers()) {
         if (header === "default") {
-          if (section.values.size > 0) names.push("default");
+          if ((source.section(header)?.values.size ?? 0) > 0) names.push("default");
         } else if (header.startsWith("profile ")) {
           names.push(header.slice("profile ".length));
         }
       }
       return names;
     },
-    hasProfile: (name) => sections.has(profileHeader(name)),
+    hasProfile: (name) => source.section(profileHeader(name)) !== undefined,
     profileSection: (name) => raw(profileHeader(name)),
     ssoSessionSection: (name) => raw(ssoSessionHeader(name)),
     lineOf: (header, key) => {
-      const section = sections.get(header);
+      const section = source.section(header);
       if (!section) return undefined;
       return key === undefined ? section.line : section.values.get(key)?.line;
     },
+  };
+}
+
+/**
+ * A line the AWS-rules parser takes as it is, whatever precedes it: blank, a comment, a
+ * `[header]` with at most a comment after it, or `key = value` with a key. DOUBTFUL_LINE matches
+ * the start of any other line (a continuation, a malformed line, unusual whitespace).
+ */
+const DOUBTFUL_LINE =
+  /^(?![ \t]*(?:[#;]|$)|[ \t]*[^\s\[#;=][^\r\n]*=|[ \t]*\[[^\]\r\n]*\][ \t]*(?:[#;].*)?$)/m;
+/** A line that is not blank or a comment (none may come before the first header). */
+const CONTENT_LINE = /^(?![ \t]*(?:[#;]|$))/m;
+/** A header with nothing but whitespace between its brackets (the parser refuses it). */
+const EMPTY_HEADER = /^[ \t]*\[[^\S\r\n]*\]/m;
+/** Where the parser splits lines differently from a regular expression's `^` and `$`. */
+const ODD_LINE_BREAK = /\r(?!\n)|[\u2028\u2029]/;
+/** The start of a section header line (with the DOUBTFUL_LINE check passed). */
+const HEADER_START = /^[ \t]*\[/gm;
+/** A header line: group 1 is the text between the brackets. */
+const HEADER_LINE = /^[ \t]*\[([^\]\r\n]*)\]/gm;
+
+/**
+ * The config without parsing it all: when a cheap scan (native regular expressions over the
+ * text) proves that every line is one the parser takes as it is, sections are found by their
+ * header and each is parsed, with the same parser and its own line numbers, when first asked
+ * for. Otherwise (a continuation line, a malformed line anywhere, unusual line breaks) the whole
+ * file is parsed at once, so every answer and every error (`file:line`) is the full parse's.
+ */
+export function indexConfig(
+  text: string,
+  path: string,
+  options: ParseConfigOptions = {},
+): ConfigFile {
+  const body = text.replace(/^\uFEFF/, "");
+  const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
+  if (
+    ODD_LINE_BREAK.test(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
+    CONTENT_LINE.test(body.slice(0, firstHeader))
+  ) {
+    return parseConfig(text, path, options);
+  }
+  const lines = lineCounter(body);
+  const parsed = new Map<string, IniSection | undefined>();
+  let headers: string[] | undefined;
+  const allHeaders = (): string[] => {
+    if (headers) return headers;
+    const seen = new Set<string>();
+    const ignored = new Set<string>();
+    for (const match of body.matchAll(HEADER_LINE)) {
+      const name = match[1].trim();
+      const header = normalizeHeader(name);
+      if (header !== undefined) seen.add(header);
+      else if (!ignored.has(name)) {
+        ignored.add(name);
+        options.onIgnoredSection?.(name);
+      }
+    }
+    return headers = [...seen];
+  };
+  if (options.onIgnoredSection) allHeaders();
+
+  const section = (header: string): IniSection | undefined => {
+    if (parsed.has(header)) return parsed.get(header);
+    const found = headerPattern(header);
+    /** Occurrences grouped by their exact header text, as the parser merges them. */
+    const byName = new Map<string, IniSection>();
+    for (const start of found ? headerLines(body, found) : []) {
+      HEADER_START.lastIndex = body.indexOf("]", start) + 1;
+      const end = HEADER_START.exec(body)?.index ?? body.length;
+      const [one] = parseIni(body.slice(start, end), path, { firstLine: lines(start) }).sections;
+      const same = byName.get(one.name);
+      if (same) { for (const [k, v] of one.values) same.values.set(k, v); }
+      else byName.set(one.name, one);
+    }
+    const merged = new Map<string, IniSection>();
+    for (const one of byName.values()) mergeInto(merged, header, one);
+    const result = merged.get(header);
+    parsed.set(header, result);
+    return result;
+  };
+  return configOf(path, { headers: allHeaders, section });
+}
+
+/** How to find the header lines of one normalized header: a literal to look for, then a check. */
+interface HeaderSearch {
+  /** Text every such header line contains (found with indexOf, not a scan by a RegExp). */
+  needle: string;
+  /** Matches such a header line from its start (sticky). */
+  line: RegExp;
+}
+
+/**
+ * The search for the header lines of one normalized header (`default`, `profile x`,
+ * `sso-session x`), or undefined for a header no section can have.
+ */
+function headerPattern(header: string): HeaderSearch | undefined {
+  const space = "[^\\S\\r\\n]";
+  if (header === "default") {
+    return { needle: "default", line: new RegExp(`[ \\t]*\\[${space}*default${space}*\\]`, "y") };
+  }
+  const match = /^(profile|sso-session) (.*)$/.exec(header);
+  if (!match) return undefined;
+  const name = match[2];
+  if (name === "" || name !== name.trim() || /[\]\r\n]/.test(name)) return undefined;
+  if (match[1] === "profile" && name === "default") return undefined;
+  const escaped = name.replace(/[\\^$.*+?()[\]{}|\/-]/g, "\\$&");
+  return {
+    needle: name,
+    line: new RegExp(`[ \\t]*\\[${space}*${match[1]}${space}+${escaped}${space}*\\]`, "y"),
+  };
+}
+
+/** Starts of the lines that are headers of this search, in file order. */
+function headerLines(body: string, search: HeaderSearch): number[] {
+  const starts: number[] = [];
+  for (let i = body.indexOf(search.needle); i !== -1; i = body.indexOf(search.needle, i + 1)) {
+    const start = body.lastIndexOf("\n", i) + 1;
+    if (starts[starts.length - 1] === start) continue;
+    search.line.lastIndex = start;
+    if (search.line.test(body)) starts.push(start);
+  }
+  return starts;
+}
+
+/** Line numbers (1-based) of offsets in a text, counting forward from the last answer. */
+function lineCounter(text: string): (offset: number) => number {
+  let at = 0;
+  let line = 1;
+  return (offset) => {
+    if (offset < at) {
+      at = 0;
+      line = 1;
+    }
+    for (let i = text.indexOf("\n", at); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
+      line++;
+    }
+    at = offset;
+    return line;
   };
 }
 

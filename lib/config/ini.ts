@@ -1,8 +1,9 @@
 /**
  * A small INI parser with the AWS SDK/botocore rules for `~/.aws/config`: `[section]` headers,
  * `key = value` split at the first `=`, case-insensitive keys, `#`/`;` comments (inline only
- * after whitespace, so URLs keep their `#`), nested sub-sections and continuation lines. Every
- * value remembers its line so `aws-vault profile` can say where it came from.
+ * after whitespace, so URLs keep their `#`), nested sub-sections and continuation lines. As
+ * aws-vault's go-ini does, one pair of surrounding quotes is removed from a value. Every value
+ * remembers its line so `aws-vault profile` can say where it came from.
  */
 import { UserError } from "../errors.ts";
 
@@ -27,11 +28,18 @@ export interface IniFile {
   sections: IniSection[];
 }
 
+/** Options for parseIni. */
+export interface ParseIniOptions {
+  /** Line number of the text's first line (default 1): a section cut out of a file keeps its lines. */
+  firstLine?: number;
+}
+
 /**
  * Parses INI text. `file` names the source in errors. Throws UserError naming `<file>:<line>`
  * for a line that is neither blank, a comment, a header nor `key = value`.
  */
-export function parseIni(text: string, file: string): IniFile {
+export function parseIni(text: string, file: string, options: ParseIniOptions = {}): IniFile {
+  const firstLine = options.firstLine ?? 1;
   const sections: IniSection[] = [];
   const byName = new Map<string, IniSection>();
   let current: IniSection | undefined;
@@ -42,7 +50,7 @@ export function parseIni(text: string, file: string): IniFile {
 
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   lines.forEach((raw, index) => {
-    const lineNo = index + 1;
+    const lineNo = index + firstLine;
     const fail = (why: string): never => {
       throw new UserError(`${file}:${lineNo}: ${why}`);
     };
@@ -86,7 +94,7 @@ export function parseIni(text: string, file: string): IniFile {
       fail(eq === 0 ? 'missing key before "="' : 'expected "key = value" or "[section]"');
     }
     const key = trimmed.slice(0, eq).trim().toLowerCase();
-    const value = stripInlineComment(trimmed.slice(eq + 1).trim());
+    const value = unquote(stripInlineComment(trimmed.slice(eq + 1).trim()));
 
     if (indented && parentKey !== undefined) {
       const nested = `${parentKey}.${key}`;
@@ -105,6 +113,21 @@ export function parseIni(text: string, file: string): IniFile {
 function stripInlineComment(value: string): string {
   const match = /[ \t][#;]/.exec(value);
   return match ? value.slice(0, match.index).trimEnd() : value;
+}
+
+/**
+ * go-ini's quote rules: `"""x"""` and `` `x` `` give x; `"x"` and `'x'` give x when that quote
+ * character occurs exactly twice (so `"a"b"` and `'it's'` stay as written).
+ */
+function unquote(value: string): string {
+  if (value.length >= 6 && value.startsWith('"""') && value.endsWith('"""')) {
+    return value.slice(3, -3);
+  }
+  for (const q of ["`", '"', "'"]) {
+    if (value.length < 2 || value[0] !== q || value[value.length - 1] !== q) continue;
+    if (q === "`" || value.split(q).length === 3) return value.slice(1, -1);
+  }
+  return value;
 }
 
 /** Quotes a config line for an error message, shortened so one bad line stays one line. */

@@ -5,7 +5,9 @@
 export {
   type ConfigFile,
   configFilePath,
+  indexConfig,
   loadConfig,
+  type LoadConfigOptions,
   parseConfig,
   type ParseConfigOptions,
   profileHeader,

@@ -30,6 +30,11 @@ const FORWARDED: Deno.Signal[] = [
   "SIGPWR",
   "SIGSYS",
 ];
+/**
+ * How a child normally ends when its reader went away (`... | head`) or the user pressed Ctrl-C:
+ * shells print nothing for these, and neither do we (the exit code still says it).
+ */
+const UNREPORTED = new Set<Deno.Signal>(["SIGPIPE", "SIGINT"]);
 /** Signals a terminal already sends to the whole foreground process group, child included. */
 const FROM_TERMINAL = new Set<Deno.Signal>(["SIGINT", "SIGQUIT"]);
 
@@ -184,7 +189,9 @@ export async function runChild(
       return 128 + Number(n);
     }
     if (status.signal) {
-      options.report(`${command} was killed by ${status.signal}`);
+      if (!UNREPORTED.has(status.signal)) {
+        options.report(`${command} was killed by ${status.signal}`);
+      }
       return 128 + (signalNumber(status.signal) ?? (status.code > 128 ? status.code - 128 : 0));
     }
     return status.code;

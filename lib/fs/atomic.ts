@@ -12,6 +12,17 @@ import { bytesToHex } from "../encoding.ts";
  */
 export const TEMP_PREFIX = "%aws-vault-tmp-";
 
+/**
+ * The temp file names of the releases before TEMP_PREFIX (`.aws-vault-tmp-` and 16 hex digits):
+ * writes killed under them left such files in users' vaults, to be recognised and cleaned up.
+ */
+export const LEGACY_TEMP_NAME: RegExp = /^\.aws-vault-tmp-[0-9a-f]{16}$/;
+
+/** Whether a directory entry is a temp file of writeFileAtomic (this release's or older). */
+export function isTempFileName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX) || LEGACY_TEMP_NAME.test(name);
+}
+
 /** Options for writeFileAtomic. */
 export interface WriteFileAtomicOptions {
   /** File mode of the new file (default 0o600). */
@@ -59,7 +70,7 @@ export async function removeStaleTempFiles(
   let removed = 0;
   try {
     for await (const entry of Deno.readDir(dir)) {
-      if (!entry.isFile || !entry.name.startsWith(TEMP_PREFIX)) continue;
+      if (!entry.isFile || !isTempFileName(entry.name)) continue;
       const path = `${dir}/${entry.name}`;
       const mtime = (await Deno.stat(path)).mtime;
       if (mtime && options.now.getTime() - mtime.getTime() > options.olderThanMs) {

@@ -45,9 +45,16 @@ export class CredentialStore {
     this.#keyring = keyring;
   }
 
-  /** Whether credentials are stored for the profile (no decryption needed). */
+  /**
+   * Whether credentials are stored for the profile. A backend that can look a name up answers
+   * directly; otherwise listed keys need no decryption, and a name not listed is looked up by
+   * itself (pass at the store root lists only names it can tell are aws-vault's, so keys added
+   * with --no-add-config are found only this way).
+   */
   async has(profile: string): Promise<boolean> {
-    return (await this.#keyring.keys()).includes(profile);
+    if (this.#keyring.has) return await this.#keyring.has(profile);
+    if ((await this.#keyring.keys()).includes(profile)) return true;
+    return (await this.#keyring.get(profile)) !== undefined;
   }
 
   /** The profile's credentials, or undefined when none are stored. */

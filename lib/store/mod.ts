@@ -14,6 +14,7 @@ export {
   isSessionKey,
   parseSessionKey,
   type SessionKey,
+  sessionKeyExpiry,
   sessionKeyPrefix,
   type SessionType,
 } from "./session_key.ts";

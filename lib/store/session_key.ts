@@ -49,6 +49,16 @@ export function parseSessionKey(s: string): SessionKey | undefined {
   return { type: m[1], profileName, mfaSerial, expiration: new Date(Number(m[4]) * 1000) };
 }
 
+/**
+ * The expiry (epoch milliseconds) a key of session shape names, without decoding the rest;
+ * Infinity for any other key. Cheap enough to run over every key of a vault on each lookup.
+ */
+export function sessionKeyExpiry(s: string): number {
+  const comma = s.lastIndexOf(",");
+  if (comma < 0 || !SESSION_KEY.test(s)) return Infinity;
+  return Number(s.slice(comma + 1)) * 1000;
+}
+
 /** Whether a key has the shape of a current-format session key. */
 export function isSessionKey(s: string): boolean {
   return !isLegacySessionKey(s) && SESSION_KEY.test(s);

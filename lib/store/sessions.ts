@@ -13,6 +13,7 @@ import {
   isSessionKey,
   parseSessionKey,
   type SessionKey,
+  sessionKeyExpiry,
   sessionKeyPrefix,
 } from "./session_key.ts";
 
@@ -77,11 +78,14 @@ export class SessionStore {
     this.#notice = options.notice ?? (() => {});
   }
 
-  /** The cached session for this type/profile/MFA serial, or undefined (also for bad JSON). */
+  /**
+   * The cached session for this type/profile/MFA serial, or undefined (also for bad JSON). The
+   * keyring is listed once: expired items are removed and the session found from that listing.
+   */
   async get(key: Omit<SessionKey, "expiration">): Promise<Credentials | undefined> {
-    await this.removeOld();
+    const current = await this.#removeOldFrom(await this.#keyring.keys());
     // Newest first; one unreadable item must not hide a good one.
-    for (const found of await this.#keysWithPrefix(key)) {
+    for (const found of this.#keysWithPrefix(key, current)) {
       const item = await this.#sessionItem(found);
       if (!item) continue;
       const creds = decodeSessionData(new TextDecoder().decode(item.data));
@@ -93,8 +97,8 @@ export class SessionStore {
   /** Stores a session; its key's expiry is the credentials' expiration. */
   async set(key: Omit<SessionKey, "expiration">, creds: Credentials): Promise<void> {
     if (!creds.expiration) throw new Error("session credentials need an expiration");
-    await this.removeOld();
-    const previous = await this.#keysWithPrefix(key);
+    const current = await this.#removeOldFrom(await this.#keyring.keys());
+    const previous = this.#keysWithPrefix(key, current);
     const newKey = formatSessionKey({ ...key, expiration: creds.expiration });
     await this.#keyring.set(newItem({
       key: newKey,
@@ -134,18 +138,32 @@ export class SessionStore {
 
   /** Removes legacy-format sessions and sessions whose key says they expired. */
   async removeOld(): Promise<number> {
-    const now = this.#now().getTime();
-    return await this.#removeWhere((k) => {
-      if (isLegacySessionKey(k)) return true;
-      const parsed = parseSessionKey(k);
-      return parsed !== undefined && parsed.expiration.getTime() < now;
-    });
+    const keys = await this.#keyring.keys();
+    let n = 0;
+    await this.#removeOldFrom(keys, () => n++);
+    return n;
   }
 
-  /** Session keys with this type/profile/MFA serial, newest expiry first. */
-  async #keysWithPrefix(key: Omit<SessionKey, "expiration">): Promise<string[]> {
+  /**
+   * Removes the legacy and expired sessions of a listing; returns the other keys. Only a key's
+   * expiry digits are read on this path (it runs on every lookup, over the whole vault).
+   */
+  async #removeOldFrom(keys: string[], removed?: () => void): Promise<string[]> {
+    const now = this.#now().getTime();
+    const left: string[] = [];
+    for (const k of keys) {
+      const old = isLegacySessionKey(k) ||
+        (sessionKeyExpiry(k) < now && parseSessionKey(k) !== undefined);
+      if (!old) left.push(k);
+      else if (await this.#removeSession(k)) removed?.();
+    }
+    return left;
+  }
+
+  /** The session keys of a listing with this type/profile/MFA serial, newest expiry first. */
+  #keysWithPrefix(key: Omit<SessionKey, "expiration">, keys: string[]): string[] {
     const prefix = sessionKeyPrefix(key);
-    return (await this.#keyring.keys())
+    return keys
       .filter((k) => k.startsWith(prefix) && isSessionKey(k))
       .map((k) => ({ k, at: parseSessionKey(k)!.expiration.getTime() }))
       .sort((a, b) => b.at - a.at)

@@ -125,16 +125,6 @@ async function buildNode(
     return { provider: found.provider, kind: "session", source: found.source };
   }
 
-  let source: Node;
-  if (hasStored) {
-    source = {
-      provider: new MasterKeysProvider(deps.masterKeys, p.name),
-      kind: "keys",
-      source: "long-term keys",
-    };
-  } else {
-    source = await buildNode(p.sourceProfile!, deps, options, roles, keysAt);
-  }
   const sts: StsTarget = {
     clientFor: deps.sts,
     where: {
@@ -143,6 +133,23 @@ async function buildNode(
       endpointUrl: deps.env ? configuredEndpoint("STS", deps.env, p.endpointUrl) : p.endpointUrl,
     },
   };
+  let source: Node;
+  if (hasStored) {
+    source = {
+      provider: new MasterKeysProvider(deps.masterKeys, p.name),
+      kind: "keys",
+      source: "long-term keys",
+    };
+    if (p.roleArn && p.chainedFromProfile?.roleArn) {
+      // A role with its own keys that is the source of another role (ByteNess's priming): one
+      // GetSessionToken with the shared MFA device serves both roles, so one prompt.
+      const why = skipSessionToken(p, options, roles);
+      if (why) deps.debug(`profile ${p.name}: skipping GetSessionToken because ${why}`);
+      else source = sessionTokenNode(p, source, deps, sts, minRemainingMs);
+    }
+  } else {
+    source = await buildNode(p.sourceProfile!, deps, options, roles, keysAt);
+  }
 
   if (p.roleArn) {
     let serial = p.mfaSerial;
@@ -200,26 +207,37 @@ async function buildNode(
       deps.debug(`profile ${p.name}: skipping GetSessionToken because ${why}`);
       return source;
     }
-    const durationMs = p.chainedFromProfile
-      ? p.durations.chainedSessionToken
-      : p.durations.sessionToken;
-    const provider = new CachedSessionProvider({
-      inner: new SessionTokenProvider({
-        source: source.provider,
-        sts,
-        durationMs,
-        mfa: p.mfaSerial ? { request: mfaRequest(p, p.mfaSerial), codes: deps.mfa } : undefined,
-      }),
-      cache: deps.sessions,
-      key: { type: "sts.GetSessionToken", profileName: p.name, mfaSerial: p.mfaSerial ?? "" },
-      minRemainingMs,
-      lock: deps.lock,
-      now: deps.now,
-      debug: deps.debug,
-    });
-    return { provider, kind: "session", source: "session", chainedMfaSerial: p.mfaSerial };
+    return sessionTokenNode(p, source, deps, sts, minRemainingMs);
   }
   return source;
+}
+
+/** A cached GetSessionToken session over a profile's stored keys (with MFA if it has a serial). */
+function sessionTokenNode(
+  p: ProfileConfig,
+  keys: Node,
+  deps: ChainDeps,
+  sts: StsTarget,
+  minRemainingMs: number,
+): Node {
+  const durationMs = p.chainedFromProfile
+    ? p.durations.chainedSessionToken
+    : p.durations.sessionToken;
+  const provider = new CachedSessionProvider({
+    inner: new SessionTokenProvider({
+      source: keys.provider,
+      sts,
+      durationMs,
+      mfa: p.mfaSerial ? { request: mfaRequest(p, p.mfaSerial), codes: deps.mfa } : undefined,
+    }),
+    cache: deps.sessions,
+    key: { type: "sts.GetSessionToken", profileName: p.name, mfaSerial: p.mfaSerial ?? "" },
+    minRemainingMs,
+    lock: deps.lock,
+    now: deps.now,
+    debug: deps.debug,
+  });
+  return { provider, kind: "session", source: "session", chainedMfaSerial: p.mfaSerial };
 }
 
 /**

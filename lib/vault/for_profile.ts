@@ -7,6 +7,7 @@
  */
 import { type ConfigFlags, type ProfileConfig, resolveProfile } from "../config/mod.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
+import { UserError } from "../errors.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import { buildChain, type ChainDeps, type CredentialSource } from "./chain.ts";
 import { CREDENTIAL_PROCESS_CHAIN_VAR, refuseCredentialProcessLoop } from "./credential_process.ts";
@@ -66,6 +67,19 @@ export async function chainDeps(
   };
 }
 
+/**
+ * Refuses a name that is neither a config section nor stored credentials (ByteNess's
+ * profileResolvable): a typo must not silently become `[default]` with default's role.
+ */
+export async function requireKnownProfile(services: Services, name: string): Promise<void> {
+  const config = await services.config();
+  if (config.hasProfile(name)) return;
+  if (await (await services.credentials()).has(name)) return;
+  throw new UserError(
+    `profile '${name}' not found in ${config.path} and no stored credentials exist for it`,
+  );
+}
+
 /** Resolves a profile and builds (does not yet call) its provider chain. */
 export async function providerForProfile(
   services: Services,
@@ -73,6 +87,7 @@ export async function providerForProfile(
 ): Promise<ProfileProvider> {
   const { runtime } = services;
   refuseCredentialProcessLoop(runtime.env.get(CREDENTIAL_PROCESS_CHAIN_VAR), req.profileName);
+  await requireKnownProfile(services, req.profileName);
   const config = await services.config();
   const profile = resolveProfile(config, req.profileName, { env: runtime.env, flags: req.flags });
   const { provider, source } = await buildChain(profile, await chainDeps(services, req.signIn), {

@@ -47,7 +47,13 @@ const PEERS: Record<string, () => Promise<BackendPeer>> = {
   pass: async () => {
     const store = await makePassStore();
     return {
-      env: { GNUPGHOME: store.gnupgHome, PASSWORD_STORE_DIR: store.storeDir },
+      // A prefix, as aws-vault's docs advise: at the store root `list` shows only names it can
+      // tell are aws-vault's (tests/integration/backends_pass_test.ts), and `p` has no section.
+      env: {
+        GNUPGHOME: store.gnupgHome,
+        PASSWORD_STORE_DIR: store.storeDir,
+        AWS_VAULT_PASS_PREFIX: "aws-vault",
+      },
       secrets: [],
       storeCommand: /^pass insert -m -f -- aws-vault\/p$/m,
       run: runCli,

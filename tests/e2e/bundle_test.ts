@@ -87,6 +87,12 @@ Deno.test("the bundled single file runs alone, offline, like main.ts", async (t)
       same(bundled, await runMain(["--help"]));
     });
 
+    await t.step("--version is embedded", async () => {
+      const bundled = await runFile(["--version"]);
+      const { VERSION } = await import("../../lib/version.ts");
+      assert.equal(bundled.stdout, `${VERSION}\n`, bundled.stderr);
+    });
+
     await t.step("list --profiles reads AWS_CONFIG_FILE", async () => {
       const bundled = await runFile(["list", "--profiles"]);
       assert.equal(bundled.code, 0, bundled.stderr);

@@ -126,6 +126,27 @@ Deno.test("exec reports a child killed by a signal", async () => {
   });
 });
 
+Deno.test("exec says nothing when the child ends by SIGPIPE or SIGINT (a closed pipe, Ctrl-C)", async () => {
+  await setup(async (_home, env) => {
+    // `aws-vault exec p -- cmd | head -1`: the reader went away; shells print nothing for it.
+    for (const [signal, code] of [["PIPE", 141], ["INT", 130]] as const) {
+      const r = await runCli([
+        "exec",
+        "-n",
+        "jonsmith",
+        "--",
+        "/bin/sh",
+        "-c",
+        `kill -${signal} $$`,
+      ], {
+        env,
+      });
+      assert.equal(r.code, code);
+      assert.equal(r.stderr, "", signal);
+    }
+  });
+});
+
 Deno.test("SIGTERM and SIGINT sent to aws-vault reach the child", async () => {
   await setup(async (_home, env) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {

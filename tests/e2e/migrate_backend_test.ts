@@ -32,6 +32,8 @@ async function withSetup(fn: (s: Setup) => Promise<void>): Promise<void> {
     AWS_VAULT_FILE_DIR: fileDir,
     AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
     AWS_CONFIG_FILE: `${store.home}/config`,
+    // At the store root pass lists only names it can tell are aws-vault's; these have no section.
+    AWS_VAULT_PASS_PREFIX: "aws-vault",
   };
   const file = new FileKeyring(fileDir, {
     passphrase: PASSPHRASE,
@@ -75,7 +77,11 @@ Deno.test("migrate-backend file -> pass copies credentials only, verifies, delet
         "Migrated from file to pass: 2 copied, 0 overwritten, 0 skipped, 1 deleted from source.\n"
           .replace("1 deleted", "2 deleted"),
     );
-    const pass = openPassKeyring({ storeDir: store.storeDir, env: { GNUPGHOME: store.gnupgHome } });
+    const pass = openPassKeyring({
+      storeDir: store.storeDir,
+      prefix: "aws-vault",
+      env: { GNUPGHOME: store.gnupgHome },
+    });
     assert.deepEqual((await pass.keys()).sort(), ["home", "work"]);
     assert.equal(dec.decode((await pass.get("work"))!.data), dec.decode(cred("work").data));
     assert.equal((await pass.get("work"))!.label, "aws-vault (work)");
@@ -91,6 +97,7 @@ Deno.test(
       await file.set(cred("work"));
       const pass = openPassKeyring({
         storeDir: store.storeDir,
+        prefix: "aws-vault",
         env: { GNUPGHOME: store.gnupgHome },
       });
       await pass.set(newItem({ key: "work", data: enc.encode("older") }));
@@ -159,7 +166,11 @@ Deno.test("migrate-backend killed midway leaves every credential in at least one
     await child.status;
     await reader.cancel().catch(() => {});
 
-    const pass = openPassKeyring({ storeDir: store.storeDir, env: { GNUPGHOME: store.gnupgHome } });
+    const pass = openPassKeyring({
+      storeDir: store.storeDir,
+      prefix: "aws-vault",
+      env: { GNUPGHOME: store.gnupgHome },
+    });
     const inPass = new Set(await pass.keys());
     const inFile = new Set(await file.keys());
     assert(

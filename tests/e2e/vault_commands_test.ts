@@ -63,6 +63,10 @@ Deno.test(
         steps: [
           ["Enter Access Key ID: ", "AKIAE2EEXAMPLE\r"],
           ["Enter Secret Access Key: ", "wJalrSECRETe2e\r"],
+          [
+            "Enter MFA Device ARN (If MFA is not enabled, leave this blank): ",
+            "arn:aws:iam::111111111111:mfa/work\r",
+          ],
           [`Enter passphrase to unlock "${sb.keys}": `, `${PASS}\r`],
           ["Enter passphrase again to confirm: ", `${PASS}\r`],
         ],
@@ -75,7 +79,7 @@ Deno.test(
       assert.match(r.output, /Added credentials to profile "work" in vault/);
       assert.equal(
         await Deno.readTextFile(sb.config),
-        "[profile other]\nregion = eu-west-1\n\n[profile work]\n",
+        "[profile other]\nregion = eu-west-1\n\n[profile work]\nmfa_serial=arn:aws:iam::111111111111:mfa/work\n",
       );
       assert.deepEqual(await new CredentialStore(keyringOf(sb)).get("work"), {
         accessKeyId: "AKIAE2EEXAMPLE",
@@ -112,13 +116,29 @@ Deno.test("add: empty key, closed input, mismatched new passphrase and bad names
       steps: [
         ["Enter Access Key ID: ", "AKIA1\r"],
         ["Enter Secret Access Key: ", "s\r"],
+        ["Enter MFA Device ARN", "\r"],
         ["Enter passphrase to unlock", "one\r"],
         ["Enter passphrase again to confirm: ", "two\r"],
       ],
     });
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.output, /aws-vault: error: passphrases do not match/);
-    for (const name of ["a/b", "50%", "x:y", "my profile", ""]) {
+    for (
+      const name of [
+        "",
+        " lead",
+        "trail ",
+        "a\nb",
+        "tab\there",
+        "a]b",
+        "[x",
+        "../x",
+        "a/./b",
+        "..",
+        "oidc:x",
+        "sts.GetSessionToken,d29yaw,,1700000000",
+      ]
+    ) {
       const bad = await runCli(["add", "--env", name], {
         env: {
           ...sb.env,
@@ -132,6 +152,37 @@ Deno.test("add: empty key, closed input, mismatched new passphrase and bad names
     }
     assert.deepEqual(await Array.fromAsync(Deno.readDir(sb.keys)).catch(() => []), []);
     assert.equal(await Deno.readTextFile(sb.config), "");
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("add accepts the names aws-vault accepts: team/dev, acme:prod, spaces, 50%, leading -", async () => {
+  const sb = await sandbox();
+  try {
+    const env = {
+      ...sb.env,
+      AWS_ACCESS_KEY_ID: "AKIANAMES",
+      AWS_SECRET_ACCESS_KEY: "s",
+      AWS_VAULT_FILE_PASSPHRASE: PASS,
+    };
+    const names = ["team/dev", "acme:prod", "my profile", "50%off", "-dash", "a,b"];
+    for (const name of names) {
+      const r = await runCli(["add", "--env", "--", name], { env });
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.stdout, `Added credentials to profile "${name}" in vault\n`);
+    }
+    const list = await runCli(["list", "--credentials"], { env });
+    assert.deepEqual(list.stdout.trim().split("\n").sort(), [...names].sort());
+    const profiles = await runCli(["list", "--profiles"], { env });
+    assert.deepEqual(profiles.stdout.trim().split("\n"), names);
+    // Each is a file aws-vault names the same way (only % and / escaped).
+    const files = (await Array.fromAsync(Deno.readDir(sb.keys))).map((e) => e.name).sort();
+    assert.ok(
+      files.includes("team%2Fdev") && files.includes("50%25off") && files.includes("acme:prod"),
+    );
+    const store = new CredentialStore(keyringOf(sb));
+    for (const name of names) assert.equal((await store.get(name))?.accessKeyId, "AKIANAMES");
   } finally {
     await sb.cleanup();
   }

@@ -26,9 +26,14 @@ async function withStore(
   }
 }
 
+// With a prefix, as aws-vault's docs recommend: at the store root keys() lists only names it can
+// tell are aws-vault's (the test below), so the user's own passwords are never decrypted.
 keyringConformance("pass", async () => {
   const store = await makePassStore();
-  return { keyring: openPassKeyring(passOptions(store)), cleanup: store.cleanup };
+  return {
+    keyring: openPassKeyring(passOptions(store, { prefix: "aws-vault" })),
+    cleanup: store.cleanup,
+  };
 }, { keepsLabels: true, ignore: noPass });
 
 const enc = new TextEncoder();
@@ -48,13 +53,13 @@ async function insert(store: PassStore, name: string, content: string): Promise<
   assert.equal((await child.status).code, 0);
 }
 
-Deno.test("pass: entries go under aws-vault/ as Item JSON that pass show prints", {
+Deno.test("pass: entries go where aws-vault puts them (the store root) as Item JSON", {
   ignore: noPass,
 }, async () => {
   await withStore(async (store, open) => {
     await open().set(newItem({ key: "work", data: enc.encode("{}"), label: "aws-vault (work)" }));
-    await Deno.stat(`${store.storeDir}/aws-vault/work.gpg`);
-    const out = await new Deno.Command("pass", { args: ["show", "aws-vault/work"], env: store.env })
+    await Deno.stat(`${store.storeDir}/work.gpg`);
+    const out = await new Deno.Command("pass", { args: ["show", "work"], env: store.env })
       .output();
     const json = JSON.parse(new TextDecoder().decode(out.stdout));
     assert.deepEqual(Object.keys(json), [
@@ -150,9 +155,12 @@ Deno.test(
   { ignore: noPass },
   async () => {
     await withStore(async (store, open) => {
-      await open().set(newItem({ key: "work", data: enc.encode("v") }));
-      await Deno.writeFile(`${store.storeDir}/aws-vault/work.gpg`, enc.encode("garbage"));
-      await assert.rejects(() => open().get("work"), /cannot read 'aws-vault\/work': pass: /);
+      await open({ prefix: "team" }).set(newItem({ key: "work", data: enc.encode("v") }));
+      await Deno.writeFile(`${store.storeDir}/team/work.gpg`, enc.encode("garbage"));
+      await assert.rejects(
+        () => open({ prefix: "team" }).get("work"),
+        /cannot read 'team\/work': pass: /,
+      );
     });
   },
 );
@@ -173,6 +181,60 @@ Deno.test(
         );
       }
       await Deno.remove(`${store.storeDir}/../outside.gpg`);
+    });
+  },
+);
+
+Deno.test(
+  "pass: aws-vault's layout both ways, the old aws-vault/ folder read, no password touched",
+  {
+    ignore: noPass,
+  },
+  async () => {
+    await withStore(async (store, open) => {
+      // aws-vault (empty prefix) stored a key added with --no-add-config: no config profile names
+      // it, yet it is found by name.
+      await insert(store, "bare", encodeItemJson(newItem({ key: "bare", data: enc.encode("B") })));
+      // This program's earlier default folder.
+      await insert(
+        store,
+        "aws-vault/old",
+        encodeItemJson(newItem({ key: "old", data: enc.encode("O") })),
+      );
+      await insert(store, "github", "user password\n");
+      const k = open({ profileNames: () => Promise.resolve(new Set(["github"])) });
+      assert.equal(new TextDecoder().decode((await k.get("bare"))!.data), "B");
+      assert.equal(new TextDecoder().decode((await k.get("old"))!.data), "O");
+      assert.deepEqual((await k.keys()).sort(), ["old"]);
+      assert.equal(await k.get("github"), undefined);
+      // A profile named like one of the user's passwords never overwrites it.
+      await assert.rejects(
+        () => k.set(newItem({ key: "github", data: enc.encode("{}") })),
+        /pass entry 'github' exists and is not an aws-vault item: not overwritten/,
+      );
+      const show = async (name: string) =>
+        new TextDecoder().decode(
+          (await new Deno.Command("pass", { args: ["show", name], env: store.env }).output())
+            .stdout,
+        );
+      assert.equal(await show("github"), "user password\n");
+      // Names with / and : are written as aws-vault writes them; a rewrite moves an old copy.
+      for (const key of ["team/dev", "acme:prod", "old"]) {
+        await k.set(newItem({ key, data: enc.encode(key) }));
+      }
+      await Deno.stat(`${store.storeDir}/team/dev.gpg`);
+      await Deno.stat(`${store.storeDir}/acme:prod.gpg`);
+      await Deno.stat(`${store.storeDir}/old.gpg`);
+      await assert.rejects(Deno.stat(`${store.storeDir}/aws-vault/old.gpg`), Deno.errors.NotFound);
+      assert.equal(JSON.parse(await show("team/dev")).Key, "team/dev");
+      // A key that is no clean path is escaped so it round-trips.
+      const odd = "oidc:https://x.awsapps.com/start";
+      await k.set(newItem({ key: odd, data: enc.encode("T") }));
+      await Deno.stat(`${store.storeDir}/oidc:https:%2F%2Fx.awsapps.com%2Fstart.gpg`);
+      assert.ok((await k.keys()).includes(odd));
+      assert.equal(new TextDecoder().decode((await k.get(odd))!.data), "T");
+      assert.equal(await k.remove("bare"), true);
+      assert.equal(await k.get("bare"), undefined);
     });
   },
 );

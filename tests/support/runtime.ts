@@ -39,6 +39,7 @@ export function testRuntime(options: TestRuntimeOptions = {}): TestRuntime {
     stdout: (t) => rt.out.push(t),
     stderr: (t) => rt.err.push(t),
     stdoutIsTerminal: () => options.stdoutIsTerminal ?? false,
+    stdinIsTerminal: () => false,
     terminal: {
       readLine: (prompt) => {
         rt.prompts.push(prompt);

@@ -240,3 +240,29 @@ Deno.test("temp files of writes killed long ago are removed by a later write; fr
     assert.deepEqual(names, [`${TEMP_PREFIX}fedcba9876543210`, "a", "b"].sort());
   });
 });
+
+Deno.test("temp files of the previous release (.aws-vault-tmp-<hex>) are not keys and are removed once stale", async () => {
+  await withDir(async (dir) => {
+    const { keyring } = keyringIn(dir);
+    await keyring.set(newItem({ key: "a", data: enc.encode("1") }));
+    // What writeFileAtomic named its temp files before they moved under the `%` prefix: a full
+    // item JWE (a copy of "a" here), left behind by a write that was killed.
+    const stale = `${dir}/.aws-vault-tmp-0123456789abcdef`;
+    const fresh = `${dir}/.aws-vault-tmp-fedcba9876543210`;
+    await Deno.copyFile(`${dir}/a`, stale);
+    await Deno.copyFile(`${dir}/a`, fresh);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await Deno.utime(stale, hourAgo, hourAgo);
+    assert.deepEqual(await keyring.keys(), ["a"], "temp files are never keys");
+    await keyring.set(newItem({ key: "b", data: enc.encode("2") }));
+    const names = (await Array.fromAsync(Deno.readDir(dir), (e) => e.name)).sort();
+    assert.deepEqual(names, [".aws-vault-tmp-fedcba9876543210", "a", "b"]);
+    // A profile merely named like one is still an item (only the exact temp shape is reserved).
+    await keyring.set(newItem({ key: ".aws-vault-tmp-prod", data: enc.encode("3") }));
+    assert.deepEqual((await keyring.keys()).sort(), [".aws-vault-tmp-prod", "a", "b"]);
+    await assert.rejects(
+      keyring.set(newItem({ key: ".aws-vault-tmp-00112233445566aa", data: enc.encode("4") })),
+      KeyringError,
+    );
+  });
+});

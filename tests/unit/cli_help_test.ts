@@ -68,7 +68,7 @@ Deno.test("help marks what is not built and the choices this build cannot serve"
   const backend = (await output(["--help"])).replace(/\s+/g, " ");
   assert.match(
     backend,
-    /--backend=BACKEND Secret backend to use\. \[keychain secret-service keyctl pass file; accepted, not in this build: kwallet passage wincred/,
+    /--backend=BACKEND Secret backend to use\. \[keychain secret-service keyctl pass passage file; accepted, not in this build: kwallet wincred/,
   );
   assert.match(
     backend,

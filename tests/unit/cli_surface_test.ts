@@ -24,6 +24,7 @@ Deno.test("--version, -v and the version command print the version", async () =>
     assert.deepEqual(await runCli(args, rt), 0);
     assert.deepEqual(rt.out.join(""), `${VERSION}\n`);
   }
+  assert.match(VERSION, /^\d+\.\d+\.\d+/);
 });
 
 Deno.test("help lists every command; help <command> and <command> --help show its flags", async () => {

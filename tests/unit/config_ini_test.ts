@@ -63,6 +63,40 @@ const cases: Array<{ name: string; text: string; want: ReturnType<typeof section
     text: "[profile a]\ncredential_process = tool\n  --flag",
     want: { "profile a": { credential_process: ["tool\n--flag", 2] } },
   },
+  {
+    name: "one pair of surrounding quotes is removed, as aws-vault's go-ini does",
+    text: [
+      "[profile q]",
+      'region = "eu-central-1"',
+      "role_arn = 'arn:aws:iam::1:role/R'",
+      "source_profile = `base`",
+      'mfa_serial = """arn:aws:iam::1:mfa/u"""',
+      'credential_process = "tool" --arg "x"',
+      'a = "a"b"',
+      "b = 'it's'",
+      'c = ""',
+      'd = "',
+      "e = \"x'",
+      'f = "spaced value" # comment',
+      "g = ' padded '",
+    ].join("\n"),
+    want: {
+      "profile q": {
+        region: ["eu-central-1", 2],
+        role_arn: ["arn:aws:iam::1:role/R", 3],
+        source_profile: ["base", 4],
+        mfa_serial: ["arn:aws:iam::1:mfa/u", 5],
+        credential_process: ['"tool" --arg "x"', 6],
+        a: ['"a"b"', 7],
+        b: ["'it's'", 8],
+        c: ["", 9],
+        d: ['"', 10],
+        e: ["\"x'", 11],
+        f: ["spaced value", 12],
+        g: [" padded ", 13],
+      },
+    },
+  },
 ];
 
 for (const c of cases) {

@@ -3,7 +3,12 @@
  * precedence, inheritance, chains, durations, origins, and the errors users see.
  */
 import assert from "node:assert/strict";
-import { parseConfig, type ProfileConfig, resolveProfile } from "../../lib/config/mod.ts";
+import {
+  indexConfig,
+  parseConfig,
+  type ProfileConfig,
+  resolveProfile,
+} from "../../lib/config/mod.ts";
 import type { ConfigFlags } from "../../lib/config/mod.ts";
 import { UserError } from "../../lib/errors.ts";
 import { envFromObject } from "../../lib/runtime.ts";
@@ -52,7 +57,24 @@ function resolve(
   env: Record<string, string> = {},
   flags: ConfigFlags = {},
 ): ProfileConfig {
-  return resolveProfile(parseConfig(text, "/cfg"), name, { env: envFromObject(env), flags });
+  const options = { env: envFromObject(env), flags };
+  // The lazily read config must give the full parse's answer, or its error, every time.
+  let lazy: ProfileConfig | Error;
+  try {
+    lazy = resolveProfile(indexConfig(text, "/cfg"), name, options);
+  } catch (err) {
+    lazy = err as Error;
+  }
+  let full: ProfileConfig;
+  try {
+    full = resolveProfile(parseConfig(text, "/cfg"), name, options);
+  } catch (err) {
+    assert.ok(lazy instanceof Error, `the lazy config resolved what the full parse refuses`);
+    assert.equal(lazy.message, (err as Error).message);
+    throw err;
+  }
+  assert.deepStrictEqual(lazy, full);
+  return full;
 }
 
 /** The chain from the requested profile down its sources. */

@@ -223,3 +223,21 @@ Deno.test("sessions in a keyring that keeps only Data (keyctl) are found and cle
     assert.deepEqual(await file.keys(), [credKey]);
   });
 });
+
+Deno.test("credentials a keyring does not list (pass at the store root) are found by name", async () => {
+  await withKeyring(async (k) => {
+    await new CredentialStore(k).set("bare", { accessKeyId: "AKIABARE", secretAccessKey: "s" });
+    // A keyring that lists nothing, as pass does for root entries no config profile names.
+    const unlisted = {
+      name: "unlisted",
+      get: (key: string) => k.get(key),
+      getMetadata: (key: string) => k.getMetadata(key),
+      set: (item: Parameters<FileKeyring["set"]>[0]) => k.set(item),
+      remove: (key: string) => k.remove(key),
+      keys: () => Promise.resolve([]),
+    };
+    const store = new CredentialStore(unlisted);
+    assert.equal(await store.has("bare"), true);
+    assert.equal(await store.has("missing"), false);
+  });
+});

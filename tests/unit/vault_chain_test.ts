@@ -193,6 +193,27 @@ Deno.test("role to role chain: GST, AR, AR with one prompt; only GST cached", as
   });
 });
 
+Deno.test("a role with its own keys as source of a role with the same MFA: one prompt (priming)", async () => {
+  await world(async (w) => {
+    // jonsmith has stored keys and a role; r2 assumes another role from it, same mfa_serial.
+    const r2 = () =>
+      at(w.sts, withSource(profile("r2", { roleArn: R2, mfaSerial: M }), jonsmith({ roleArn: R })));
+    const first = await w.retrieve(r2());
+    assert.deepEqual(actions(w.sts), ["GetSessionToken", "AssumeRole", "AssumeRole"]);
+    assert.equal(w.sts.callsOf("GetSessionToken")[0].params.SerialNumber, M);
+    for (const ar of w.sts.callsOf("AssumeRole")) assert.equal(ar.params.SerialNumber, undefined);
+    assert.deepEqual(w.sessions.ids(), [`sts.GetSessionToken/jonsmith/${M}`]);
+    assert.equal(w.mfa.prompts, 1);
+    // The next run reuses the session: no second prompt (exec -t CODE r2 twice would work).
+    assert.ok(first.startsWith("ASIA"));
+    await w.retrieve(r2());
+    assert.equal(w.mfa.prompts, 1);
+    // Used directly, that role is assumed from its keys with MFA, as before.
+    await w.retrieve(at(w.sts, jonsmith({ roleArn: R })), { noSession: true });
+    assert.equal(w.sts.callsOf("AssumeRole").at(-1)!.accessKeyId, JON.accessKeyId);
+  });
+});
+
 Deno.test("role to role chain with -n: two MFA codes, never the same one twice", async () => {
   await world(async (w) => {
     await w.retrieve(at(w.sts, admin2()), { noSession: true });

@@ -146,3 +146,36 @@ Deno.test("serverMode reaches prompt selection: no terminal prompt nobody watche
     await Deno.remove(bin, { recursive: true });
   }
 });
+
+Deno.test("a name with no section and no stored keys is refused, not resolved from [default]", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "for-profile-typo-" });
+  try {
+    const config = `${dir}/config`;
+    await Deno.writeTextFile(
+      config,
+      "[default]\nrole_arn = arn:aws:iam::111111111111:role/default-admin\n[profile keys]\n",
+    );
+    await withServices(
+      async ({ services, calls }) => {
+        for (const typo of ["typo", "Keys", "keys ", "profile keys"]) {
+          await assert.rejects(
+            providerForProfile(services, { profileName: typo, flags: {} }),
+            (err: Error) =>
+              err.message ===
+                `profile '${typo}' not found in ${config} and no stored credentials exist for it`,
+          );
+        }
+        // Stored keys without a section are a profile (added with --no-add-config).
+        const stored = await providerForProfile(services, { profileName: "session", flags: {} });
+        assert.equal(stored.profile.roleArn, "arn:aws:iam::111111111111:role/default-admin");
+        // A section is a profile even without keys.
+        await providerForProfile(services, { profileName: "keys", flags: {} });
+        assert.deepEqual(calls, []);
+      },
+      {},
+      { AWS_CONFIG_FILE: config },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
