@@ -1,6 +1,12 @@
 /** The D-Bus wire codec: byte layouts from the D-Bus specification, round trips, bad input. */
 import assert from "node:assert/strict";
 import { DbusWireError, Reader, splitSignature, Writer } from "../../backends/dbus/wire.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  frameLength,
+  MessageType,
+} from "../../backends/dbus/message.ts";
 
 Deno.test("dbus wire: a string is length, bytes, NUL; u32 after a byte is aligned to 4", () => {
   const w = new Writer();
@@ -54,4 +60,73 @@ Deno.test("dbus wire: bad signatures and truncated or hostile messages throw Dbu
   assert.throws(() => new Reader(new Uint8Array([255, 255, 255, 255])).read("ay"), DbusWireError);
   assert.throws(() => new Reader(new Uint8Array([2, 0x73, 0x73, 0])).read("v"), DbusWireError);
   assert.throws(() => new Reader(new Uint8Array([1, 0, 0, 0, 0xff, 0])).read("s"), DbusWireError);
+});
+
+Deno.test("dbus message: round trip, frame length, and a big-endian message built by hand", () => {
+  const m = {
+    type: MessageType.METHOD_CALL,
+    flags: 0,
+    serial: 7,
+    path: "/org/freedesktop/secrets",
+    interface: "org.freedesktop.Secret.Service",
+    member: "OpenSession",
+    destination: "org.freedesktop.secrets",
+    signature: "sv",
+    body: ["plain", { signature: "s", value: "" }],
+  };
+  const bytes = encodeMessage(m);
+  assert.equal(frameLength(bytes.subarray(0, 15)), undefined);
+  assert.equal(frameLength(bytes), bytes.length);
+  assert.deepEqual(decodeMessage(bytes), m);
+  const be = new Uint8Array([
+    0x42,
+    1,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    11, // fixed header, fields length 11
+    3,
+    1,
+    0x73,
+    0,
+    0,
+    0,
+    0,
+    2,
+    0x48,
+    0x69,
+    0, // MEMBER = "Hi"
+    0,
+    0,
+    0,
+    0,
+    0, // padding to 8
+  ]);
+  assert.equal(frameLength(be), 32);
+  assert.deepEqual(decodeMessage(be), {
+    type: 1,
+    flags: 0,
+    serial: 1,
+    member: "Hi",
+    signature: "",
+    body: [],
+  });
+  for (const bad of [0x58, 0x6c]) {
+    const copy = be.slice();
+    copy[0] = bad; // an unknown byte order; or the wrong one, which breaks the lengths
+    assert.throws(() => decodeMessage(copy), DbusWireError);
+  }
+  const v2 = be.slice();
+  v2[3] = 2;
+  assert.throws(() => frameLength(v2), DbusWireError);
 });
