@@ -15,6 +15,7 @@ PACKAGES=(
   python3-jeepney  # tests only: creates a gnome-keyring collection headless (no GUI prompt)
   dbus             # dbus-run-session for gnome-keyring
   dbus-x11         # dbus-launch
+  libkf5wallet-bin # kwallet backend: real kwalletd5 (headless, offscreen Qt) and kwallet-query
   keyutils         # keyctl backend
   python3-jwcrypto # independent JWE implementation for the file backend format
   util-linux       # unshare, flock, script
