@@ -133,16 +133,13 @@ export async function findKwalletDaemon(
  * Why the kwallet backend cannot be used, or undefined when a kwalletd answers on the session
  * bus. `activate`: a kwalletd the bus would start on demand counts (an explicit `--backend
  * kwallet`); the automatic choice takes only a running one, so it never starts a daemon that
- * would open a password dialog on a desktop that does not use KWallet.
+ * would open a password dialog on a desktop that does not use KWallet. (DISABLE_KWALLET and a
+ * missing bus are decided in backends/mod.ts, without loading this module.)
  */
 export async function kwalletUnavailable(
   env: Record<string, string | undefined>,
   options: { activate: boolean; connect?: () => Promise<KwalletBus>; timeoutMs?: number },
 ): Promise<string | undefined> {
-  if (env.DISABLE_KWALLET === "1") return "disabled by DISABLE_KWALLET=1";
-  if (!env.DBUS_SESSION_BUS_ADDRESS && !options.connect) {
-    return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)";
-  }
   const timeoutMs = options.timeoutMs ?? 5_000;
   let bus: KwalletBus;
   try {

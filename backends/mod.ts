@@ -28,6 +28,8 @@ export interface BackendOptions {
   passageCmd?: string;
   passagePrefix?: string;
   fileDir: string;
+  /** kwallet: the folder of the `aws-vault` wallet (`--kwallet-folder`); default `aws-vault`. */
+  kwalletFolder?: string;
   /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
   keyctlScope: string;
   /**
@@ -43,8 +45,15 @@ export interface BackendOptions {
 export interface BackendFactory {
   /** `--backend` name. */
   name: string;
-  /** Why this backend cannot be used here, or undefined when it can. */
-  unavailable(options: BackendOptions, runtime: Runtime): Promise<string | undefined>;
+  /**
+   * Why this backend cannot be used here, or undefined when it can. `choice.explicit`: the user
+   * named this backend (it may then be started on demand); else it is the automatic choice.
+   */
+  unavailable(
+    options: BackendOptions,
+    runtime: Runtime,
+    choice?: { explicit: boolean },
+  ): Promise<string | undefined>;
   /** Opens the backend. */
   open(options: BackendOptions, runtime: Runtime, log: Logger): Promise<Keyring>;
   /**
@@ -120,6 +129,26 @@ const secretServiceBackend: BackendFactory = {
   },
 };
 
+const kwalletBackend: BackendFactory = {
+  name: "kwallet",
+  // A notice when skipped only on a KDE desktop, where the user would expect KWallet.
+  expected: (runtime) => /KDE/i.test(runtime.env.get("XDG_CURRENT_DESKTOP") ?? ""),
+  unavailable: async (_options, runtime, choice) => {
+    if (runtime.os !== "linux" && runtime.os !== "freebsd") return "only on Linux and BSD";
+    // Decided without loading the D-Bus client when there is no bus to ask.
+    if (runtime.env.get("DISABLE_KWALLET") === "1") return "disabled by DISABLE_KWALLET=1";
+    if (!runtime.env.get("DBUS_SESSION_BUS_ADDRESS")) {
+      return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)";
+    }
+    const { kwalletUnavailable } = await import("./kwallet.ts");
+    return kwalletUnavailable(runtime.env.toObject(), { activate: choice?.explicit ?? true });
+  },
+  open: async (options, runtime) => {
+    const { openKwalletKeyring } = await import("./kwallet.ts");
+    return openKwalletKeyring({ folder: options.kwalletFolder, env: runtime.env.toObject() });
+  },
+};
+
 const keyctlBackend: BackendFactory = {
   name: "keyctl",
   unavailable: async (_options, runtime) => {
@@ -156,6 +185,7 @@ const keychainBackend: BackendFactory = {
 export const BACKENDS: BackendFactory[] = [
   keychainBackend,
   secretServiceBackend,
+  kwalletBackend,
   keyctlBackend,
   passBackend,
   passageBackend,
@@ -165,7 +195,7 @@ export const BACKENDS: BackendFactory[] = [
 /** Backends tried, in order, when none is chosen. */
 export function defaultOrder(os: typeof Deno.build.os): string[] {
   if (os === "darwin") return ["keychain", "file"];
-  if (os === "linux" || os === "freebsd") return ["secret-service", "file"];
+  if (os === "linux" || os === "freebsd") return ["secret-service", "kwallet", "file"];
   return ["file"];
 }
 
@@ -187,7 +217,7 @@ export async function openBackend(
   log: Logger = SILENT_LOGGER,
 ): Promise<Keyring> {
   const factory = backendFactory(name);
-  const why = await factory.unavailable(options, runtime);
+  const why = await factory.unavailable(options, runtime, { explicit: true });
   if (why) throw new UserError(`backend '${name}' is not available: ${why}`);
   return factory.open(options, runtime, log);
 }
@@ -203,7 +233,7 @@ export async function openKeyring(
   const skipped: string[] = [];
   for (const name of order) {
     const factory = backendFactory(name);
-    const why = await factory.unavailable(options, runtime);
+    const why = await factory.unavailable(options, runtime, { explicit: false });
     if (why === undefined) {
       if (skipped.length > 0) {
         runtime.stderr(

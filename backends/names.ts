@@ -22,7 +22,6 @@ export type BackendName = typeof BACKEND_NAMES[number];
 
 /** Backend names accepted for compatibility that this build does not implement. */
 export const UNSUPPORTED_BACKENDS: readonly BackendName[] = [
-  "kwallet",
   "wincred",
   "winhello",
   "op",

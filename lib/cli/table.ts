@@ -99,6 +99,12 @@ export const GLOBAL_FLAGS = {
   fileDir: flag.text("file-dir", 'Directory for the "file" password store.', "~/.awsvault/keys/", {
     env: "AWS_VAULT_FILE_DIR",
   }),
+  kwalletFolder: flag.text(
+    "kwallet-folder",
+    'Folder of the "aws-vault" KDE wallet for the kwallet backend.',
+    "aws-vault",
+    { env: "AWS_VAULT_KWALLET_FOLDER", placeholder: "NAME" },
+  ),
   keyctlScope: flag.choiceWithDefault(
     "keyctl-scope",
     "Kernel keyring scope for the keyctl backend.",

@@ -1,7 +1,7 @@
 /**
  * `add`, `list`, `exec` and `remove` end to end with every real backend: the CLI runs as a user
  * runs it (a separate process per command, a temp HOME and config file) against the file vault,
- * pass with a throwaway gpg key, the kernel keyring and gnome-keyring on a private bus.
+ * pass with a throwaway gpg key, the kernel keyring, gnome-keyring and kwalletd on private buses.
  * Every helper tool the CLI starts is logged through PATH shims, so the tests also prove that no
  * secret reaches an argv, and none shows in the output of add, list and remove.
  */
@@ -12,6 +12,7 @@ import { argvLog } from "../support/argv_log.ts";
 import { makePassStore, PASS_GPG } from "../support/gpg_pass.ts";
 import { GNOME_KEYRING, startGnomeKeyring } from "../support/gnome_keyring.ts";
 import { KEYCTL, startKeyctlSession, withoutJoinNotice } from "../support/keyctl_session.ts";
+import { KWALLETD, startKwalletd } from "../support/kwalletd.ts";
 import { ignoreWithout, type Peer } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
 
@@ -89,6 +90,15 @@ const PEERS: Record<string, () => Promise<BackendPeer>> = {
       cleanup: gk.cleanup,
     };
   },
+  kwallet: async () => {
+    const kd = await startKwalletd();
+    return {
+      env: { DBUS_SESSION_BUS_ADDRESS: kd.env.DBUS_SESSION_BUS_ADDRESS },
+      secrets: [],
+      run: runCli,
+      cleanup: kd.cleanup,
+    };
+  },
 };
 
 /** The real programs each backend needs. */
@@ -97,6 +107,7 @@ const NEEDS: Record<string, Peer[]> = {
   pass: [PASS_GPG],
   keyctl: [KEYCTL],
   "secret-service": [GNOME_KEYRING],
+  kwallet: [KWALLETD],
 };
 
 /** What a test gets: a way to run the CLI and the facts to check afterwards. */
@@ -302,5 +313,62 @@ Deno.test("keyctl: parallel first adds all land (ring creation is locked across 
       await session.cleanup();
       await Deno.remove(home, { recursive: true });
     }
+  }
+});
+
+Deno.test("kwallet: picked when running, --kwallet-folder and its variable, one line when absent", {
+  ignore: await ignoreWithout(KWALLETD),
+}, async () => {
+  // kwalletd (5.97 on) also serves the Secret Service API, which the automatic choice would take
+  // first (as aws-vault's does); switched off here, as it is where KWallet runs without it.
+  const kd = await startKwalletd({ kwalletrc: ["[org.freedesktop.secrets]", "apiEnabled=false"] });
+  const home = await Deno.makeTempDir();
+  try {
+    const env = {
+      HOME: home,
+      AWS_CONFIG_FILE: `${home}/config`,
+      DBUS_SESSION_BUS_ADDRESS: kd.env.DBUS_SESSION_BUS_ADDRESS,
+      AWS_ACCESS_KEY_ID: KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET,
+    };
+    // No Secret Service on this bus: the running kwalletd is the next automatic choice.
+    let r = await runCli(["add", "--env", "--no-add-config", "auto"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /^aws-vault: using the kwallet backend because secret-service is unavailable: /,
+    );
+    r = await runCli(["add", "--env", "--no-add-config", "--kwallet-folder", "team a", "flagged"], {
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const list = (folder?: string) =>
+      runCli(["--backend", "kwallet", "list", "--credentials"], {
+        env: folder === undefined ? env : { ...env, AWS_VAULT_KWALLET_FOLDER: folder },
+      });
+    assert.equal((await list()).stdout, "auto\n");
+    assert.equal((await list("team a")).stdout, "flagged\n");
+    const h = (await kd.busctl("open", "sxs", "aws-vault", "0", "aws-vault")).split(" ")[1];
+    assert.equal(
+      await kd.busctl("entryList", "iss", h, "team a", "aws-vault"),
+      'as 1 "flagged"',
+    );
+    // DISABLE_KWALLET=1 takes it out of the automatic choice (aws-vault's switch).
+    r = await runCli(["list", "--credentials"], {
+      env: { ...env, DISABLE_KWALLET: "1", AWS_VAULT_FILE_PASSPHRASE: "x" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    // No kwalletd: one line, exit 1, no stack trace; the automatic choice falls back to file.
+    kd.signal("SIGKILL");
+    r = await runCli(["--backend", "kwallet", "list", "--credentials"], { env });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      "aws-vault: error: backend 'kwallet' is not available: no kwalletd is running or can be started on the session bus\n",
+    );
+  } finally {
+    await kd.cleanup();
+    await Deno.remove(home, { recursive: true });
   }
 });

@@ -68,7 +68,11 @@ Deno.test("help marks what is not built and the choices this build cannot serve"
   const backend = (await output(["--help"])).replace(/\s+/g, " ");
   assert.match(
     backend,
-    /--backend=BACKEND Secret backend to use\. \[keychain secret-service keyctl pass passage file; accepted, not in this build: kwallet wincred/,
+    /--backend=BACKEND Secret backend to use\. \[keychain secret-service kwallet keyctl pass passage file; accepted, not in this build: wincred/,
+  );
+  assert.match(
+    backend,
+    /--kwallet-folder="aws-vault" Folder of the "aws-vault" KDE wallet for the kwallet backend\. \(\$AWS_VAULT_KWALLET_FOLDER\)/,
   );
   assert.match(
     backend,
