@@ -351,3 +351,25 @@ Deno.test("kwallet: an entry that is not Item JSON is an error naming it, and st
     assert.deepEqual((await k.keys()).sort(), ["junk", "pw"]);
   });
 });
+
+Deno.test(
+  "kwallet: two clients (as two processes) writing at once both land",
+  { ignore },
+  async () => {
+    await withKwallet(async (_kd, open) => {
+      const a = open();
+      const b = open();
+      const keys = (p: string) => Array.from({ length: 8 }, (_, i) => `${p}-${i}`);
+      await Promise.all([
+        ...keys("a").map((key) => a.set(newItem({ key, data: enc.encode(key) }))),
+        ...keys("b").map((key) => b.set(newItem({ key, data: enc.encode(key) }))),
+      ]);
+      assert.deepEqual((await a.keys()).sort(), [...keys("a"), ...keys("b")].sort());
+      for (const key of keys("a")) assert.equal(dec.decode((await b.get(key))!.data), key);
+      // One client removing what the other lists: the other sees it gone, never an error.
+      await Promise.all(keys("b").map((key) => a.remove(key)));
+      assert.deepEqual((await b.keys()).sort(), keys("a").sort());
+      assert.equal(await b.remove("b-0"), false);
+    });
+  },
+);
