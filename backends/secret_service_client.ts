@@ -249,9 +249,7 @@ export class SecretServiceClient {
       if (outcome === undefined) {
         await this.#call(path, PROMPT, "Dismiss", "", [], { timeoutMs: 2_000 }).catch(() => {});
         throw new SecretPromptError(
-          `the Secret Service prompt for ${what} was not answered within ${
-            Math.round(timeoutMs / 1000)
-          } s`,
+          `the Secret Service prompt for ${what} was not answered within ${duration(timeoutMs)}`,
           false,
         );
       }
@@ -267,6 +265,10 @@ export class SecretServiceClient {
       await sub.close();
     }
   }
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 function asPaths(v: DbusValue): string[] {

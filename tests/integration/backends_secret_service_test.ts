@@ -26,6 +26,9 @@ import { connectBus } from "../../backends/dbus/connection.ts";
 import { KeyringError, newItem } from "../../backends/keyring.ts";
 import { encodeItemJson } from "../../backends/item_json.ts";
 import { startDbusStandIn } from "../support/dbus_stand_in.ts";
+import { testRuntime } from "../support/runtime.ts";
+import { openKeyring } from "../../backends/mod.ts";
+import { lookPath } from "../../lib/process/path_lookup.ts";
 
 const noKeyring = await ignoreWithout(GNOME_KEYRING);
 const noSecretTool = noKeyring || await ignoreWithout(SECRET_TOOL);
@@ -400,3 +403,59 @@ Deno.test("secret-service: the encrypted transfer session is negotiated with gno
     await gk.cleanup();
   }
 });
+
+Deno.test(
+  "secret-service: the default backend choice needs only the bus (no secret-tool or busctl on PATH)",
+  {
+    ignore: noKeyring,
+  },
+  async () => {
+    const empty = await Deno.makeTempDir({ prefix: "awsvault-empty-path-" });
+    const options = {
+      keychain: "aws-vault",
+      secretServiceCollection: "awsvault",
+      fileDir: `${empty}/vault`,
+      keyctlScope: "user",
+    };
+    const gk = await startGnomeKeyring();
+    const noSecrets = await startDbusStandIn({
+      onCall: (call, peer) =>
+        call.member === "NameHasOwner"
+          ? peer.reply(call, "b", [false])
+          : peer.reply(call, "as", [[]]),
+    });
+    try {
+      const pick = async (bus: string | undefined) => {
+        const rt = testRuntime({
+          env: { PATH: empty, ...(bus ? { DBUS_SESSION_BUS_ADDRESS: bus } : {}) },
+          home: empty,
+        });
+        const k = await openKeyring(options, rt);
+        await k.close?.();
+        return { name: k.name, notice: rt.err.join("") };
+      };
+      assert.deepEqual(await pick(gk.env.DBUS_SESSION_BUS_ADDRESS), {
+        name: "secret-service",
+        notice: "",
+      });
+      // No bus at all is a headless machine: the file backend without a notice.
+      assert.deepEqual(await pick(undefined), { name: "file", notice: "" });
+      const none = await pick(noSecrets.address);
+      assert.equal(none.name, "file");
+      assert.match(
+        none.notice,
+        /^aws-vault: using the file backend because secret-service is unavailable: no Secret Service is running on the session bus/,
+      );
+      const missing = await pick(`unix:path=${empty}/no-bus`);
+      assert.equal(missing.name, "file");
+      assert.match(missing.notice, /no such socket/);
+      for (const tool of ["secret-tool", "busctl"]) {
+        assert.equal(await lookPath(tool, empty), undefined);
+      }
+    } finally {
+      await noSecrets.close();
+      await gk.cleanup();
+      await Deno.remove(empty, { recursive: true });
+    }
+  },
+);
