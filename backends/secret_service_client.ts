@@ -30,6 +30,18 @@ const COLLECTION = "org.freedesktop.Secret.Collection";
 const ITEM = "org.freedesktop.Secret.Item";
 const PROMPT = "org.freedesktop.Secret.Prompt";
 
+/** What the methods we call answer (spec 0.2); any other answer is refused, not guessed at. */
+const REPLY_SIGNATURES: Record<string, string> = {
+  OpenSession: "vo",
+  ReadAlias: "o",
+  CreateCollection: "oo",
+  Unlock: "aoo",
+  SearchItems: "ao",
+  GetSecret: "(oayays)",
+  CreateItem: "oo",
+  Delete: "o",
+};
+
 /** Error names of the Secret Service API. */
 export const SecretErrorNames = {
   IS_LOCKED: "org.freedesktop.Secret.Error.IsLocked",
@@ -109,6 +121,12 @@ export class SecretServiceClient {
       signature,
       body,
     }, { timeoutMs: this.#options.callTimeoutMs, ...options });
+    const expected = REPLY_SIGNATURES[member];
+    if (expected !== undefined && reply.signature !== expected) {
+      throw new DbusError(
+        `the Secret Service answered ${member} with '${reply.signature}', not '${expected}'`,
+      );
+    }
     return reply.body;
   }
 

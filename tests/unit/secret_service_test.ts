@@ -26,6 +26,8 @@ interface Script {
   prompt?: "unlock" | "dismiss" | "never" | "hang";
   /** Close the connection when this method is called (once). */
   dieOn?: string;
+  /** Answer this method with a string instead of its real reply. */
+  wrongTypeOn?: string;
 }
 
 /** A scripted Secret Service; records every call. */
@@ -51,6 +53,7 @@ async function scriptedService(script: Script) {
       died = true;
       return peer.close();
     }
+    if (script.wrongTypeOn === call.member) return peer.reply(call, "s", ["surprise"]);
     switch (call.member) {
       case "Get": {
         const p = props(call.path!, String(call.body[1]));
@@ -217,4 +220,17 @@ Deno.test("secret-service: the daemon dying mid-call is a KeyringError; the next
     assert.equal(await k.remove("work"), true);
     assert.equal(await k.get("work"), undefined);
   });
+});
+
+Deno.test("secret-service: replies of the wrong type are refused with one KeyringError", async () => {
+  for (const member of ["SearchItems", "GetSecret", "OpenSession", "CreateItem", "Get"]) {
+    await withService({ wrongTypeOn: member }, async (k) => {
+      const op = member === "CreateItem"
+        ? k.set(newItem({ key: "work", data: enc.encode("x") }))
+        : k.get("work");
+      const err = await op.catch((e) => e);
+      assert(err instanceof KeyringError, `${member}: ${err}`);
+      assert.match(err.message, /answered .* with 's', not|answered '?s'?, not a variant/, member);
+    });
+  }
 });
