@@ -1,5 +1,5 @@
 /**
- * Runs the helper tools of the shell-out backends (pass, secret-tool, busctl, keyctl, security).
+ * Runs the helper tools of the shell-out backends (pass, passage, keyctl, security).
  * Secrets travel on stdin, never in argv; failures become one-line KeyringErrors that name the
  * tool and quote the tool's own message (tools never echo their stdin back).
  */

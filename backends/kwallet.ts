@@ -96,9 +96,9 @@ export interface KwalletOptions {
   callTimeoutMs?: number;
 }
 
-/** The kwallet keyring; `close()` ends its bus connection (the process may also just exit). */
+/** The kwallet keyring; `close()` ends its bus connection (the next operation opens a new one). */
 export interface KwalletKeyring extends Keyring {
-  close(): void;
+  close(): Promise<void>;
 }
 
 const BUS = {
@@ -283,11 +283,11 @@ class Kwallet implements KwalletKeyring {
     checkName("key", key);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     const session = this.#session;
     this.#session = undefined;
     this.#handle = undefined;
-    session?.then((s) => s.bus.close(), () => {});
+    (await session?.catch(() => undefined))?.bus.close();
   }
 
   /**

@@ -123,9 +123,12 @@ const secretServiceBackend: BackendFactory = {
     const { secretServiceUnavailable } = await import("./secret_service.ts");
     return secretServiceUnavailable(runtime.env.toObject());
   },
-  open: async (options) => {
+  open: async (options, runtime) => {
     const { openSecretServiceKeyring } = await import("./secret_service.ts");
-    return openSecretServiceKeyring({ collection: options.secretServiceCollection });
+    return openSecretServiceKeyring({
+      collection: options.secretServiceCollection,
+      env: runtime.env.toObject(),
+    });
   },
 };
 

@@ -197,7 +197,6 @@ export class DbusConnection {
     options: ConnectOptions = {},
   ): Promise<DbusConnection> {
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const shown = path.startsWith("\0") ? `abstract socket '${path.slice(1)}'` : path;
     let timedOut = false;
     let conn: Deno.Conn | undefined;
     // One deadline for the whole handshake: when it passes, closing the socket ends any read.
@@ -211,11 +210,11 @@ export class DbusConnection {
       try {
         conn = await Deno.connect({ transport: "unix", path });
       } catch (err) {
-        throw new DbusConnectError(connectFailure(err, shown), { cause: err });
+        throw new DbusConnectError(connectFailure(err), { cause: err });
       }
       if (timedOut) {
         conn.close();
-        throw new DbusConnectError(`${shown}: no answer within ${timeoutMs} ms`);
+        throw new DbusConnectError(`no answer within ${timeoutMs} ms`);
       }
       let auth;
       try {
@@ -474,11 +473,11 @@ export function matchRule(match: SignalMatch): string {
   return parts.join(",");
 }
 
-function connectFailure(err: unknown, shown: string): string {
-  if (err instanceof Deno.errors.NotFound) return `${shown}: no such socket (is the bus running?)`;
-  if (err instanceof Deno.errors.PermissionDenied) return `${shown}: permission denied`;
+function connectFailure(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "no such socket (is the bus running?)";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (err instanceof Deno.errors.ConnectionRefused) {
-    return `${shown}: connection refused (the bus is not running)`;
+    return "connection refused (the bus is not running)";
   }
-  return `${shown}: ${(err as Error).message}`;
+  return (err as Error).message;
 }

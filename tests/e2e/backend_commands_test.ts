@@ -15,6 +15,7 @@ import { KEYCTL, startKeyctlSession, withoutJoinNotice } from "../support/keyctl
 import { KWALLETD, startKwalletd } from "../support/kwalletd.ts";
 import { ignoreWithout, type Peer } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
+import { lookPath } from "../../lib/process/path_lookup.ts";
 
 const KEY_ID = "AKIAE2EBACKEND000001";
 const SECRET = "e2eBackendSecret/first+0123456789abcdefghij";
@@ -22,7 +23,7 @@ const KEY_ID_2 = "AKIAE2EBACKEND000002";
 const SECRET_2 = "e2eBackendSecret/second+0123456789abcdefgh";
 
 /** Tools the shell-out backends start (pass starts gpg itself). */
-const TOOLS = ["pass", "gpg", "gpg2", "keyctl", "secret-tool", "busctl"];
+const TOOLS = ["pass", "gpg", "gpg2", "keyctl"];
 
 /** One real backend, ready for CLI runs. */
 interface BackendPeer {
@@ -32,6 +33,10 @@ interface BackendPeer {
   secrets: string[];
   /** How the tool command line that stores an item looks (none for the file backend). */
   storeCommand?: RegExp;
+  /** A PATH of its own for the CLI (instead of the shims): to prove it needs no tools. */
+  path?: string;
+  /** Programs that must not be on that PATH. */
+  absentTools?: string[];
   /** Runs the CLI where the backend can reach its store. */
   run(args: string[], options: CliOptions): Promise<CliResult>;
   cleanup(): Promise<void>;
@@ -82,12 +87,20 @@ const PEERS: Record<string, () => Promise<BackendPeer>> = {
       await gk.cleanup();
       throw err;
     }
+    // The backend talks D-Bus itself: the CLI gets a PATH with only `env` (exec's child) on it,
+    // no secret-tool, no busctl, no shell.
+    const bin = await Deno.makeTempDir({ prefix: "awsvault-bin-" });
+    await Deno.symlink((await lookPath("env", Deno.env.get("PATH")))!, `${bin}/env`);
     return {
       env: { DBUS_SESSION_BUS_ADDRESS: gk.env.DBUS_SESSION_BUS_ADDRESS },
       secrets: [],
-      storeCommand: /^secret-tool store --label=p .* profile p$/m,
+      path: bin,
+      absentTools: ["secret-tool", "busctl"],
       run: runCli,
-      cleanup: gk.cleanup,
+      cleanup: async () => {
+        await gk.cleanup();
+        await Deno.remove(bin, { recursive: true });
+      },
     };
   },
   kwallet: async () => {
@@ -121,6 +134,10 @@ interface Setup {
   toolArgv(): Promise<string>;
   /** See BackendPeer.storeCommand. */
   storeCommand?: RegExp;
+  /** The CLI's PATH. */
+  path: string;
+  /** See BackendPeer.absentTools. */
+  absentTools: string[];
 }
 
 /**
@@ -147,6 +164,7 @@ async function withBackend(
       ...(name === "file" ? { AWS_VAULT_FILE_DIR: home.env.AWS_VAULT_FILE_DIR } : {}),
       ...peer.env,
       ...tools.env,
+      ...(peer.path ? { PATH: peer.path } : {}),
       ...(selectBy === "env" ? { AWS_VAULT_BACKEND: name } : {}),
     };
     const flag = selectBy === "flag" ? ["--backend", name] : [];
@@ -156,6 +174,8 @@ async function withBackend(
       secrets: [SECRET, SECRET_2, ...peer.secrets],
       toolArgv: tools.read,
       storeCommand: peer.storeCommand,
+      path: env.PATH,
+      absentTools: peer.absentTools ?? [],
     });
   } finally {
     await home.cleanup();
@@ -239,6 +259,9 @@ for (const name of Object.keys(PEERS)) {
 
         const argv = await s.toolArgv();
         if (s.storeCommand) assert.match(argv, s.storeCommand, "the tools ran through the shims");
+        for (const tool of s.absentTools) {
+          assert.equal(await lookPath(tool, s.path), undefined, `${tool} is not on PATH`);
+        }
         for (const secret of s.secrets) assert(!argv.includes(secret), "a secret is in an argv");
       });
     },

@@ -28,7 +28,7 @@ keyringConformance("kwallet", async () => {
   return {
     keyring,
     cleanup: async () => {
-      keyring.close();
+      await keyring.close();
       await kd.cleanup();
     },
   };
@@ -48,7 +48,7 @@ async function withKwallet(
       return k;
     });
   } finally {
-    for (const k of opened) k.close();
+    for (const k of opened) await k.close();
     await kd.cleanup();
   }
 }
@@ -269,7 +269,7 @@ Deno.test("kwallet: the bus going away is an error on the next call", { ignore }
     );
     return true;
   });
-  k.close();
+  await k.close();
 });
 
 Deno.test(

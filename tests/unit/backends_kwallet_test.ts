@@ -74,7 +74,7 @@ async function withFake(
   try {
     await fn(k, calls, bus);
   } finally {
-    k.close();
+    await k.close();
     await bus.close().catch(() => {}); // a test may have closed it already
   }
 }

@@ -373,3 +373,35 @@ Deno.test("dbus connect: the real dbus-daemon: Hello, NameHasOwner, properties, 
     await daemon.status;
   }
 });
+
+const SETPRIV = commandPeer("setpriv", "setpriv", ["--version"]);
+
+Deno.test("dbus connect: a socket we may not open is 'permission denied'", {
+  ignore: Deno.uid() === 0 && await ignoreWithout(SETPRIV),
+}, async () => {
+  const bus0 = await startDbusStandIn();
+  try {
+    const path = bus0.address.slice("unix:path=".length);
+    await Deno.chmod(path, 0);
+    const connection = new URL("../../backends/dbus/connection.ts", import.meta.url).href;
+    const script = `import { connectBus } from "${connection}";
+      await connectBus("${bus0.address}").then((b) => { b.close(); console.log("connected"); },
+        (e) => console.log(e.name + ": " + e.message));`;
+    // Root opens anything: run the client as root without the capabilities that allow it.
+    const [cmd, ...args] = [
+      ...(Deno.uid() === 0 ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] : []),
+      Deno.execPath(),
+      "eval",
+      script,
+    ];
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.equal(
+      text,
+      `DbusConnectError: cannot connect to the D-Bus bus at ${bus0.address}: permission denied`,
+      new TextDecoder().decode(out.stderr),
+    );
+  } finally {
+    await bus0.close();
+  }
+});
