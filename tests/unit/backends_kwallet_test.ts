@@ -204,3 +204,49 @@ Deno.test("kwallet: availability asks only the bus; activation only when chosen"
     await bus6.close();
   }
 });
+
+Deno.test("kwallet in the automatic choice: a running kwalletd is taken after secret-service", async () => {
+  const { openKeyring } = await import("../../backends/mod.ts");
+  const { testRuntime } = await import("../support/runtime.ts");
+  const empty = await Deno.makeTempDir();
+  const options = {
+    keychain: "aws-vault",
+    secretServiceCollection: "awsvault",
+    fileDir: `${empty}/vault`,
+    keyctlScope: "user",
+  };
+  const pick = async (running: string[], env: Record<string, string> = {}) => {
+    const { bus } = await fakeKwalletd({ running });
+    try {
+      const rt = testRuntime({
+        env: { PATH: empty, DBUS_SESSION_BUS_ADDRESS: bus.address, ...env },
+        home: empty,
+      });
+      const k = await openKeyring(options, rt);
+      await k.close?.();
+      return { name: k.name, notice: rt.err.join("") };
+    } finally {
+      await bus.close();
+    }
+  };
+  try {
+    const kde = await pick(["org.kde.kwalletd5"]);
+    assert.equal(kde.name, "kwallet");
+    assert.match(kde.notice, /^aws-vault: using the kwallet backend because secret-service is/);
+    const disabled = await pick(["org.kde.kwalletd5"], { DISABLE_KWALLET: "1" });
+    assert.equal(disabled.name, "file");
+    assert.doesNotMatch(disabled.notice, /kwallet/);
+    // Not running: skipped; a notice names it only on a KDE desktop.
+    const gnome = await pick([]);
+    assert.equal(gnome.name, "file");
+    assert.doesNotMatch(gnome.notice, /kwallet/);
+    const plasma = await pick([], { XDG_CURRENT_DESKTOP: "KDE" });
+    assert.equal(plasma.name, "file");
+    assert.match(
+      plasma.notice,
+      /kwallet is unavailable: kwalletd is not running on the session bus/,
+    );
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
