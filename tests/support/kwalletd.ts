@@ -8,12 +8,12 @@
  * succeeds without a dialog ("Prompt on Open" is off by default). Restarting kwalletd and calling
  * pamOpen with the same hash unlocks the same wallet file again.
  *
- * The bus has its own configuration without the system's service directories, so no daemon is
- * started on demand unless a test asks for it (`activatable`). Test-side calls go through busctl,
+ * The bus (tests/support/private_bus.ts) has no service directory of the system's, so no daemon
+ * is started on demand unless a test asks for it (`activatable`). Test-side calls go through busctl,
  * a client independent of ours.
  */
 import { commandWorks, type Peer, requirePeers } from "./peers.ts";
-import { readUntil } from "./read_until.ts";
+import { startPrivateBus } from "./private_bus.ts";
 
 /** dbus-daemon, kwalletd5 and busctl. */
 export const KWALLETD: Peer = {
@@ -95,35 +95,12 @@ export async function startKwalletd(options: KwalletdOptions = {}): Promise<Kwal
       "[D-BUS Service]\nName=org.kde.kwalletd5\nExec=/usr/bin/kwalletd5\n",
     );
   }
-  await Deno.writeTextFile(
-    `${home}/bus.conf`,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=${home}/run/bus</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>${home}/services</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`,
-  );
-  const bus = new Deno.Command("dbus-daemon", {
-    args: [`--config-file=${home}/bus.conf`, "--nofork", "--nopidfile", "--print-address=1"],
+  const bus = await startPrivateBus({
+    dir: `${home}/run`,
+    serviceDir: `${home}/services`,
     env: daemonEnv,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = bus.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const address = (await readUntil(reader, (text) => text.includes("\n"))).trim();
-  reader.releaseLock();
-  await bus.stdout.cancel().catch(() => {});
+  });
+  const address = bus.address;
   const env = { DBUS_SESSION_BUS_ADDRESS: address };
 
   const busctl = async (member: string, signature: string, ...args: string[]) => {
@@ -213,10 +190,7 @@ export async function startKwalletd(options: KwalletdOptions = {}): Promise<Kwal
 
   const cleanup = async () => {
     await stopDaemon();
-    try {
-      bus.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await bus.status;
+    await bus.stop();
     await Deno.remove(home, { recursive: true }).catch(() => {});
   };
   try {
