@@ -57,6 +57,9 @@ export const DEFAULT_KWALLET_FOLDER = "aws-vault";
  */
 export const KWALLET_MAX_ITEM_BYTES = 1024 * 1024;
 
+/** Longest key or folder name (UTF-8 bytes), as for the Secret Service: names stay small. */
+export const KWALLET_MAX_NAME_BYTES = 64 * 1024;
+
 const INTERFACE = "org.kde.KWallet";
 /** A folder nobody creates: removeEntry in it tells whether a handle is ours (see above). */
 const PROBE_FOLDER = "aws-vault handle probe (never created)";
@@ -479,6 +482,11 @@ function checkName(what: "key" | "folder", name: string): void {
   }
   if (!name.isWellFormed()) {
     throw new KeyringError(`${what} ${JSON.stringify(name)} is not valid Unicode`);
+  }
+  if (new TextEncoder().encode(name).length > KWALLET_MAX_NAME_BYTES) {
+    throw new KeyringError(
+      `a ${what} longer than ${KWALLET_MAX_NAME_BYTES} bytes cannot be used in KWallet`,
+    );
   }
 }
 

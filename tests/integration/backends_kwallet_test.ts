@@ -278,7 +278,7 @@ Deno.test(
   async () => {
     await withKwallet(async (_kd, open) => {
       const k = open();
-      for (const key of ["", "a\0b", "lone \ud800 surrogate"]) {
+      for (const key of ["", "a\0b", "lone \ud800 surrogate", "k".repeat(64 * 1024 + 1)]) {
         assert.throws(() => k.checkKey!(key), KeyringError);
         await assert.rejects(() => k.set(newItem({ key, data: enc.encode("v") })), KeyringError);
         await assert.rejects(() => k.get(key), KeyringError);
