@@ -498,5 +498,8 @@ function connectFailure(err: unknown): string {
   if (err instanceof Deno.errors.ConnectionRefused) {
     return "connection refused (the bus is not running)";
   }
+  if (err instanceof Deno.errors.WouldBlock) {
+    return "the bus is not accepting connections (its listen queue is full)";
+  }
   return (err as Error).message;
 }
