@@ -223,6 +223,19 @@ export class SecretServiceKeyring implements Keyring {
     });
   }
 
+  /** Whether keys() lists this key: one search instead of reading every label. */
+  has(key: string): Promise<boolean> {
+    return this.#run(`cannot look up '${short(key)}' in the Secret Service`, async (client) => {
+      this.checkKey(key);
+      const collection = await this.#findCollection(client);
+      if (collection === undefined) return false;
+      for (const path of await client.searchItems(collection, { profile: key })) {
+        if (await client.label(path, "item").catch(() => undefined) === key) return true;
+      }
+      return false;
+    });
+  }
+
   keys(): Promise<string[]> {
     return this.#run("cannot list the Secret Service collection", async (client) => {
       const collection = await this.#findCollection(client);

@@ -36,6 +36,16 @@ export type SocketTarget =
   }
   | { kind: "unsupported"; reason: string; text: string };
 
+/** %-escapes an address value (bytes outside the specification's optionally-escaped set). */
+export function escapeAddressValue(value: string): string {
+  let out = "";
+  for (const b of new TextEncoder().encode(value)) {
+    const c = String.fromCharCode(b);
+    out += /[-0-9A-Za-z_/.\\*]/.test(c) ? c : `%${b.toString(16).padStart(2, "0")}`;
+  }
+  return out;
+}
+
 /** Decodes a %-escaped address value to a string (bytes read as UTF-8). */
 function unescapeValue(raw: string, entry: string): string {
   const bytes: number[] = [];

@@ -23,7 +23,7 @@
  * ```
  */
 import { authenticate, type ByteStream, writeAll } from "./auth.ts";
-import { parseBusAddress, socketTarget } from "./address.ts";
+import { escapeAddressValue, parseBusAddress, socketTarget } from "./address.ts";
 import {
   type DbusMessage,
   decodeMessage,
@@ -105,17 +105,36 @@ export interface Subscription {
 }
 
 /**
- * Connects to the session bus named by `env.DBUS_SESSION_BUS_ADDRESS`. Throws DbusConnectError
- * when it is unset or no entry of it can be reached.
+ * The session bus address: `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus` when that
+ * socket exists (where systemd puts the user's bus; libdbus and godbus look there too), else
+ * undefined.
+ */
+export function sessionBusAddress(env: Record<string, string | undefined>): string | undefined {
+  if (env.DBUS_SESSION_BUS_ADDRESS) return env.DBUS_SESSION_BUS_ADDRESS;
+  const dir = env.XDG_RUNTIME_DIR;
+  if (!dir?.startsWith("/")) return undefined;
+  try {
+    if (Deno.statSync(`${dir}/bus`).isSocket) {
+      return `unix:path=${escapeAddressValue(`${dir}/bus`)}`;
+    }
+  } catch { /* no such socket */ }
+  return undefined;
+}
+
+/**
+ * Connects to the session bus (see sessionBusAddress). Throws DbusConnectError when there is
+ * none or no entry of its address can be reached.
  */
 export function connectSessionBus(
   env: Record<string, string | undefined>,
   options: ConnectOptions = {},
 ): Promise<DbusConnection> {
-  const address = env.DBUS_SESSION_BUS_ADDRESS;
+  const address = sessionBusAddress(env);
   if (!address) {
     return Promise.reject(
-      new DbusConnectError("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"),
+      new DbusConnectError(
+        "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus)",
+      ),
     );
   }
   return connectBus(address, options);
@@ -478,6 +497,9 @@ function connectFailure(err: unknown): string {
   if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (err instanceof Deno.errors.ConnectionRefused) {
     return "connection refused (the bus is not running)";
+  }
+  if (err instanceof Deno.errors.WouldBlock) {
+    return "the bus is not accepting connections (its listen queue is full)";
   }
   return (err as Error).message;
 }

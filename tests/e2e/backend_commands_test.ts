@@ -395,3 +395,22 @@ Deno.test("kwallet: picked when running, --kwallet-folder and its variable, one 
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("secret-service: parallel adds from separate processes all land, one item each", {
+  ignore: await ignoreWithout(GNOME_KEYRING),
+}, async () => {
+  await withBackend("secret-service", "env", async (s) => {
+    const names = ["a", "b", "c", "d", "a", "b"];
+    const adds = await Promise.all(
+      names.map((p, i) =>
+        s.cli(["add", "--env", "--no-add-config", p], {
+          AWS_ACCESS_KEY_ID: `AKIA${p}${i}`,
+          AWS_SECRET_ACCESS_KEY: "s",
+        })
+      ),
+    );
+    assert.deepEqual(adds.map((r) => [r.code, r.stderr]), names.map(() => [0, ""]));
+    const list = await s.cli(["list", "--credentials"]);
+    assert.equal(list.stdout, "a\nb\nc\nd\n");
+  });
+});

@@ -148,6 +148,8 @@ Deno.test("secret-service: what secret-tool stores as aws-vault does, we read an
     ], json);
     assert.equal(stored.code, 0);
     assert.deepEqual(await k.keys(), ["old"]);
+    assert.equal(await k.has("old"), true);
+    assert.equal(await k.has("ol"), false);
     assert.equal(dec.decode((await k.get("old"))!.data), '{"AccessKeyID":"A"}');
     assert((await k.getMetadata("old"))?.modificationTime instanceof Date);
     assert.equal(await k.remove("old"), true);
@@ -168,6 +170,7 @@ Deno.test("secret-service: an item in another collection with the same label is 
     ], "not ours");
     assert.equal(r.code, 0);
     assert.deepEqual(await k.keys(), []);
+    assert.equal(await k.has("work"), false);
     assert.equal(await k.get("work"), undefined);
     assert.equal(await k.getMetadata("work"), undefined);
     assert.equal(await k.remove("work"), false);
@@ -261,7 +264,11 @@ Deno.test(
       const keys = [...ODD_KEYS, "line\nbreak", "../../etc", "'quote\"", huge];
       for (const key of keys) await k.set(newItem({ key, data: enc.encode(key.slice(0, 9)) }));
       assert.deepEqual((await k.keys()).sort(), [...keys].sort());
-      for (const key of keys) assert.equal(dec.decode((await k.get(key))!.data), key.slice(0, 9));
+      for (const key of keys) {
+        assert.equal(dec.decode((await k.get(key))!.data), key.slice(0, 9));
+        assert.equal(await k.has(key), true);
+      }
+      assert.equal(await k.has("oidc:https:"), false, "a prefix is another key");
       for (const bad of ["", "nul\0", "lone\ud800", huge + "k"]) {
         assert.throws(() => k.checkKey(bad), KeyringError, JSON.stringify(bad.slice(0, 9)));
         await assert.rejects(

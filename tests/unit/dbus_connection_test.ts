@@ -4,7 +4,7 @@
  * (tests/support/dbus_stand_in.ts) and against the real dbus-daemon.
  */
 import assert from "node:assert/strict";
-import { parseBusAddress, socketTarget } from "../../backends/dbus/address.ts";
+import { escapeAddressValue, parseBusAddress, socketTarget } from "../../backends/dbus/address.ts";
 import { externalResponse } from "../../backends/dbus/auth.ts";
 import {
   connectBus,
@@ -15,6 +15,7 @@ import {
   DbusRemoteError,
   DbusTimeoutError,
   matchRule,
+  sessionBusAddress,
 } from "../../backends/dbus/connection.ts";
 import { encodeMessage, MessageType } from "../../backends/dbus/message.ts";
 import { getProperty } from "../../backends/dbus/properties.ts";
@@ -51,6 +52,8 @@ Deno.test("dbus address: entries, %-escapes, guid, abstract, and what cannot be 
   for (const bad of ["nocolon", ":path=/x", "unix:path", "unix:path=/x,path=/y", "unix:path=%zz"]) {
     assert.throws(() => parseBusAddress(bad), Error, bad);
   }
+  const odd = "/tmp/a b,c;d=é%";
+  assert.equal(parseBusAddress(`unix:path=${escapeAddressValue(odd)}`)[0].params.get("path"), odd);
   const twice = parseBusAddress("unix:path=/x,abstract=y")[0];
   assert.equal(socketTarget(twice).kind, "unsupported");
   assert.equal(socketTarget(parseBusAddress("unix:path=/x,guid=zz")[0]).kind, "unsupported");
@@ -401,6 +404,24 @@ Deno.test("dbus connect: a socket we may not open is 'permission denied'", {
       `DbusConnectError: cannot connect to the D-Bus bus at ${bus0.address}: permission denied`,
       new TextDecoder().decode(out.stderr),
     );
+  } finally {
+    await bus0.close();
+  }
+});
+
+Deno.test("dbus connect: without DBUS_SESSION_BUS_ADDRESS, $XDG_RUNTIME_DIR/bus is the session bus", async () => {
+  const bus0 = await startDbusStandIn();
+  try {
+    const socket = bus0.address.slice("unix:path=".length);
+    const dir = socket.slice(0, -"/bus".length);
+    assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: dir }), bus0.address);
+    assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: dir, DBUS_SESSION_BUS_ADDRESS: "x:" }), "x:");
+    assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: `${dir}/none` }), undefined);
+    assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: "relative" }), undefined);
+    (await connectSessionBus({ XDG_RUNTIME_DIR: dir })).close();
+    const err = await connectSessionBus({ XDG_RUNTIME_DIR: `${dir}/none` }).catch((e) => e);
+    assert(err instanceof DbusConnectError);
+    assert.match(err.message, /DBUS_SESSION_BUS_ADDRESS is not set and there is no/);
   } finally {
     await bus0.close();
   }

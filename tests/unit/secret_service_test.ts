@@ -28,6 +28,8 @@ interface Script {
   dieOn?: string;
   /** Answer this method with a string instead of its real reply. */
   wrongTypeOn?: string;
+  /** Another client deletes the item between our search and our GetSecret. */
+  vanish?: boolean;
 }
 
 /** A scripted Secret Service; records every call. */
@@ -85,6 +87,10 @@ async function scriptedService(script: Script) {
       case "Dismiss":
         return peer.reply(call);
       case "GetSecret":
+        if (script.vanish) {
+          stored = undefined;
+          return peer.error(call, "org.freedesktop.Secret.Error.NoSuchObject", "gone");
+        }
         if (collectionLocked || itemLocked) {
           return peer.error(call, "org.freedesktop.Secret.Error.IsLocked", "locked");
         }
@@ -233,4 +239,11 @@ Deno.test("secret-service: replies of the wrong type are refused with one Keyrin
       assert.match(err.message, /answered .* with 's', not|answered '?s'?, not a variant/, member);
     });
   }
+});
+
+Deno.test("secret-service: an item removed between search and read is missing, not an error", async () => {
+  await withService({ vanish: true }, async (k, s) => {
+    assert.equal(await k.get("work"), undefined);
+    assert.deepEqual(s.members().filter((m) => m === "SearchItems").length, 2);
+  });
 });
