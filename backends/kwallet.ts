@@ -3,7 +3,8 @@
  * on our D-Bus connection (backends/dbus), with no KDE library or helper program.
  *
  * Facts this relies on, and where they come from:
- * - aws-vault (99designs/keyring `kwallet.go`, ByteNess the same): bus name `org.kde.kwalletd5`,
+ * - aws-vault (99designs/keyring `kwallet.go`; ByteNess passes the same config, reference §1.1,
+ *   its keyring fork's kwallet code not checked): bus name `org.kde.kwalletd5`,
  *   object `/modules/kwalletd5`; wallet name = the keyring ServiceName, which aws-vault sets to
  *   `aws-vault`; app id `aws-vault`; folder `aws-vault` (reference §1.1 "Hardcoded keyring
  *   config", §8.6). Get = `readEntry(handle, folder, key, appid)`, an empty value meaning "not
