@@ -137,8 +137,8 @@ export async function findKwalletDaemon(
  * Why the kwallet backend cannot be used, or undefined when a kwalletd answers on the session
  * bus. `activate`: a kwalletd the bus would start on demand counts (an explicit `--backend
  * kwallet`); the automatic choice takes only a running one, so it never starts a daemon that
- * would open a password dialog on a desktop that does not use KWallet. (DISABLE_KWALLET and a
- * missing bus are decided in backends/mod.ts, without loading this module.)
+ * would open a password dialog on a desktop that does not use KWallet. (DISABLE_KWALLET is
+ * decided in backends/mod.ts, without loading this module.)
  */
 export async function kwalletUnavailable(
   env: Record<string, string | undefined>,

@@ -138,11 +138,8 @@ const kwalletBackend: BackendFactory = {
   expected: (runtime) => /KDE/i.test(runtime.env.get("XDG_CURRENT_DESKTOP") ?? ""),
   unavailable: async (_options, runtime, choice) => {
     if (runtime.os !== "linux" && runtime.os !== "freebsd") return "only on Linux and BSD";
-    // Decided without loading the D-Bus client when there is no bus to ask.
+    // aws-vault's switch, decided without loading the D-Bus client.
     if (runtime.env.get("DISABLE_KWALLET") === "1") return "disabled by DISABLE_KWALLET=1";
-    if (!runtime.env.get("DBUS_SESSION_BUS_ADDRESS")) {
-      return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)";
-    }
     const { kwalletUnavailable } = await import("./kwallet.ts");
     return kwalletUnavailable(runtime.env.toObject(), { activate: choice?.explicit ?? true });
   },

@@ -215,13 +215,18 @@ Deno.test("kwallet in the automatic choice: a running kwalletd is taken after se
     fileDir: `${empty}/vault`,
     keyctlScope: "user",
   };
-  const pick = async (running: string[], env: Record<string, string> = {}) => {
+  const pick = async (
+    running: string[],
+    env: Record<string, string> = {},
+    viaRuntimeDir = false,
+  ) => {
     const { bus } = await fakeKwalletd({ running });
+    // The stand-in's socket is `<dir>/bus`: where $XDG_RUNTIME_DIR/bus is looked for.
+    const where: Record<string, string> = viaRuntimeDir
+      ? { XDG_RUNTIME_DIR: bus.address.replace(/^unix:path=/, "").replace(/\/bus$/, "") }
+      : { DBUS_SESSION_BUS_ADDRESS: bus.address };
     try {
-      const rt = testRuntime({
-        env: { PATH: empty, DBUS_SESSION_BUS_ADDRESS: bus.address, ...env },
-        home: empty,
-      });
+      const rt = testRuntime({ env: { PATH: empty, ...where, ...env }, home: empty });
       const k = await openKeyring(options, rt);
       await k.close?.();
       return { name: k.name, notice: rt.err.join("") };
@@ -233,6 +238,8 @@ Deno.test("kwallet in the automatic choice: a running kwalletd is taken after se
     const kde = await pick(["org.kde.kwalletd5"]);
     assert.equal(kde.name, "kwallet");
     assert.match(kde.notice, /^aws-vault: using the kwallet backend because secret-service is/);
+    // No DBUS_SESSION_BUS_ADDRESS: the session bus at $XDG_RUNTIME_DIR/bus (as godbus finds it).
+    assert.equal((await pick(["org.kde.kwalletd6"], {}, true)).name, "kwallet");
     const disabled = await pick(["org.kde.kwalletd5"], { DISABLE_KWALLET: "1" });
     assert.equal(disabled.name, "file");
     assert.doesNotMatch(disabled.notice, /kwallet/);
