@@ -25,7 +25,6 @@ export const UNSUPPORTED_BACKENDS: readonly BackendName[] = [
   "kwallet",
   "wincred",
   "winhello",
-  "op",
   "op-connect",
   "op-desktop",
   "proton-pass",
