@@ -346,6 +346,24 @@ Deno.test("op: chosen with --backend op and the --op-* flags; the token never pr
       env: { ...env, OP_VAULT_ID },
     });
     assert.equal(list.stdout, "w\n", list.stderr);
+    // migrate-backend copies to the file backend; the vault passphrase never reaches op.
+    const migrate = await runCli([
+      "migrate-backend",
+      "--from=op",
+      "--to=file",
+      `--op-vault-id=${OP_VAULT_ID}`,
+      "--op-item-tag=team",
+      `--file-dir=${account.dir}/keys`,
+    ], { env: { ...env, AWS_VAULT_FILE_PASSPHRASE: "file-pass" } });
+    assert.equal(migrate.code, 0, migrate.stderr);
+    const fileList = await runCli(["list", "--credentials", "--backend=file"], {
+      env: { ...env, AWS_VAULT_FILE_DIR: `${account.dir}/keys`, AWS_VAULT_FILE_PASSPHRASE: "p" },
+    });
+    assert.equal(fileList.stdout, "w\n", fileList.stderr);
+    for (const call of await account.calls()) {
+      assert.deepEqual(call.others, [], call.argv.join(" "));
+      assert.equal(call.token, OP_TOKEN);
+    }
     const noVault = await runCli(["list", "--credentials", "--backend=op"], { env });
     assert.equal(noVault.code, 1);
     assert.match(noVault.stderr, /^aws-vault: error: .*--op-vault-id/m);

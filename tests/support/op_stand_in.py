@@ -48,7 +48,7 @@ def record(argv, stdin):
         "argv": argv,
         "stdin": stdin,
         "token": os.environ.get("OP_SERVICE_ACCOUNT_TOKEN"),
-        "others": sorted(k for k in os.environ if k.startswith(("OP_CONNECT", "AWS_VAULT_OP"))),
+        "others": sorted(k for k in os.environ if k.startswith(("OP_CONNECT", "AWS_VAULT_OP", "AWS_VAULT_FILE_PASSPHRASE"))),
     })
     with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)

@@ -17,7 +17,7 @@ export interface OpCall {
   stdin: string;
   /** OP_SERVICE_ACCOUNT_TOKEN in that run's environment. */
   token: string | null;
-  /** Names of OP_CONNECT_* and AWS_VAULT_OP_* variables that reached it. */
+  /** Names of OP_CONNECT_*, AWS_VAULT_OP_* and AWS_VAULT_FILE_PASSPHRASE variables that reached it. */
   others: string[];
 }
 
