@@ -32,6 +32,11 @@ export interface BackendOptions {
   kwalletFolder?: string;
   /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
   keyctlScope: string;
+  /** op (1Password CLI): the vault (else OP_VAULT_ID), title prefix, tag, per-run deadline. */
+  opVaultId?: string;
+  opItemTitlePrefix?: string;
+  opItemTag?: string;
+  opTimeout?: number;
   /**
    * Names of the config's profiles: pass reads prefix-less root entries only under these names
    * (the caller loads the config; backends know nothing of it). Default: none.
@@ -181,6 +186,37 @@ const keychainBackend: BackendFactory = {
   },
 };
 
+/** 1Password through its CLI; the service-account token goes to `op`'s environment only. */
+const opBackend: BackendFactory = {
+  name: "op",
+  unavailable: async (_options, runtime) => {
+    const found = await lookPath("op", runtime.env.get("PATH"));
+    return found ? undefined : "'op' (the 1Password CLI) is not installed (not found on PATH)";
+  },
+  open: async (options, runtime) => {
+    const vaultId = options.opVaultId || runtime.env.get("OP_VAULT_ID");
+    if (!vaultId) {
+      throw new UserError(
+        "the op backend needs a 1Password vault: --op-vault-id (or AWS_VAULT_OP_VAULT_ID, or OP_VAULT_ID)",
+      );
+    }
+    const { openOpKeyring } = await import("./op.ts");
+    const { lockDir, withLock } = await import("../lib/fs/lock.ts");
+    const lockPath = `${lockDir(runtime)}/op-${encodeURIComponent(vaultId)}.lock`;
+    return openOpKeyring({
+      vaultId,
+      titlePrefix: options.opItemTitlePrefix,
+      tag: options.opItemTag,
+      timeoutMs: options.opTimeout,
+      cmd: await lookPath("op", runtime.env.get("PATH")),
+      token: runtime.env.get("AWS_VAULT_OP_SERVICE_ACCOUNT_TOKEN") ||
+        runtime.env.get("OP_SERVICE_ACCOUNT_TOKEN"),
+      env: runtime.env.toObject(),
+      lock: (fn) => withLock(lockPath, fn, { timeoutMs: 60_000 }),
+    });
+  },
+};
+
 /** Every backend this build supports. */
 export const BACKENDS: BackendFactory[] = [
   keychainBackend,
@@ -190,6 +226,7 @@ export const BACKENDS: BackendFactory[] = [
   passBackend,
   passageBackend,
   fileBackend,
+  opBackend,
 ];
 
 /** Backends tried, in order, when none is chosen. */

@@ -24,7 +24,6 @@ export type BackendName = typeof BACKEND_NAMES[number];
 export const UNSUPPORTED_BACKENDS: readonly BackendName[] = [
   "wincred",
   "winhello",
-  "op",
   "op-connect",
   "op-desktop",
   "proton-pass",
