@@ -91,7 +91,7 @@ class SecretServiceKeyring implements Keyring {
     if (path === undefined) return undefined;
     const result = await runToolOk(
       "secret-tool",
-      ["search", "--all", "--unlock", "profile", key],
+      ["search", "--all", "--unlock", "--", "profile", key],
       `cannot read '${key}' from the Secret Service`,
       { env: this.#env },
     );
@@ -103,6 +103,19 @@ class SecretServiceKeyring implements Keyring {
     }
     const item = decodeItemJson(secret, `Secret Service item '${key}'`);
     return { ...item, key };
+  }
+
+  /**
+   * One SearchItems call (keys() reads every item's label). aws-vault gives an item its key as
+   * both label and `profile` attribute, so the attribute answers for the label.
+   */
+  async has(key: string): Promise<boolean> {
+    try {
+      checkKey(key);
+    } catch {
+      return false; // such a key cannot be stored, so keys() never lists it
+    }
+    return await this.#find(key) !== undefined;
   }
 
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
@@ -130,7 +143,7 @@ class SecretServiceKeyring implements Keyring {
     await this.#ensureCollection();
     await runToolOk(
       "secret-tool",
-      ["store", `--label=${item.key}`, `--collection=${this.#path}`, "profile", item.key],
+      ["store", `--label=${item.key}`, `--collection=${this.#path}`, "--", "profile", item.key],
       `cannot store '${item.key}' in the Secret Service`,
       { stdin: json, env: this.#env },
     );
@@ -273,7 +286,8 @@ class SecretServiceKeyring implements Keyring {
 
 /** Runs busctl on the user's session bus with JSON output. */
 function busctl(args: string[], env: Record<string, string>): Promise<ToolResult> {
-  return runTool("busctl", ["--user", "--json=short", ...args], { env });
+  // `--`: a key may start with `-` (a profile named so), and must not be read as an option.
+  return runTool("busctl", ["--user", "--json=short", "--", ...args], { env });
 }
 
 function busEnv(env: Record<string, string | undefined>): Record<string, string> {
