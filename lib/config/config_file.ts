@@ -322,22 +322,34 @@ function headerLines(body: string, search: HeaderSearch): number[] {
   return starts;
 }
 
-/** Line numbers (1-based) of offsets in a text, counting forward from the last answer. */
+/**
+ * Line numbers (1-based) of offsets in a text. Counting goes forward from the nearest point
+ * already counted, and a point is kept every CHECKPOINT_LINES lines, so asking for sections in
+ * any order (a source_profile above its profile) counts each line about once.
+ */
 function lineCounter(text: string): (offset: number) => number {
-  let at = 0;
-  let line = 1;
+  /** [offset, line at that offset], ascending. */
+  const points: [number, number][] = [[0, 1]];
   return (offset) => {
-    if (offset < at) {
-      at = 0;
-      line = 1;
+    let lo = 0;
+    for (let hi = points.length - 1; lo < hi;) {
+      const mid = (lo + hi + 1) >> 1;
+      if (points[mid][0] <= offset) lo = mid;
+      else hi = mid - 1;
     }
+    const at = points[lo][0];
+    let line = points[lo][1];
+    const isLast = lo === points.length - 1;
     for (let i = text.indexOf("\n", at); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
       line++;
+      if (isLast && line % CHECKPOINT_LINES === 0) points.push([i + 1, line]);
     }
-    at = offset;
     return line;
   };
 }
+
+/** Lines between the points lineCounter keeps. */
+const CHECKPOINT_LINES = 256;
 
 /**
  * `default`, `profile NAME` or `sso-session NAME` (inner whitespace collapsed), or undefined for
