@@ -214,6 +214,14 @@ const CONTENT_LINE = /^(?![ \t]*(?:[#;]|$))/m;
 const EMPTY_HEADER = /^[ \t]*\[[^\S\r\n]*\]/m;
 /** Where the parser splits lines differently from a regular expression's `^` and `$`. */
 const ODD_LINE_BREAK = /\r(?!\n)|[\u2028\u2029]/;
+/**
+ * Whether ODD_LINE_BREAK matches: found by indexOf (a native scan) first, since nearly every
+ * config has no `\r` and no U+2028/U+2029 at all.
+ */
+function hasOddLineBreak(body: string): boolean {
+  if (body.indexOf("\u2028") >= 0 || body.indexOf("\u2029") >= 0) return true;
+  return body.indexOf("\r") >= 0 && ODD_LINE_BREAK.test(body);
+}
 /** The start of a section header line (with the DOUBTFUL_LINE check passed). */
 const HEADER_START = /^[ \t]*\[/gm;
 /** A header line: group 1 is the text between the brackets. */
@@ -234,7 +242,7 @@ export function indexConfig(
   const body = text.replace(/^\uFEFF/, "");
   const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
   if (
-    ODD_LINE_BREAK.test(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
+    hasOddLineBreak(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
     CONTENT_LINE.test(body.slice(0, firstHeader))
   ) {
     return parseConfig(text, path, options);
