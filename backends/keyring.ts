@@ -67,6 +67,11 @@ export interface Keyring {
    * call). Backends that take any key leave it out.
    */
   checkKey?(key: string): void;
+  /**
+   * Ends what the backend holds open (a D-Bus connection); the next operation reopens it.
+   * Absent for backends that hold nothing between operations.
+   */
+  close?(): Promise<void>;
 }
 
 /** A backend failure (unavailable, locked, corrupt item, wrong passphrase). */

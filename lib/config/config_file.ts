@@ -212,6 +212,11 @@ const DOUBTFUL_LINE =
 const CONTENT_LINE = /^(?![ \t]*(?:[#;]|$))/m;
 /** A header with nothing but whitespace between its brackets (the parser refuses it). */
 const EMPTY_HEADER = /^[ \t]*\[[^\S\r\n]*\]/m;
+/**
+ * What may make one value span lines (`"""` or backtick quotes, a trailing backslash): a line
+ * inside it may look like a header, so the file is parsed whole.
+ */
+const MULTI_LINE_VALUE = /"""|`|\\[ \t]*$/m;
 /** Where the parser splits lines differently from a regular expression's `^` and `$`. */
 const ODD_LINE_BREAK = /\r(?!\n)|[\u2028\u2029]/;
 /**
@@ -231,7 +236,7 @@ const HEADER_LINE = /^[ \t]*\[([^\]\r\n]*)\]/gm;
  * The config without parsing it all: when a cheap scan (native regular expressions over the
  * text) proves that every line is one the parser takes as it is, sections are found by their
  * header and each is parsed, with the same parser and its own line numbers, when first asked
- * for. Otherwise (a continuation line, a malformed line anywhere, unusual line breaks) the whole
+ * for. Otherwise (a continuation line, a multi-line value, a malformed line anywhere, unusual line breaks) the whole
  * file is parsed at once, so every answer and every error (`file:line`) is the full parse's.
  */
 export function indexConfig(
@@ -243,6 +248,7 @@ export function indexConfig(
   const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
   if (
     hasOddLineBreak(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
+    MULTI_LINE_VALUE.test(body) ||
     CONTENT_LINE.test(body.slice(0, firstHeader))
   ) {
     return parseConfig(text, path, options);

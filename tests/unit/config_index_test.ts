@@ -94,6 +94,12 @@ function line(rand: () => number): string {
     "key\u2028= x",
     "-dash = ok",
     "\vregion = x",
+    'credential_process = """tool',
+    '  --flag"""',
+    'x"""',
+    "region = `a",
+    "b`",
+    "credential_process = tool \\",
   ]);
 }
 
@@ -247,6 +253,25 @@ Deno.test("a continuation line keeps its meaning: the file is then parsed whole"
   const text = "[profile a]\ntransitive_session_tags = team\n  project\n[profile b]\nregion = x\n";
   const lazy = indexConfig(text, "/cfg");
   assert.deepEqual(lazy.profileSection("a"), { transitive_session_tags: "team\nproject" });
+  assert.deepEqual(answers(lazy), answers(parseConfig(text, "/cfg")));
+});
+
+Deno.test("a multi-line value keeps its lines, even ones that look like headers or keys", () => {
+  const text = [
+    "[profile a]",
+    'credential_process = """tool',
+    "  [profile b]",
+    "region = inside",
+    '  --flag""" # after',
+    "[profile b]",
+    "region = x",
+    "",
+  ].join("\n");
+  const lazy = indexConfig(text, "/cfg");
+  assert.deepEqual(lazy.profileSection("a"), {
+    credential_process: "tool\n  [profile b]\nregion = inside\n  --flag",
+  });
+  assert.deepEqual(lazy.profileSection("b"), { region: "x" });
   assert.deepEqual(answers(lazy), answers(parseConfig(text, "/cfg")));
 });
 
