@@ -227,6 +227,11 @@ function hasOddLineBreak(body: string): boolean {
   if (body.indexOf("\u2028") >= 0 || body.indexOf("\u2029") >= 0) return true;
   return body.indexOf("\r") >= 0 && ODD_LINE_BREAK.test(body);
 }
+/** Whether MULTI_LINE_VALUE matches, with indexOf scans first (most configs have none of it). */
+function mayHaveMultiLineValue(body: string): boolean {
+  if (body.indexOf('"""') < 0 && body.indexOf("`") < 0 && body.indexOf("\\") < 0) return false;
+  return MULTI_LINE_VALUE.test(body);
+}
 /** The start of a section header line (with the DOUBTFUL_LINE check passed). */
 const HEADER_START = /^[ \t]*\[/gm;
 /** A header line: group 1 is the text between the brackets. */
@@ -248,7 +253,7 @@ export function indexConfig(
   const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
   if (
     hasOddLineBreak(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
-    MULTI_LINE_VALUE.test(body) ||
+    mayHaveMultiLineValue(body) ||
     CONTENT_LINE.test(body.slice(0, firstHeader))
   ) {
     return parseConfig(text, path, options);
