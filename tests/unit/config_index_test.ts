@@ -216,6 +216,24 @@ Deno.test("indexConfig on a 2,000-profile SSO config: same profiles and resoluti
   });
 });
 
+Deno.test("indexConfig line numbers hold whatever order sections are asked in", () => {
+  const text = ssoConfig(2000);
+  const full = parseConfig(text, "/cfg");
+  const names = full.profileNames();
+  for (const seed of [1, 2, 3]) {
+    const random = prng(seed);
+    const lazy = indexConfig(text, "/cfg");
+    // Far down, then back up, then in random order: each answer is the full parse's.
+    const order = [names[names.length - 1], names[0], names[1000], names[999]];
+    for (let i = 0; i < 200; i++) order.push(names[Math.floor(random() * names.length)]);
+    for (const name of order) {
+      const header = name === "default" ? "default" : `profile ${name}`;
+      assert.equal(lazy.lineOf?.(header), full.lineOf?.(header), `${seed} ${name}`);
+      assert.equal(lazy.lineOf?.(header, "region"), full.lineOf?.(header, "region"), name);
+    }
+  }
+});
+
 Deno.test("a malformed line in a section the profile does not need fails the whole file", () => {
   // Deliberate: as the AWS SDK and aws-vault do, so a typo is reported wherever it is, on every
   // command, rather than only once someone uses that profile.
