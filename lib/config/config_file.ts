@@ -203,15 +203,15 @@ function configOf(path: string, source: SectionSource): ConfigFile {
 
 /**
  * A line the AWS-rules parser takes as it is, whatever precedes it: blank, a comment, a
- * `[header]` with at most a comment after it, or `key = value` with a key. DOUBTFUL_LINE matches
- * the start of any other line (a continuation, a malformed line, unusual whitespace).
+ * `[header]` with a name and at most a comment after it, or `key = value` with a key.
+ * DOUBTFUL_LINE matches the start of any other line (a continuation, a malformed line, unusual
+ * whitespace, a header with nothing but whitespace between its brackets, which the parser
+ * refuses): one scan of the file, not one per kind of doubt.
  */
 const DOUBTFUL_LINE =
-  /^(?![ \t]*(?:[#;]|$)|[ \t]*[^\s\[#;=][^\r\n]*=|[ \t]*\[[^\]\r\n]*\][ \t]*(?:[#;].*)?$)/m;
+  /^(?:(?=[ \t]*\[[^\S\r\n]*\])|(?![ \t]*(?:[#;]|$)|[ \t]*[^\s\[#;=][^\r\n]*=|[ \t]*\[[^\]\r\n]*\][ \t]*(?:[#;].*)?$))/m;
 /** A line that is not blank or a comment (none may come before the first header). */
 const CONTENT_LINE = /^(?![ \t]*(?:[#;]|$))/m;
-/** A header with nothing but whitespace between its brackets (the parser refuses it). */
-const EMPTY_HEADER = /^[ \t]*\[[^\S\r\n]*\]/m;
 /**
  * What may make one value span lines (`"""` or backtick quotes, a trailing backslash): a line
  * inside it may look like a header, so the file is parsed whole.
@@ -252,7 +252,7 @@ export function indexConfig(
   const body = text.replace(/^\uFEFF/, "");
   const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
   if (
-    hasOddLineBreak(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
+    hasOddLineBreak(body) || DOUBTFUL_LINE.test(body) ||
     mayHaveMultiLineValue(body) ||
     CONTENT_LINE.test(body.slice(0, firstHeader))
   ) {
@@ -342,9 +342,11 @@ function headerLines(body: string, search: HeaderSearch): number[] {
 }
 
 /**
- * Line numbers (1-based) of offsets in a text. Counting goes forward from the nearest point
- * already counted, and a point is kept every CHECKPOINT_LINES lines, so asking for sections in
- * any order (a source_profile above its profile) counts each line about once.
+ * Line numbers (1-based) of offsets in a text. Each answer is kept, and a later one counts only
+ * from the nearest offset already answered below it, so asking for sections in any order (a
+ * source_profile above its profile) counts each line about once. The newlines of a stretch are
+ * counted by one native regular-expression match: a loop of indexOf calls, run once per process
+ * and so never optimized, costs several times more over a large file.
  */
 function lineCounter(text: string): (offset: number) => number {
   /** [offset, line at that offset], ascending. */
@@ -356,19 +358,16 @@ function lineCounter(text: string): (offset: number) => number {
       if (points[mid][0] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    const at = points[lo][0];
-    let line = points[lo][1];
-    const isLast = lo === points.length - 1;
-    for (let i = text.indexOf("\n", at); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
-      line++;
-      if (isLast && line % CHECKPOINT_LINES === 0) points.push([i + 1, line]);
-    }
+    const [at, from] = points[lo];
+    if (at === offset) return from;
+    const line = from + (text.slice(at, offset).match(NEWLINES)?.length ?? 0);
+    points.splice(lo + 1, 0, [offset, line]);
     return line;
   };
 }
 
-/** Lines between the points lineCounter keeps. */
-const CHECKPOINT_LINES = 256;
+/** Every line break the line counter counts. */
+const NEWLINES = /\n/g;
 
 /**
  * `default`, `profile NAME` or `sso-session NAME` (inner whitespace collapsed), or undefined for

@@ -249,6 +249,23 @@ Deno.test("a malformed line in a section the profile does not need fails the who
   }
 });
 
+Deno.test("a header with nothing between its brackets fails the whole file, in any spelling", () => {
+  // The empty-header check shares one scan with the malformed-line check: each spelling of the
+  // class (no text, spaces, a tab, indented, a comment after it) must still be caught.
+  for (const bad of ["[]", "[ ]", "[\t]", "  [ \t ]", "[ ] # note", "\t[]"]) {
+    const text = `${ssoConfig(50)}\n[profile unused]\nregion = x\n${bad}\nregion = y\n`;
+    const badLine = text.split("\n").indexOf(bad) + 1;
+    for (const read of [indexConfig, parseConfig]) {
+      assert.throws(
+        () => read(text, "/cfg"),
+        (err: unknown) =>
+          err instanceof UserError && err.message === `/cfg:${badLine}: empty section name`,
+        `${read.name} ${JSON.stringify(bad)}`,
+      );
+    }
+  }
+});
+
 Deno.test("a continuation line keeps its meaning: the file is then parsed whole", () => {
   const text = "[profile a]\ntransitive_session_tags = team\n  project\n[profile b]\nregion = x\n";
   const lazy = indexConfig(text, "/cfg");
