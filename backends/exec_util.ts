@@ -1,9 +1,14 @@
 /**
- * Runs the helper tools of the shell-out backends (pass, secret-tool, busctl, keyctl, security).
+ * Runs the helper tools of the shell-out backends (pass, passage, keyctl, security).
  * Secrets travel on stdin, never in argv; failures become one-line KeyringErrors that name the
  * tool and quote the tool's own message (tools never echo their stdin back).
  */
-import { type ProgramResult, runProgram, SpawnError } from "../lib/process/spawn.ts";
+import {
+  ProgramLimitError,
+  type ProgramResult,
+  runProgram,
+  SpawnError,
+} from "../lib/process/spawn.ts";
 import { KeyringError } from "./keyring.ts";
 import { oneLine } from "../lib/encoding.ts";
 
@@ -18,6 +23,12 @@ export interface RunToolOptions {
   stdin?: Uint8Array | string;
   /** Extra environment variables (the rest is ours, without the vault passphrase). */
   env?: Record<string, string>;
+  /** The tool's whole environment instead of ours plus `env` (PRIVATE_VARIABLES still go). */
+  baseEnv?: Record<string, string>;
+  /** Deadline (ms): a tool still running is killed and a KeyringError names the wait. */
+  timeoutMs?: number;
+  /** Most bytes of output accepted; a tool printing more is killed (KeyringError). */
+  maxOutputBytes?: number;
 }
 
 /**
@@ -31,10 +42,18 @@ export async function runTool(
 ): Promise<ToolResult> {
   try {
     return await runProgram(cmd, args, {
-      env: { ...Deno.env.toObject(), ...options.env },
+      env: { ...(options.baseEnv ?? Deno.env.toObject()), ...options.env },
       stdin: options.stdin,
+      timeoutMs: options.timeoutMs,
+      maxOutputBytes: options.maxOutputBytes,
     });
   } catch (err) {
+    if (err instanceof ProgramLimitError) {
+      const why = err.limit === "timeout"
+        ? `did not finish within ${formatMs(options.timeoutMs ?? 0)} (stopped)`
+        : `printed more than ${options.maxOutputBytes} bytes (stopped)`;
+      throw new KeyringError(`'${cmd}' ${why}`, { cause: err });
+    }
     if (!(err instanceof SpawnError)) throw err;
     const why = err.failure === "not found"
       ? "is not installed (not found on PATH)"
@@ -71,4 +90,8 @@ export function stdoutText(result: ToolResult): string {
 /** A tool's stderr as one line (tools spread one message over lines), at most 300 characters. */
 function toolMessage(text: string): string {
   return oneLine(text, 300);
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

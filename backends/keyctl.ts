@@ -89,6 +89,16 @@ class KeyctlKeyring implements Keyring {
     return await this.#find(key) === undefined ? undefined : {};
   }
 
+  /** One `keyctl search` (keys() runs one `rdescribe` per key). */
+  async has(key: string): Promise<boolean> {
+    try {
+      checkKey(key);
+    } catch {
+      return false; // such a key cannot be stored, so keys() never lists it
+    }
+    return await this.#find(key) !== undefined;
+  }
+
   async set(item: Item): Promise<void> {
     checkKey(item.key);
     if (item.data.length > KEYCTL_MAX_PAYLOAD) {

@@ -25,6 +25,17 @@ export interface ItemMetadata {
   modificationTime?: Date;
 }
 
+/**
+ * What a listing of a store's keys was taken from. A listing taken while `keysSnapshot()` gave a
+ * snapshot is still the store's key set while it gives an equal one (same store, same stamp).
+ */
+export interface KeysSnapshot {
+  /** Which store: the backend and its place, e.g. `file:/home/me/.awsvault/keys`. */
+  store: string;
+  /** Opaque; changes with every change to the set of keys. */
+  stamp: string;
+}
+
 /** A secret store. Every method may throw a KeyringError. */
 export interface Keyring {
   /** The backend's name as `--backend` spells it. */
@@ -45,11 +56,22 @@ export interface Keyring {
    */
   has?(key: string): Promise<boolean>;
   /**
+   * The current snapshot of the key set, for callers that keep a listing (names only) between
+   * processes; undefined when the backend cannot vouch for one now (a change so recent that the
+   * next one could carry the same stamp). Backends that cannot tell leave it out.
+   */
+  keysSnapshot?(): Promise<KeysSnapshot | undefined>;
+  /**
    * Throws a KeyringError when this backend cannot store an item under `key` (too long, bad
    * characters), so callers can refuse before work that cannot be redone (an MFA code, an STS
    * call). Backends that take any key leave it out.
    */
   checkKey?(key: string): void;
+  /**
+   * Ends what the backend holds open (a D-Bus connection); the next operation reopens it.
+   * Absent for backends that hold nothing between operations.
+   */
+  close?(): Promise<void>;
 }
 
 /** A backend failure (unavailable, locked, corrupt item, wrong passphrase). */

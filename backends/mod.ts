@@ -28,8 +28,15 @@ export interface BackendOptions {
   passageCmd?: string;
   passagePrefix?: string;
   fileDir: string;
+  /** kwallet: the folder of the `aws-vault` wallet (`--kwallet-folder`); default `aws-vault`. */
+  kwalletFolder?: string;
   /** keyctl keyring scope (aws-vault never sets one; we default to `user`). */
   keyctlScope: string;
+  /** op (1Password CLI): the vault (else OP_VAULT_ID), title prefix, tag, per-run deadline. */
+  opVaultId?: string;
+  opItemTitlePrefix?: string;
+  opItemTag?: string;
+  opTimeout?: number;
   /**
    * Names of the config's profiles: pass reads prefix-less root entries only under these names
    * (the caller loads the config; backends know nothing of it). Default: none.
@@ -43,8 +50,15 @@ export interface BackendOptions {
 export interface BackendFactory {
   /** `--backend` name. */
   name: string;
-  /** Why this backend cannot be used here, or undefined when it can. */
-  unavailable(options: BackendOptions, runtime: Runtime): Promise<string | undefined>;
+  /**
+   * Why this backend cannot be used here, or undefined when it can. `choice.explicit`: the user
+   * named this backend (it may then be started on demand); else it is the automatic choice.
+   */
+  unavailable(
+    options: BackendOptions,
+    runtime: Runtime,
+    choice?: { explicit: boolean },
+  ): Promise<string | undefined>;
   /** Opens the backend. */
   open(options: BackendOptions, runtime: Runtime, log: Logger): Promise<Keyring>;
   /**
@@ -114,9 +128,29 @@ const secretServiceBackend: BackendFactory = {
     const { secretServiceUnavailable } = await import("./secret_service.ts");
     return secretServiceUnavailable(runtime.env.toObject());
   },
-  open: async (options) => {
+  open: async (options, runtime) => {
     const { openSecretServiceKeyring } = await import("./secret_service.ts");
-    return openSecretServiceKeyring({ collection: options.secretServiceCollection });
+    return openSecretServiceKeyring({
+      collection: options.secretServiceCollection,
+      env: runtime.env.toObject(),
+    });
+  },
+};
+
+const kwalletBackend: BackendFactory = {
+  name: "kwallet",
+  // A notice when skipped only on a KDE desktop, where the user would expect KWallet.
+  expected: (runtime) => /KDE/i.test(runtime.env.get("XDG_CURRENT_DESKTOP") ?? ""),
+  unavailable: async (_options, runtime, choice) => {
+    if (runtime.os !== "linux" && runtime.os !== "freebsd") return "only on Linux and BSD";
+    // aws-vault's switch, decided without loading the D-Bus client.
+    if (runtime.env.get("DISABLE_KWALLET") === "1") return "disabled by DISABLE_KWALLET=1";
+    const { kwalletUnavailable } = await import("./kwallet.ts");
+    return kwalletUnavailable(runtime.env.toObject(), { activate: choice?.explicit ?? true });
+  },
+  open: async (options, runtime) => {
+    const { openKwalletKeyring } = await import("./kwallet.ts");
+    return openKwalletKeyring({ folder: options.kwalletFolder, env: runtime.env.toObject() });
   },
 };
 
@@ -152,20 +186,53 @@ const keychainBackend: BackendFactory = {
   },
 };
 
+/** 1Password through its CLI; the service-account token goes to `op`'s environment only. */
+const opBackend: BackendFactory = {
+  name: "op",
+  unavailable: async (_options, runtime) => {
+    const found = await lookPath("op", runtime.env.get("PATH"));
+    return found ? undefined : "'op' (the 1Password CLI) is not installed (not found on PATH)";
+  },
+  open: async (options, runtime) => {
+    const vaultId = options.opVaultId || runtime.env.get("OP_VAULT_ID");
+    if (!vaultId) {
+      throw new UserError(
+        "the op backend needs a 1Password vault: --op-vault-id (or AWS_VAULT_OP_VAULT_ID, or OP_VAULT_ID)",
+      );
+    }
+    const { openOpKeyring } = await import("./op.ts");
+    const { lockDir, withLock } = await import("../lib/fs/lock.ts");
+    const lockPath = `${lockDir(runtime)}/op-${encodeURIComponent(vaultId)}.lock`;
+    return openOpKeyring({
+      vaultId,
+      titlePrefix: options.opItemTitlePrefix,
+      tag: options.opItemTag,
+      timeoutMs: options.opTimeout,
+      cmd: await lookPath("op", runtime.env.get("PATH")),
+      token: runtime.env.get("AWS_VAULT_OP_SERVICE_ACCOUNT_TOKEN") ||
+        runtime.env.get("OP_SERVICE_ACCOUNT_TOKEN"),
+      env: runtime.env.toObject(),
+      lock: (fn) => withLock(lockPath, fn, { timeoutMs: 60_000 }),
+    });
+  },
+};
+
 /** Every backend this build supports. */
 export const BACKENDS: BackendFactory[] = [
   keychainBackend,
   secretServiceBackend,
+  kwalletBackend,
   keyctlBackend,
   passBackend,
   passageBackend,
   fileBackend,
+  opBackend,
 ];
 
 /** Backends tried, in order, when none is chosen. */
 export function defaultOrder(os: typeof Deno.build.os): string[] {
   if (os === "darwin") return ["keychain", "file"];
-  if (os === "linux" || os === "freebsd") return ["secret-service", "file"];
+  if (os === "linux" || os === "freebsd") return ["secret-service", "kwallet", "file"];
   return ["file"];
 }
 
@@ -187,7 +254,7 @@ export async function openBackend(
   log: Logger = SILENT_LOGGER,
 ): Promise<Keyring> {
   const factory = backendFactory(name);
-  const why = await factory.unavailable(options, runtime);
+  const why = await factory.unavailable(options, runtime, { explicit: true });
   if (why) throw new UserError(`backend '${name}' is not available: ${why}`);
   return factory.open(options, runtime, log);
 }
@@ -203,7 +270,7 @@ export async function openKeyring(
   const skipped: string[] = [];
   for (const name of order) {
     const factory = backendFactory(name);
-    const why = await factory.unavailable(options, runtime);
+    const why = await factory.unavailable(options, runtime, { explicit: false });
     if (why === undefined) {
       if (skipped.length > 0) {
         runtime.stderr(

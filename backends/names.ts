@@ -22,10 +22,8 @@ export type BackendName = typeof BACKEND_NAMES[number];
 
 /** Backend names accepted for compatibility that this build does not implement. */
 export const UNSUPPORTED_BACKENDS: readonly BackendName[] = [
-  "kwallet",
   "wincred",
   "winhello",
-  "op",
   "op-connect",
   "op-desktop",
   "proton-pass",

@@ -1,41 +1,62 @@
 /**
- * The `secret-service` backend (gnome-keyring, KeePassXC...) through `secret-tool` and `busctl`.
+ * The `secret-service` backend (gnome-keyring, KeePassXC...), speaking the Secret Service D-Bus
+ * API itself (backends/dbus, backends/secret_service_client.ts): no secret-tool, no busctl.
  * Items are stored as aws-vault stores them: in collection `awsvault` (`--secret-service-
- * collection`), label = key, attribute `profile` = key, secret = Item JSON.
- *
- * secret-tool moves secrets (on stdin when storing, on its stdout when reading); busctl does the
- * rest (list a collection's items, search within one collection, delete, create the collection),
- * which secret-tool cannot do. secret-tool's search spans all collections and names items only by
- * their last path segment, so a read matches that segment and the label against the item busctl
- * found in our collection.
+ * collection`), label = key, attribute `profile` = key, content type `application/json`, secret
+ * = Item JSON, CreateItem with replace. Only our collection is searched: an item with the same
+ * attribute in another collection is never read.
  */
 import type { Item, ItemMetadata, Keyring } from "./keyring.ts";
 import { KeyringError } from "./keyring.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
-import { lookPath } from "../lib/process/path_lookup.ts";
-import { runTool, runToolOk, stdoutText, toolFailure, type ToolResult } from "./exec_util.ts";
-
-const BUS_NAME = "org.freedesktop.secrets";
-const SERVICE_PATH = "/org/freedesktop/secrets";
-const NO_OBJECT = /Object does not exist|No such object|UnknownObject/;
+import {
+  connectSessionBus,
+  DbusConnectError,
+  type DbusConnection,
+  DbusDisconnectedError,
+  DbusError,
+  DbusErrorNames,
+  DbusRemoteError,
+  DbusTimeoutError,
+} from "./dbus/connection.ts";
+import {
+  isNoSuchObject,
+  SecretErrorNames,
+  SecretPromptError,
+  SECRETS_BUS_NAME,
+  SecretServiceClient,
+  SERVICE_PATH,
+} from "./secret_service_client.ts";
+import type { DH_AES, PLAIN } from "./secret_service_session.ts";
 
 /**
- * secret-tool (libsecret 0.20) silently truncates a secret read from stdin to 8192 bytes, so
- * larger Item JSON is refused rather than stored corrupt.
+ * Largest Item JSON stored (bytes). Bounded by the connection's message limit
+ * (DEFAULT_MAX_MESSAGE_BYTES, 4 MiB), with room for the key twice and the framing.
  */
-export const SECRET_TOOL_MAX_BYTES = 8191;
+export const MAX_SECRET_BYTES = 2 * 1024 * 1024;
+
+/** Longest key (UTF-8 bytes): it travels three times in a CreateItem (label, attribute, JSON). */
+export const MAX_KEY_BYTES = 64 * 1024;
+
+const CONTENT_TYPE = "application/json";
 
 /** Options for the Secret Service keyring. */
 export interface SecretServiceOptions {
   /** Collection name; default `awsvault`. */
   collection?: string;
-  /** Environment for the tools (DBUS_SESSION_BUS_ADDRESS above all). */
-  env?: Record<string, string>;
-  /** How long to wait for the user to answer the "new keyring password" prompt. */
+  /** Where DBUS_SESSION_BUS_ADDRESS comes from; default Deno.env. */
+  env?: Record<string, string | undefined>;
+  /** How long to wait for the user to answer a prompt (unlock, new keyring password). */
   promptTimeoutMs?: number;
+  /** Deadline of each D-Bus call; default 25 s. */
+  callTimeoutMs?: number;
+  /** Deadline for reaching the bus; default 5 s. */
+  connectTimeoutMs?: number;
+  /** Transfer algorithm; default the encrypted one when the daemon has it, else plain. */
+  algorithm?: typeof PLAIN | typeof DH_AES;
 }
 
-/** The object path of a collection: bytes outside [A-Za-z0-9] become `_xx` (lower-case hex). */
+/** The object path aws-vault expects for a collection: bytes outside [A-Za-z0-9] as `_xx`. */
 export function collectionPath(name: string): string {
   let escaped = "";
   for (const b of new TextEncoder().encode(name)) {
@@ -45,261 +66,317 @@ export function collectionPath(name: string): string {
   return `${SERVICE_PATH}/collection/${escaped}`;
 }
 
-/** Why the Secret Service cannot be used here, or undefined when it answers. */
+/**
+ * Why the Secret Service cannot be used here, or undefined when it answers: a reachable session
+ * bus on which org.freedesktop.secrets has an owner or can be activated. One connection, one or
+ * two calls, short deadlines (this runs before commands that use the default backend).
+ */
 export async function secretServiceUnavailable(
   env: Record<string, string | undefined>,
+  options: { timeoutMs?: number } = {},
 ): Promise<string | undefined> {
-  if (!env.DBUS_SESSION_BUS_ADDRESS) {
-    return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)";
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  let bus: DbusConnection;
+  try {
+    bus = await connectSessionBus(env, { connectTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs });
+  } catch (err) {
+    return err instanceof DbusError ? err.message : String(err);
   }
-  // Found on PATH without spawning them: this check runs before every command.
-  for (const tool of ["secret-tool", "busctl"]) {
-    if (!await lookPath(tool, env.PATH ?? Deno.env.get("PATH"))) {
-      return `'${tool}' is not installed`;
-    }
+  try {
+    const DBUS = {
+      destination: "org.freedesktop.DBus",
+      path: "/org/freedesktop/DBus",
+      interface: "org.freedesktop.DBus",
+    };
+    const [owned] = (await bus.call({
+      ...DBUS,
+      member: "NameHasOwner",
+      signature: "s",
+      body: [SECRETS_BUS_NAME],
+    })).body;
+    if (owned === true) return undefined;
+    const [names] = (await bus.call({ ...DBUS, member: "ListActivatableNames" })).body;
+    if (Array.isArray(names) && names.includes(SECRETS_BUS_NAME)) return undefined;
+    return "no Secret Service is running on the session bus (nothing owns org.freedesktop.secrets)";
+  } catch (err) {
+    return `the session bus did not answer: ${(err as Error).message}`;
+  } finally {
+    bus.close();
   }
-  const r = await busctl(
-    ["get-property", BUS_NAME, SERVICE_PATH, "org.freedesktop.Secret.Service", "Collections"],
-    busEnv(env),
-  );
-  if (r.code !== 0) return `no Secret Service is running on the session bus (${r.stderr.trim()})`;
-  return undefined;
 }
 
-/** Opens the Secret Service keyring. Nothing runs until the first operation. */
-export function openSecretServiceKeyring(options: SecretServiceOptions = {}): Keyring {
+/** Opens the Secret Service keyring. Nothing connects until the first operation. */
+export function openSecretServiceKeyring(options: SecretServiceOptions = {}): SecretServiceKeyring {
   return new SecretServiceKeyring(options);
 }
 
-class SecretServiceKeyring implements Keyring {
+/** The keyring; `close()` ends its bus connection (the next operation opens a new one). */
+export class SecretServiceKeyring implements Keyring {
   readonly name = "secret-service";
   readonly #collection: string;
-  readonly #path: string;
-  readonly #env: Record<string, string>;
-  readonly #promptTimeoutMs: number;
-  #creating: Promise<void> | undefined;
+  readonly #options: SecretServiceOptions;
+  #client: Promise<{ bus: DbusConnection; client: SecretServiceClient }> | undefined;
+  #creating: Promise<string> | undefined;
 
   constructor(options: SecretServiceOptions) {
     this.#collection = options.collection ?? "awsvault";
-    this.#path = collectionPath(this.#collection);
-    this.#env = options.env ?? {};
-    this.#promptTimeoutMs = options.promptTimeoutMs ?? 120_000;
+    this.#options = options;
   }
 
-  async get(key: string): Promise<Item | undefined> {
-    const path = await this.#find(key);
-    if (path === undefined) return undefined;
-    const result = await runToolOk(
-      "secret-tool",
-      ["search", "--all", "--unlock", "profile", key],
-      `cannot read '${key}' from the Secret Service`,
-      { env: this.#env },
-    );
-    const secret = pickSecret(stdoutText(result), path.slice(path.lastIndexOf("/")), key);
-    if (secret === undefined) {
-      throw new KeyringError(
-        `cannot read '${key}' from the Secret Service: the collection '${this.#collection}' is locked or the item vanished`,
-      );
+  checkKey(key: string): void {
+    if (key === "") throw new KeyringError("an empty key cannot be stored in the Secret Service");
+    if (key.includes("\0")) throw new KeyringError(`key ${JSON.stringify(key)} has a NUL`);
+    if (!key.isWellFormed()) {
+      throw new KeyringError(`key ${JSON.stringify(key)} is not valid Unicode`);
     }
-    const item = decodeItemJson(secret, `Secret Service item '${key}'`);
-    return { ...item, key };
+    if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) {
+      throw new KeyringError(`a key longer than ${MAX_KEY_BYTES} bytes cannot be stored`);
+    }
   }
 
-  async getMetadata(key: string): Promise<ItemMetadata | undefined> {
-    const path = await this.#find(key);
-    if (path === undefined) return undefined;
-    const r = await busctl([
-      "get-property",
-      BUS_NAME,
-      path,
-      "org.freedesktop.Secret.Item",
-      "Modified",
-    ], this.#env);
-    const seconds = r.code === 0 ? Number(JSON.parse(stdoutText(r)).data) : NaN;
-    return Number.isFinite(seconds) ? { modificationTime: new Date(seconds * 1000) } : {};
+  get(key: string): Promise<Item | undefined> {
+    return this.#run(`cannot read '${short(key)}' from the Secret Service`, async (client) => {
+      this.checkKey(key);
+      const collection = await this.#findCollection(client);
+      if (collection === undefined) return undefined;
+      await this.#unlockIfLocked(client, collection);
+      for (let attempt = 0;; attempt++) {
+        const path = await this.#findItem(client, collection, key);
+        if (path === undefined) return undefined;
+        let secret: Uint8Array;
+        try {
+          secret = await client.getSecret(path);
+        } catch (err) {
+          if (isNoSuchObject(err) && attempt < 2) continue; // removed under us: look again
+          if (isLocked(err) && attempt === 0) {
+            await client.unlock([path], `unlocking '${short(key)}'`);
+            continue;
+          }
+          throw err;
+        }
+        const text = new TextDecoder().decode(secret);
+        const item = decodeItemJson(text, `Secret Service item '${short(key)}'`);
+        return { ...item, key };
+      }
+    });
+  }
+
+  getMetadata(key: string): Promise<ItemMetadata | undefined> {
+    return this.#run(`cannot read '${short(key)}' from the Secret Service`, async (client) => {
+      this.checkKey(key);
+      const collection = await this.#findCollection(client);
+      if (collection === undefined) return undefined;
+      const path = await this.#findItem(client, collection, key);
+      if (path === undefined) return undefined;
+      const seconds = await client.modified(path).catch((err) => {
+        if (isNoSuchObject(err)) return undefined;
+        throw err;
+      });
+      if (seconds === undefined) return undefined;
+      return Number.isFinite(seconds) && seconds > 0
+        ? { modificationTime: new Date(seconds * 1000) }
+        : {};
+    });
   }
 
   async set(item: Item): Promise<void> {
-    checkKey(item.key);
+    this.checkKey(item.key);
     const json = new TextEncoder().encode(encodeItemJson(item));
-    if (json.length > SECRET_TOOL_MAX_BYTES) {
+    if (json.length > MAX_SECRET_BYTES) {
       throw new KeyringError(
-        `cannot store '${item.key}': the item is ${json.length} bytes and secret-tool stores at most ${SECRET_TOOL_MAX_BYTES}`,
+        `cannot store '${short(item.key)}': the item is ${json.length} bytes, over the ` +
+          `Secret Service backend's limit of ${MAX_SECRET_BYTES}`,
       );
     }
-    await this.#ensureCollection();
-    await runToolOk(
-      "secret-tool",
-      ["store", `--label=${item.key}`, `--collection=${this.#path}`, "profile", item.key],
-      `cannot store '${item.key}' in the Secret Service`,
-      { stdin: json, env: this.#env },
+    return await this.#run(
+      `cannot store '${short(item.key)}' in the Secret Service`,
+      async (client) => {
+        const collection = await this.#ensureCollection(client);
+        await this.#unlockIfLocked(client, collection);
+        await client.createItem(collection, {
+          label: item.key,
+          attributes: { profile: item.key },
+          secret: json,
+          contentType: CONTENT_TYPE,
+        });
+      },
     );
   }
 
-  async remove(key: string): Promise<boolean> {
-    const path = await this.#find(key);
-    if (path === undefined) return false;
-    const r = await busctl(
-      ["call", BUS_NAME, path, "org.freedesktop.Secret.Item", "Delete"],
-      this.#env,
-    );
-    if (r.code === 0) return true;
-    if (NO_OBJECT.test(r.stderr)) return false;
-    throw toolFailure("busctl", `cannot remove '${key}' from the Secret Service`, r);
+  remove(key: string): Promise<boolean> {
+    return this.#run(`cannot remove '${short(key)}' from the Secret Service`, async (client) => {
+      this.checkKey(key);
+      const collection = await this.#findCollection(client);
+      if (collection === undefined) return false;
+      await this.#unlockIfLocked(client, collection);
+      let removed = false;
+      // Every match: a duplicate (made by another program) must not reappear after a remove.
+      for (const path of await client.searchItems(collection, { profile: key })) {
+        try {
+          await client.deleteItem(path, `removing '${short(key)}'`);
+          removed = true;
+        } catch (err) {
+          if (!isNoSuchObject(err)) throw err;
+        }
+      }
+      return removed;
+    });
   }
 
-  async keys(): Promise<string[]> {
-    const items = await this.#items();
-    const labels = await Promise.all(items.map(async (path) => {
-      const r = await busctl([
-        "get-property",
-        BUS_NAME,
-        path,
-        "org.freedesktop.Secret.Item",
-        "Label",
-      ], this.#env);
-      return r.code === 0 ? String(JSON.parse(stdoutText(r)).data) : undefined;
-    }));
-    return labels.filter((l): l is string => l !== undefined);
+  /** Whether keys() lists this key: one search instead of reading every label. */
+  has(key: string): Promise<boolean> {
+    return this.#run(`cannot look up '${short(key)}' in the Secret Service`, async (client) => {
+      this.checkKey(key);
+      const collection = await this.#findCollection(client);
+      if (collection === undefined) return false;
+      for (const path of await client.searchItems(collection, { profile: key })) {
+        if (await client.label(path, "item").catch(() => undefined) === key) return true;
+      }
+      return false;
+    });
   }
 
-  /** Item paths of the collection; [] when the collection does not exist. */
-  async #items(): Promise<string[]> {
-    const r = await busctl([
-      "get-property",
-      BUS_NAME,
-      this.#path,
-      "org.freedesktop.Secret.Collection",
-      "Items",
-    ], this.#env);
-    if (r.code !== 0) {
-      if (NO_OBJECT.test(r.stderr)) return [];
-      throw this.#failure("cannot list the Secret Service collection", r);
+  keys(): Promise<string[]> {
+    return this.#run("cannot list the Secret Service collection", async (client) => {
+      const collection = await this.#findCollection(client);
+      if (collection === undefined) return [];
+      const labels = await Promise.all(
+        (await client.items(collection)).map((path) =>
+          client.label(path, "item").catch((err) => {
+            if (isNoSuchObject(err)) return undefined; // removed while we listed
+            throw err;
+          })
+        ),
+      );
+      return labels.filter((l): l is string => l !== undefined);
+    });
+  }
+
+  /** Ends the bus connection. */
+  async close(): Promise<void> {
+    const c = this.#client;
+    this.#client = undefined;
+    if (c) (await c.catch(() => undefined))?.bus.close();
+  }
+
+  /** Runs an operation on the (re)opened connection; every failure becomes a KeyringError. */
+  async #run<T>(what: string, op: (client: SecretServiceClient) => Promise<T>): Promise<T> {
+    try {
+      const { client } = await this.#connection();
+      return await op(client);
+    } catch (err) {
+      if (err instanceof KeyringError) throw err;
+      throw new KeyringError(`${what}: ${describe(err, this.#collection)}`, { cause: err });
     }
-    return JSON.parse(stdoutText(r)).data as string[];
   }
 
-  /** The path of the item for this key in our collection. */
-  async #find(key: string): Promise<string | undefined> {
-    checkKey(key);
-    const r = await busctl(
-      [
-        "call",
-        BUS_NAME,
-        this.#path,
-        "org.freedesktop.Secret.Collection",
-        "SearchItems",
-        "a{ss}",
-        "1",
-        "profile",
-        key,
-      ],
-      this.#env,
-    );
-    if (r.code !== 0) {
-      if (NO_OBJECT.test(r.stderr)) return undefined;
-      throw this.#failure(`cannot look up '${key}' in the Secret Service`, r);
+  #connection(): Promise<{ bus: DbusConnection; client: SecretServiceClient }> {
+    const current = this.#client;
+    if (current) {
+      return current.then((c) => {
+        if (!c.bus.closed) return c;
+        if (this.#client === current) this.#client = undefined; // the daemon went away: reconnect
+        return this.#connection();
+      });
     }
-    const paths = (JSON.parse(stdoutText(r)).data as string[][])[0];
-    return paths[0];
+    const opening = (async () => {
+      const bus = await connectSessionBus(this.#options.env ?? Deno.env.toObject(), {
+        connectTimeoutMs: this.#options.connectTimeoutMs,
+        callTimeoutMs: this.#options.callTimeoutMs,
+      });
+      const client = new SecretServiceClient(bus, {
+        promptTimeoutMs: this.#options.promptTimeoutMs ?? 120_000,
+        callTimeoutMs: this.#options.callTimeoutMs,
+        algorithm: this.#options.algorithm,
+      });
+      return { bus, client };
+    })();
+    this.#client = opening;
+    opening.catch(() => {
+      if (this.#client === opening) this.#client = undefined;
+    });
+    return opening;
   }
 
-  #ensureCollection(): Promise<void> {
-    this.#creating ??= this.#createCollection().finally(() => this.#creating = undefined);
+  /**
+   * Our collection: the one at the path aws-vault derives from the name, else the one an alias
+   * of that name points to (`default`, `login`), else one labelled with the name (a daemon may
+   * choose another path for a name it escapes differently).
+   */
+  async #findCollection(client: SecretServiceClient): Promise<string | undefined> {
+    const all = await client.collections();
+    const wanted = collectionPath(this.#collection);
+    if (all.includes(wanted)) return wanted;
+    const alias = await client.readAlias(this.#collection).catch(() => undefined);
+    if (alias !== undefined && all.includes(alias)) return alias;
+    for (const path of all) {
+      const label = await client.label(path, "collection").catch(() => undefined);
+      if (label === this.#collection) return path;
+    }
+    return undefined;
+  }
+
+  #ensureCollection(client: SecretServiceClient): Promise<string> {
+    this.#creating ??= (async () => {
+      const found = await this.#findCollection(client);
+      if (found !== undefined) return found;
+      await client.createCollection(this.#collection);
+      // Another writer may have created it at the same moment: use whatever the name finds.
+      return await this.#findCollection(client) ??
+        Promise.reject(new DbusError(`the keyring '${this.#collection}' vanished after creation`));
+    })().finally(() => this.#creating = undefined);
     return this.#creating;
   }
 
-  /** Reads our collection's label: exit 0 when the collection exists. */
-  #probeCollection(): Promise<ToolResult> {
-    return busctl(
-      ["get-property", BUS_NAME, this.#path, "org.freedesktop.Secret.Collection", "Label"],
-      this.#env,
-    );
-  }
-
-  async #createCollection(): Promise<void> {
-    const probe = await this.#probeCollection();
-    if (probe.code === 0) return;
-    if (!NO_OBJECT.test(probe.stderr)) {
-      throw this.#failure("cannot open the Secret Service collection", probe);
-    }
-    const made = await busctl(
-      [
-        "call",
-        BUS_NAME,
-        SERVICE_PATH,
-        "org.freedesktop.Secret.Service",
-        "CreateCollection",
-        "a{sv}s",
-        "1",
-        "org.freedesktop.Secret.Collection.Label",
-        "s",
-        this.#collection,
-        "",
-      ],
-      this.#env,
-    );
-    if (made.code !== 0) {
-      throw this.#failure(`cannot create Secret Service collection '${this.#collection}'`, made);
-    }
-    const [, prompt] = JSON.parse(stdoutText(made)).data as string[];
-    if (prompt !== "/") {
-      // The daemon asks the user for the new keyring's password; wait for the collection.
-      await busctl(
-        ["call", BUS_NAME, prompt, "org.freedesktop.Secret.Prompt", "Prompt", "s", ""],
-        this.#env,
-      );
-      const deadline = Date.now() + this.#promptTimeoutMs;
-      while (Date.now() < deadline) {
-        if ((await this.#probeCollection()).code === 0) return;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      throw new KeyringError(
-        `Secret Service collection '${this.#collection}' was not created (the password prompt was dismissed or no prompter is available)`,
-      );
+  async #unlockIfLocked(client: SecretServiceClient, collection: string): Promise<void> {
+    if (await client.locked(collection, "collection")) {
+      await client.unlock([collection], `unlocking the keyring '${this.#collection}'`);
     }
   }
 
-  #failure(what: string, r: ToolResult): KeyringError {
+  /** The item for this key: a profile-attribute match, the one labelled with the key first. */
+  async #findItem(
+    client: SecretServiceClient,
+    collection: string,
+    key: string,
+  ): Promise<string | undefined> {
+    const paths = await client.searchItems(collection, { profile: key });
+    if (paths.length <= 1) return paths[0];
+    for (const path of paths) {
+      if (await client.label(path, "item").catch(() => undefined) === key) return path;
+    }
+    return paths[0];
+  }
+}
+
+function isLocked(err: unknown): boolean {
+  return err instanceof DbusRemoteError && err.errorName === SecretErrorNames.IS_LOCKED;
+}
+
+/** A failure as one line for the user (no secrets are in any of these). */
+function describe(err: unknown, collection: string): string {
+  if (err instanceof SecretPromptError) return err.message;
+  if (err instanceof DbusConnectError) return err.message;
+  if (err instanceof DbusTimeoutError) return `the Secret Service did not answer (${err.message})`;
+  if (err instanceof DbusDisconnectedError) {
+    return `the connection to the Secret Service broke (${err.message})`;
+  }
+  if (err instanceof DbusRemoteError) {
     if (
-      /ServiceUnknown|not provided by any .service|Failed to connect|No such file or directory/
-        .test(r.stderr)
+      err.errorName === DbusErrorNames.SERVICE_UNKNOWN ||
+      err.errorName === DbusErrorNames.NAME_HAS_NO_OWNER
     ) {
-      return new KeyringError(`${what}: no Secret Service is running on the session bus`);
+      return "no Secret Service is running on the session bus";
     }
-    return toolFailure("busctl", what, r);
+    if (isLocked(err)) return `the keyring '${collection}' is locked`;
+    return err.message;
   }
+  return err instanceof Error ? err.message : String(err);
 }
 
-/** Runs busctl on the user's session bus with JSON output. */
-function busctl(args: string[], env: Record<string, string>): Promise<ToolResult> {
-  return runTool("busctl", ["--user", "--json=short", ...args], { env });
-}
-
-function busEnv(env: Record<string, string | undefined>): Record<string, string> {
-  return env.DBUS_SESSION_BUS_ADDRESS
-    ? { DBUS_SESSION_BUS_ADDRESS: env.DBUS_SESSION_BUS_ADDRESS }
-    : {};
-}
-
-/**
- * The secret of the block in `secret-tool search --all` output whose header is `[<tail>]` and
- * whose label is the key.
- */
-export function pickSecret(output: string, tail: string, key: string): string | undefined {
-  for (const block of output.split(/^(?=\[)/m)) {
-    const lines = block.split("\n");
-    if (lines[0] !== `[${tail}]`) continue;
-    const field = (name: string) =>
-      lines.find((l) => l.startsWith(`${name} = `))?.slice(name.length + 3);
-    if (field("label") === key) return field("secret");
-  }
-  return undefined;
-}
-
-function checkKey(key: string): void {
-  if (key === "") throw new KeyringError("an empty key cannot be stored in the Secret Service");
-  if (/[\n\0]/.test(key)) {
-    throw new KeyringError(`key ${JSON.stringify(key)} has a line break or NUL`);
-  }
+/** A key as shown in messages: hostile huge keys do not flood the terminal. */
+function short(key: string): string {
+  // deno-lint-ignore no-control-regex
+  const shown = key.replace(/[\x00-\x1f\x7f]/g, "?");
+  return shown.length > 120 ? `${shown.slice(0, 120)}...` : shown;
 }

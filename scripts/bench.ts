@@ -7,7 +7,9 @@
  * and the bundled single file (scripts/bundle.ts) are measured. Runs are interleaved (one run of
  * every case per round) so a busy machine slows all cases alike. Prints only; never a test.
  *
- * Usage: deno task bench [--runs 30]
+ * Usage: deno task bench [--runs 30] [--scale-only]
+ * (`--scale-only`: the baseline and the scale row, without the other rows, the AWS CLI and the
+ * soak.)
  */
 import { bundle } from "./bundle.ts";
 import {
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
   const runsFlag = Deno.args.indexOf("--runs");
   const runs = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 30;
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a positive integer");
+  const scaleOnly = Deno.args.includes("--scale-only");
   const deno = Deno.execPath();
   const tmp = await Deno.makeTempDir({ prefix: "aws-vault-bench-" });
   try {
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
       times: [],
     };
     const cases: BenchCase[] = [baseline];
-    for (const program of programs) {
+    for (const program of scaleOnly ? [] : programs) {
       for (const c of commands) {
         const why = await tryOnce(deno, [...program.args, ...c.args], env);
         if (why) {
@@ -206,13 +209,15 @@ async function main(): Promise<void> {
     // The same cache-hit export through a credential agent: no passphrase, no key derivation.
     const agentEnv = { ...env, AWS_VAULT_AGENT_SOCK: `${tmp}/agent/agent.sock` };
     delete (agentEnv as Record<string, string | undefined>).AWS_VAULT_FILE_PASSPHRASE;
-    const agentStart = await tryOnce(deno, [...programs[0].args, "agent", "start"], {
-      ...agentEnv,
-      AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
-    });
+    const agentStart = scaleOnly
+      ? "--scale-only"
+      : await tryOnce(deno, [...programs[0].args, "agent", "start"], {
+        ...agentEnv,
+        AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
+      });
     if (agentStart) console.log(`skip agent cases: ${agentStart}`);
     const exportArgs = ["export", "--format=json", PROFILE];
-    for (const program of agentStart ? [] : programs) {
+    for (const program of agentStart || scaleOnly ? [] : programs) {
       const why = await tryOnce(deno, [...program.args, ...exportArgs], agentEnv);
       if (why) console.log(`skip ${program.label} agent export: ${why}`);
       else {
@@ -231,7 +236,7 @@ async function main(): Promise<void> {
     let awsCli: BenchCase | undefined;
     const cliArgs = ["configure", "export-credentials", "--profile", PROFILE];
     const cliEnv = { ...env, AWS_CONFIG_FILE: `${tmp}/cli_config` };
-    const cliProblem = await tryOnce(AWS_CLI_V2, cliArgs, cliEnv);
+    const cliProblem = scaleOnly ? "--scale-only" : await tryOnce(AWS_CLI_V2, cliArgs, cliEnv);
     if (cliProblem) {
       console.log(`skip AWS CLI v2 comparison (${AWS_CLI_V2}): ${cliProblem}`);
     } else {
@@ -282,6 +287,7 @@ async function main(): Promise<void> {
         console.log(`${c.name}: ${speedup.toFixed(1)}x faster than the AWS CLI v2 (goal >= 10x)`);
       }
     }
+    if (scaleOnly) return;
     const { runSoak, soakLine } = await import("../tests/support/soak.ts");
     console.log(`credential servers soak (ECS + EC2 IMDSv2): ${soakLine(await runSoak())}`);
   } finally {

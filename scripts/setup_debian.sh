@@ -10,11 +10,11 @@ PACKAGES=(
   gnupg            # pass's encryption
   age              # passage backend's encryption (Debian's "passage" package is a game, not the tool)
   gnome-keyring    # secret-service backend (headless daemon)
-  libsecret-tools  # secret-tool
-  systemd          # busctl: the secret-service backend searches and creates collections with it
-  python3-jeepney  # tests only: creates a gnome-keyring collection headless (no GUI prompt)
-  dbus             # dbus-run-session for gnome-keyring
+  libsecret-tools  # tests only: secret-tool, an independent Secret Service client (interop peer)
+  dbus             # dbus-daemon: the private session bus of the gnome-keyring tests
   dbus-x11         # dbus-launch
+  libkf5wallet-bin # kwallet backend: real kwalletd5 (headless, offscreen Qt) and kwallet-query
+  systemd          # tests only: busctl, an independent client that drives kwalletd (pamOpen...)
   keyutils         # keyctl backend
   python3-jwcrypto # independent JWE implementation for the file backend format
   util-linux       # unshare, flock, script

@@ -99,6 +99,12 @@ export const GLOBAL_FLAGS = {
   fileDir: flag.text("file-dir", 'Directory for the "file" password store.', "~/.awsvault/keys/", {
     env: "AWS_VAULT_FILE_DIR",
   }),
+  kwalletFolder: flag.text(
+    "kwallet-folder",
+    'Folder of the "aws-vault" KDE wallet for the kwallet backend.',
+    "aws-vault",
+    { env: "AWS_VAULT_KWALLET_FOLDER", placeholder: "NAME" },
+  ),
   keyctlScope: flag.choiceWithDefault(
     "keyctl-scope",
     "Kernel keyring scope for the keyctl backend.",
@@ -108,23 +114,23 @@ export const GLOBAL_FLAGS = {
   ),
   opTimeout: flag.durationWithDefault(
     "op-timeout",
-    `Timeout for 1Password API operations ${OP_BACKENDS}.`,
+    "Timeout of each run of op, the 1Password CLI.",
     15_000,
-    { env: "AWS_VAULT_OP_TIMEOUT", hidden: true },
+    { env: "AWS_VAULT_OP_TIMEOUT" },
   ),
-  opVaultId: flag.string("op-vault-id", `UUID of the 1Password vault ${OP_BACKENDS}.`, {
-    env: "AWS_VAULT_OP_VAULT_ID",
-    hidden: true,
-  }),
+  opVaultId: flag.string(
+    "op-vault-id",
+    "UUID of the 1Password vault (default: $OP_VAULT_ID).",
+    { env: "AWS_VAULT_OP_VAULT_ID" },
+  ),
   opItemTitlePrefix: flag.text(
     "op-item-title-prefix",
-    `Prefix of 1Password item titles ${OP_BACKENDS}.`,
+    "Prefix of 1Password item titles.",
     "aws-vault",
-    { env: "AWS_VAULT_OP_ITEM_TITLE_PREFIX", hidden: true },
+    { env: "AWS_VAULT_OP_ITEM_TITLE_PREFIX" },
   ),
-  opItemTag: flag.text("op-item-tag", `Tag of 1Password items ${OP_BACKENDS}.`, "aws-vault", {
+  opItemTag: flag.text("op-item-tag", "Tag of 1Password items.", "aws-vault", {
     env: "AWS_VAULT_OP_ITEM_TAG",
-    hidden: true,
   }),
   opConnectHost: flag.string("op-connect-host", `1Password Connect server ${OP_BACKENDS}.`, {
     env: "AWS_VAULT_OP_CONNECT_HOST",

@@ -212,8 +212,26 @@ const DOUBTFUL_LINE =
 const CONTENT_LINE = /^(?![ \t]*(?:[#;]|$))/m;
 /** A header with nothing but whitespace between its brackets (the parser refuses it). */
 const EMPTY_HEADER = /^[ \t]*\[[^\S\r\n]*\]/m;
+/**
+ * What may make one value span lines (`"""` or backtick quotes, a trailing backslash): a line
+ * inside it may look like a header, so the file is parsed whole.
+ */
+const MULTI_LINE_VALUE = /"""|`|\\[ \t]*$/m;
 /** Where the parser splits lines differently from a regular expression's `^` and `$`. */
 const ODD_LINE_BREAK = /\r(?!\n)|[\u2028\u2029]/;
+/**
+ * Whether ODD_LINE_BREAK matches: found by indexOf (a native scan) first, since nearly every
+ * config has no `\r` and no U+2028/U+2029 at all.
+ */
+function hasOddLineBreak(body: string): boolean {
+  if (body.indexOf("\u2028") >= 0 || body.indexOf("\u2029") >= 0) return true;
+  return body.indexOf("\r") >= 0 && ODD_LINE_BREAK.test(body);
+}
+/** Whether MULTI_LINE_VALUE matches, with indexOf scans first (most configs have none of it). */
+function mayHaveMultiLineValue(body: string): boolean {
+  if (body.indexOf('"""') < 0 && body.indexOf("`") < 0 && body.indexOf("\\") < 0) return false;
+  return MULTI_LINE_VALUE.test(body);
+}
 /** The start of a section header line (with the DOUBTFUL_LINE check passed). */
 const HEADER_START = /^[ \t]*\[/gm;
 /** A header line: group 1 is the text between the brackets. */
@@ -223,7 +241,7 @@ const HEADER_LINE = /^[ \t]*\[([^\]\r\n]*)\]/gm;
  * The config without parsing it all: when a cheap scan (native regular expressions over the
  * text) proves that every line is one the parser takes as it is, sections are found by their
  * header and each is parsed, with the same parser and its own line numbers, when first asked
- * for. Otherwise (a continuation line, a malformed line anywhere, unusual line breaks) the whole
+ * for. Otherwise (a continuation line, a multi-line value, a malformed line anywhere, unusual line breaks) the whole
  * file is parsed at once, so every answer and every error (`file:line`) is the full parse's.
  */
 export function indexConfig(
@@ -234,7 +252,8 @@ export function indexConfig(
   const body = text.replace(/^\uFEFF/, "");
   const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
   if (
-    ODD_LINE_BREAK.test(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
+    hasOddLineBreak(body) || DOUBTFUL_LINE.test(body) || EMPTY_HEADER.test(body) ||
+    mayHaveMultiLineValue(body) ||
     CONTENT_LINE.test(body.slice(0, firstHeader))
   ) {
     return parseConfig(text, path, options);
@@ -322,22 +341,34 @@ function headerLines(body: string, search: HeaderSearch): number[] {
   return starts;
 }
 
-/** Line numbers (1-based) of offsets in a text, counting forward from the last answer. */
+/**
+ * Line numbers (1-based) of offsets in a text. Counting goes forward from the nearest point
+ * already counted, and a point is kept every CHECKPOINT_LINES lines, so asking for sections in
+ * any order (a source_profile above its profile) counts each line about once.
+ */
 function lineCounter(text: string): (offset: number) => number {
-  let at = 0;
-  let line = 1;
+  /** [offset, line at that offset], ascending. */
+  const points: [number, number][] = [[0, 1]];
   return (offset) => {
-    if (offset < at) {
-      at = 0;
-      line = 1;
+    let lo = 0;
+    for (let hi = points.length - 1; lo < hi;) {
+      const mid = (lo + hi + 1) >> 1;
+      if (points[mid][0] <= offset) lo = mid;
+      else hi = mid - 1;
     }
+    const at = points[lo][0];
+    let line = points[lo][1];
+    const isLast = lo === points.length - 1;
     for (let i = text.indexOf("\n", at); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
       line++;
+      if (isLast && line % CHECKPOINT_LINES === 0) points.push([i + 1, line]);
     }
-    at = offset;
     return line;
   };
 }
+
+/** Lines between the points lineCounter keeps. */
+const CHECKPOINT_LINES = 256;
 
 /**
  * `default`, `profile NAME` or `sso-session NAME` (inner whitespace collapsed), or undefined for

@@ -7,6 +7,7 @@ import { UserError } from "../errors.ts";
 import { dirname, writeFileAtomic } from "../fs/atomic.ts";
 import { withLock } from "../fs/lock.ts";
 import { decodeConfigText, parseConfig, profileHeader, readConfigBytes } from "./config_file.ts";
+import { parseIni } from "./ini.ts";
 
 /**
  * Appends `[profile name]` (or `[default]`) with these keys if the profile has no section.
@@ -26,6 +27,7 @@ export async function addProfileSection(
     }
     checkWritable(`value of ${key}`, value);
   }
+  checkReadsBack(path, name, keys);
 
   const target = await realTarget(path);
   // Only a regular file is edited: a rename over /dev/null or a FIFO would replace it.
@@ -80,6 +82,31 @@ async function realTarget(path: string): Promise<string> {
     return await Deno.realPath(path);
   } catch {
     return path;
+  }
+}
+
+/**
+ * Rejects values the parser (and so aws-vault and the AWS CLI) would read differently from what
+ * is written: an opening `"""` or backtick, a comment, surrounding quotes, a trailing backslash.
+ */
+function checkReadsBack(path: string, name: string, keys: Record<string, string>): void {
+  const text = [`[${profileHeader(name)}]`, ...Object.entries(keys).map(([k, v]) => `${k}=${v}`)]
+    .join("\n");
+  let values: Map<string, { value: string }> | undefined;
+  try {
+    values = parseIni(text, path).sections[0]?.values;
+  } catch {
+    values = undefined;
+  }
+  for (const [key, value] of Object.entries(keys)) {
+    // A trailing backslash reads back here, but aws-vault's go-ini would join the next line.
+    if (values?.get(key.toLowerCase())?.value !== value.trim() || value.trimEnd().endsWith("\\")) {
+      throw new UserError(
+        `cannot write value of ${key} ${
+          JSON.stringify(value)
+        } to the config file: it would not read back as written`,
+      );
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 export { PRIVATE_VARIABLES, withoutPrivateVariables } from "./env.ts";
 export { lookPath } from "./path_lookup.ts";
 export {
+  ProgramLimitError,
   type ProgramResult,
   runProgram,
   type RunProgramOptions,

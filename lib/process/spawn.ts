@@ -16,6 +16,16 @@ export interface RunProgramOptions {
   stdin?: Uint8Array | string | "inherit";
   /** Capture stderr (default) or pass ours on (a dialog or ykman talks to the user there). */
   stderr?: "piped" | "inherit";
+  /**
+   * Deadline in milliseconds: a program still running then is killed (SIGKILL, it may ignore
+   * anything gentler) and a ProgramLimitError is thrown. Default: none.
+   */
+  timeoutMs?: number;
+  /**
+   * Most bytes read from stdout (and from captured stderr): a program that prints more is killed
+   * and a ProgramLimitError is thrown, so a runaway never fills our memory. Default: no limit.
+   */
+  maxOutputBytes?: number;
 }
 
 /** How a program ended. */
@@ -41,6 +51,18 @@ export class SpawnError extends Error {
     this.name = "SpawnError";
     this.program = program;
     this.failure = failure;
+  }
+}
+
+/** A program that ran but was stopped: past its deadline or printing too much. */
+export class ProgramLimitError extends Error {
+  readonly program: string;
+  readonly limit: "timeout" | "output";
+  constructor(program: string, limit: "timeout" | "output", detail: string) {
+    super(`${program}: ${detail}`);
+    this.name = "ProgramLimitError";
+    this.program = program;
+    this.limit = limit;
   }
 }
 
@@ -87,11 +109,78 @@ export async function runProgram(
   };
   // Read while writing: a program that answers before it has read all its input would otherwise
   // block on a full output pipe while we block on its full input pipe.
-  const [out] = await Promise.all([child.output(), writeStdin()]);
-  return {
-    code: out.code,
-    signal: out.signal,
-    stdout: out.stdout,
-    stderr: options.stderr === "inherit" ? "" : decoder.decode(out.stderr),
+  let stopped: ProgramLimitError | undefined;
+  const abandon = new AbortController();
+  const stop = (limit: "timeout" | "output", detail: string): void => {
+    if (stopped) return;
+    stopped = new ProgramLimitError(program, limit, detail);
+    // Stop reading too: a grandchild may hold the pipes open after the program is gone.
+    abandon.abort();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
   };
+  const max = options.maxOutputBytes;
+  const tooMuch = () => stop("output", `printed more than ${max} bytes`);
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(
+    () => stop("timeout", `no answer within ${options.timeoutMs} ms`),
+    options.timeoutMs,
+  );
+  try {
+    const [status, stdout, stderr] = await Promise.all([
+      child.status,
+      readAll(child.stdout, max, tooMuch, abandon.signal),
+      options.stderr === "inherit"
+        ? Promise.resolve(new Uint8Array())
+        : readAll(child.stderr, max, tooMuch, abandon.signal),
+      writeStdin(),
+    ]);
+    if (stopped) throw stopped;
+    return {
+      code: status.code,
+      signal: status.signal,
+      stdout,
+      stderr: decoder.decode(stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a stream to its end (or until `signal` aborts); past `max` bytes, calls `over`. */
+async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  max: number | undefined,
+  over: () => void,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  const cancel = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done || value === undefined || signal.aborted) break;
+      if (max !== undefined && size + value.length > max) {
+        over();
+        break;
+      }
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    signal.removeEventListener("abort", cancel);
+    if (!signal.aborted) await reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -3,7 +3,13 @@
  * session under a key naming its type, profile, MFA serial and expiry, Data = the STS
  * Credentials JSON. Expired and legacy items are removed before every lookup and write.
  */
-import { type Item, type Keyring, KeyringError, newItem } from "../../backends/keyring.ts";
+import {
+  type Item,
+  type Keyring,
+  KeyringError,
+  type KeysSnapshot,
+  newItem,
+} from "../../backends/keyring.ts";
 import type { Credentials } from "../credentials.ts";
 import { goJsonEscape, parseGoObject, stringField, timeField } from "../go_json.ts";
 import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
@@ -16,6 +22,7 @@ import {
   sessionKeyExpiry,
   sessionKeyPrefix,
 } from "./session_key.ts";
+import { lookUpSessionIndex, sessionIndexPath, writeSessionIndex } from "./session_index.ts";
 
 /** Encodes session credentials as the STS Credentials JSON aws-vault stores. */
 export function encodeSessionData(creds: Credentials): string {
@@ -58,6 +65,19 @@ export const SESSION_DESCRIPTION = "aws-vault session";
 export interface SessionStoreOptions {
   /** Told once (per store) that an item that cannot be decrypted was kept and skipped. */
   notice?: (text: string) => void;
+  /**
+   * Where session indexes live (lib/store/session_index.ts): with one, a lookup in a keyring
+   * that reports snapshots finds its session without listing the keyring. None: always list.
+   */
+  indexDir?: string;
+  /** Debug logger (never receives secrets). */
+  debug?: (message: string) => void;
+}
+
+/** Options for SessionStore.get. */
+export interface SessionGetOptions {
+  /** List the keyring rather than trust the session index (a second look under the lock). */
+  recheck?: boolean;
 }
 
 /**
@@ -71,27 +91,76 @@ export class SessionStore {
   #now: () => Date;
   #notice: (text: string) => void;
   #told = false;
+  #options: SessionStoreOptions;
 
   constructor(keyring: Keyring, now: () => Date, options: SessionStoreOptions = {}) {
     this.#keyring = keyring;
     this.#now = now;
     this.#notice = options.notice ?? (() => {});
+    this.#options = options;
   }
 
   /**
-   * The cached session for this type/profile/MFA serial, or undefined (also for bad JSON). The
-   * keyring is listed once: expired items are removed and the session found from that listing.
+   * The cached session for this type/profile/MFA serial, or undefined (also for bad JSON).
+   * From the session index when it holds (no session it knows has expired) and names a session
+   * that reads back; otherwise the keyring is listed once: expired items are removed and the
+   * session found from that listing (and the index rewritten when the keyring was left alone).
    */
-  async get(key: Omit<SessionKey, "expiration">): Promise<Credentials | undefined> {
+  async get(
+    key: Omit<SessionKey, "expiration">,
+    options: SessionGetOptions = {},
+  ): Promise<Credentials | undefined> {
+    const snapshot = this.#options.indexDir && !options.recheck
+      ? await this.#keyring.keysSnapshot?.()
+      : undefined;
+    const indexPath = snapshot && await sessionIndexPath(this.#options.indexDir!, snapshot.store);
+    let indexHolds = false;
+    if (snapshot && indexPath) {
+      const index = await lookUpSessionIndex(indexPath, snapshot, sessionKeyPrefix(key));
+      indexHolds = index !== undefined && this.#now().getTime() <= index.nextExpiry;
+      if (index && indexHolds) {
+        const hit = await this.#firstReadable(this.#keysWithPrefix(key, index.keys));
+        if (hit) return hit;
+        this.#options.debug?.("the session index names no readable session for this key: listing");
+      }
+    }
     const current = await this.#removeOldFrom(await this.#keyring.keys());
+    const found = await this.#firstReadable(this.#keysWithPrefix(key, current));
+    // An index that holds says what this listing says: it is not written again.
+    if (snapshot && indexPath && !indexHolds) await this.#saveIndex(indexPath, snapshot, current);
+    return found;
+  }
+
+  /** The credentials of the first of these keys that reads back as a session. */
+  async #firstReadable(keys: string[]): Promise<Credentials | undefined> {
     // Newest first; one unreadable item must not hide a good one.
-    for (const found of this.#keysWithPrefix(key, current)) {
+    for (const found of keys) {
       const item = await this.#sessionItem(found);
       if (!item) continue;
       const creds = decodeSessionData(new TextDecoder().decode(item.data));
       if (creds) return creds;
     }
     return undefined;
+  }
+
+  /**
+   * Writes the index of a listing taken under `before`, if the keyring still reports that
+   * snapshot (nothing was written or removed since, by us or anyone). Best effort: an index
+   * that cannot be written only costs the next lookup a listing.
+   */
+  async #saveIndex(path: string, before: KeysSnapshot, listed: string[]): Promise<void> {
+    try {
+      const after = await this.#keyring.keysSnapshot?.();
+      if (after?.store !== before.store || after.stamp !== before.stamp) return;
+      const keys = listed.filter(isSessionKey);
+      let nextExpiry = Infinity;
+      for (const k of keys) {
+        if (parseSessionKey(k)) nextExpiry = Math.min(nextExpiry, sessionKeyExpiry(k));
+      }
+      await writeSessionIndex(path, before, { keys, nextExpiry }, this.#now());
+    } catch (err) {
+      this.#options.debug?.(`cannot write the session index ${path}: ${(err as Error).message}`);
+    }
   }
 
   /** Stores a session; its key's expiry is the credentials' expiration. */

@@ -44,15 +44,16 @@ export class CachedSessionProvider implements RefreshableProvider {
     const hit = await this.#usable();
     if (hit) return hit;
     return await this.#o.lock(sessionLockName(this.key), async () => {
-      // Another process may have fetched it while we waited for the lock.
-      return (await this.#usable()) ?? (await this.#fetch());
+      // Another process may have fetched it while we waited for the lock; and before a new
+      // session (maybe an MFA prompt) the keyring itself is asked, not an index of it.
+      return (await this.#usable({ recheck: true })) ?? (await this.#fetch());
     }, this.#o.lockTimes);
   }
 
   /** Replaces a session that STS refused (expired or revoked before its stated expiry). */
   async refresh(rejected: Credentials): Promise<Credentials> {
     return await this.#o.lock(sessionLockName(this.key), async () => {
-      const current = await this.#usable();
+      const current = await this.#usable({ recheck: true });
       if (current && current.accessKeyId !== rejected.accessKeyId) return current;
       this.#o.debug?.(
         `cached ${this.key.type} session for ${this.key.profileName} was refused by STS; renewing it`,
@@ -72,10 +73,10 @@ export class CachedSessionProvider implements RefreshableProvider {
     return creds;
   }
 
-  async #usable(): Promise<Credentials | undefined> {
+  async #usable(options: { recheck?: boolean } = {}): Promise<Credentials | undefined> {
     let creds: Credentials | undefined;
     try {
-      creds = await this.#o.cache.get(this.key);
+      creds = await this.#o.cache.get(this.key, options);
     } catch (err) {
       // A cancelled prompt or a wrong passphrase ends the command: asking for an MFA code
       // instead would discard a cached session that is fine.

@@ -149,7 +149,12 @@ export function buildServices(
       return openBackend(name, backendOptions, runtime, log);
     },
     credentials: async () => new CredentialStore(await keyringOnce()),
-    sessions: async () => new SessionStore(await keyringOnce(), () => runtime.now(), { notice }),
+    sessions: async () =>
+      new SessionStore(await keyringOnce(), () => runtime.now(), {
+        notice,
+        indexDir: locks,
+        debug: (m) => log.debug(m),
+      }),
     oidcTokens: async () => new OidcTokenStore(await keyringOnce(), () => runtime.now()),
     lock: (name, fn, times) =>
       withLock(`${locks}/${name}.lock`, fn, { timeoutMs: times?.waitMs, staleMs: times?.staleMs }),

@@ -10,9 +10,12 @@ import { bytesToBase64Url } from "../encoding.ts";
 /** The fields of an aws-vault session key without the expiry part (the store adds it). */
 export type SessionKey = Omit<StoredSessionKey, "expiration">;
 
-/** Cached sessions. `get` returns undefined for a missing or unreadable item. */
+/**
+ * Cached sessions. `get` returns undefined for a missing or unreadable item; with `recheck` it
+ * looks at the keyring itself rather than at any index of it (the second look, under the lock).
+ */
 export interface SessionCache {
-  get(key: SessionKey): Promise<Credentials | undefined>;
+  get(key: SessionKey, options?: { recheck?: boolean }): Promise<Credentials | undefined>;
   set(key: SessionKey, credentials: Credentials): Promise<void>;
   /** Throws when a session under this key could not be stored (checked before any STS call). */
   check?(key: SessionKey): void;

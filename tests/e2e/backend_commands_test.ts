@@ -1,7 +1,7 @@
 /**
  * `add`, `list`, `exec` and `remove` end to end with every real backend: the CLI runs as a user
  * runs it (a separate process per command, a temp HOME and config file) against the file vault,
- * pass with a throwaway gpg key, the kernel keyring and gnome-keyring on a private bus.
+ * pass with a throwaway gpg key, the kernel keyring, gnome-keyring and kwalletd on private buses.
  * Every helper tool the CLI starts is logged through PATH shims, so the tests also prove that no
  * secret reaches an argv, and none shows in the output of add, list and remove.
  */
@@ -12,8 +12,10 @@ import { argvLog } from "../support/argv_log.ts";
 import { makePassStore, PASS_GPG } from "../support/gpg_pass.ts";
 import { GNOME_KEYRING, startGnomeKeyring } from "../support/gnome_keyring.ts";
 import { KEYCTL, startKeyctlSession, withoutJoinNotice } from "../support/keyctl_session.ts";
+import { KWALLETD, startKwalletd } from "../support/kwalletd.ts";
 import { ignoreWithout, type Peer } from "../support/peers.ts";
 import { vaultHome } from "../support/vault_home.ts";
+import { lookPath } from "../../lib/process/path_lookup.ts";
 
 const KEY_ID = "AKIAE2EBACKEND000001";
 const SECRET = "e2eBackendSecret/first+0123456789abcdefghij";
@@ -21,7 +23,7 @@ const KEY_ID_2 = "AKIAE2EBACKEND000002";
 const SECRET_2 = "e2eBackendSecret/second+0123456789abcdefgh";
 
 /** Tools the shell-out backends start (pass starts gpg itself). */
-const TOOLS = ["pass", "gpg", "gpg2", "keyctl", "secret-tool", "busctl"];
+const TOOLS = ["pass", "gpg", "gpg2", "keyctl"];
 
 /** One real backend, ready for CLI runs. */
 interface BackendPeer {
@@ -31,6 +33,10 @@ interface BackendPeer {
   secrets: string[];
   /** How the tool command line that stores an item looks (none for the file backend). */
   storeCommand?: RegExp;
+  /** A PATH of its own for the CLI (instead of the shims): to prove it needs no tools. */
+  path?: string;
+  /** Programs that must not be on that PATH. */
+  absentTools?: string[];
   /** Runs the CLI where the backend can reach its store. */
   run(args: string[], options: CliOptions): Promise<CliResult>;
   cleanup(): Promise<void>;
@@ -81,12 +87,29 @@ const PEERS: Record<string, () => Promise<BackendPeer>> = {
       await gk.cleanup();
       throw err;
     }
+    // The backend talks D-Bus itself: the CLI gets a PATH with only `env` (exec's child) on it,
+    // no secret-tool, no busctl, no shell.
+    const bin = await Deno.makeTempDir({ prefix: "awsvault-bin-" });
+    await Deno.symlink((await lookPath("env", Deno.env.get("PATH")))!, `${bin}/env`);
     return {
       env: { DBUS_SESSION_BUS_ADDRESS: gk.env.DBUS_SESSION_BUS_ADDRESS },
       secrets: [],
-      storeCommand: /^secret-tool store --label=p .* profile p$/m,
+      path: bin,
+      absentTools: ["secret-tool", "busctl"],
       run: runCli,
-      cleanup: gk.cleanup,
+      cleanup: async () => {
+        await gk.cleanup();
+        await Deno.remove(bin, { recursive: true });
+      },
+    };
+  },
+  kwallet: async () => {
+    const kd = await startKwalletd();
+    return {
+      env: { DBUS_SESSION_BUS_ADDRESS: kd.env.DBUS_SESSION_BUS_ADDRESS },
+      secrets: [],
+      run: runCli,
+      cleanup: kd.cleanup,
     };
   },
 };
@@ -97,6 +120,7 @@ const NEEDS: Record<string, Peer[]> = {
   pass: [PASS_GPG],
   keyctl: [KEYCTL],
   "secret-service": [GNOME_KEYRING],
+  kwallet: [KWALLETD],
 };
 
 /** What a test gets: a way to run the CLI and the facts to check afterwards. */
@@ -110,6 +134,10 @@ interface Setup {
   toolArgv(): Promise<string>;
   /** See BackendPeer.storeCommand. */
   storeCommand?: RegExp;
+  /** The CLI's PATH. */
+  path: string;
+  /** See BackendPeer.absentTools. */
+  absentTools: string[];
 }
 
 /**
@@ -136,6 +164,7 @@ async function withBackend(
       ...(name === "file" ? { AWS_VAULT_FILE_DIR: home.env.AWS_VAULT_FILE_DIR } : {}),
       ...peer.env,
       ...tools.env,
+      ...(peer.path ? { PATH: peer.path } : {}),
       ...(selectBy === "env" ? { AWS_VAULT_BACKEND: name } : {}),
     };
     const flag = selectBy === "flag" ? ["--backend", name] : [];
@@ -145,6 +174,8 @@ async function withBackend(
       secrets: [SECRET, SECRET_2, ...peer.secrets],
       toolArgv: tools.read,
       storeCommand: peer.storeCommand,
+      path: env.PATH,
+      absentTools: peer.absentTools ?? [],
     });
   } finally {
     await home.cleanup();
@@ -228,6 +259,9 @@ for (const name of Object.keys(PEERS)) {
 
         const argv = await s.toolArgv();
         if (s.storeCommand) assert.match(argv, s.storeCommand, "the tools ran through the shims");
+        for (const tool of s.absentTools) {
+          assert.equal(await lookPath(tool, s.path), undefined, `${tool} is not on PATH`);
+        }
         for (const secret of s.secrets) assert(!argv.includes(secret), "a secret is in an argv");
       });
     },
@@ -303,4 +337,80 @@ Deno.test("keyctl: parallel first adds all land (ring creation is locked across 
       await Deno.remove(home, { recursive: true });
     }
   }
+});
+
+Deno.test("kwallet: picked when running, --kwallet-folder and its variable, one line when absent", {
+  ignore: await ignoreWithout(KWALLETD),
+}, async () => {
+  // kwalletd (5.97 on) also serves the Secret Service API, which the automatic choice would take
+  // first (as aws-vault's does); switched off here, as it is where KWallet runs without it.
+  const kd = await startKwalletd({ kwalletrc: ["[org.freedesktop.secrets]", "apiEnabled=false"] });
+  const home = await Deno.makeTempDir();
+  try {
+    const env = {
+      HOME: home,
+      AWS_CONFIG_FILE: `${home}/config`,
+      DBUS_SESSION_BUS_ADDRESS: kd.env.DBUS_SESSION_BUS_ADDRESS,
+      AWS_ACCESS_KEY_ID: KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET,
+    };
+    // No Secret Service on this bus: the running kwalletd is the next automatic choice.
+    let r = await runCli(["add", "--env", "--no-add-config", "auto"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /^aws-vault: using the kwallet backend because secret-service is unavailable: /,
+    );
+    r = await runCli(["add", "--env", "--no-add-config", "--kwallet-folder", "team a", "flagged"], {
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const list = (folder?: string) =>
+      runCli(["--backend", "kwallet", "list", "--credentials"], {
+        env: folder === undefined ? env : { ...env, AWS_VAULT_KWALLET_FOLDER: folder },
+      });
+    assert.equal((await list()).stdout, "auto\n");
+    assert.equal((await list("team a")).stdout, "flagged\n");
+    const h = (await kd.busctl("open", "sxs", "aws-vault", "0", "aws-vault")).split(" ")[1];
+    assert.equal(
+      await kd.busctl("entryList", "iss", h, "team a", "aws-vault"),
+      'as 1 "flagged"',
+    );
+    // DISABLE_KWALLET=1 takes it out of the automatic choice (aws-vault's switch).
+    r = await runCli(["list", "--credentials"], {
+      env: { ...env, DISABLE_KWALLET: "1", AWS_VAULT_FILE_PASSPHRASE: "x" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    // No kwalletd: one line, exit 1, no stack trace; the automatic choice falls back to file.
+    kd.signal("SIGKILL");
+    r = await runCli(["--backend", "kwallet", "list", "--credentials"], { env });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      "aws-vault: error: backend 'kwallet' is not available: no kwalletd is running or can be started on the session bus\n",
+    );
+  } finally {
+    await kd.cleanup();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("secret-service: parallel adds from separate processes all land, one item each", {
+  ignore: await ignoreWithout(GNOME_KEYRING),
+}, async () => {
+  await withBackend("secret-service", "env", async (s) => {
+    const names = ["a", "b", "c", "d", "a", "b"];
+    const adds = await Promise.all(
+      names.map((p, i) =>
+        s.cli(["add", "--env", "--no-add-config", p], {
+          AWS_ACCESS_KEY_ID: `AKIA${p}${i}`,
+          AWS_SECRET_ACCESS_KEY: "s",
+        })
+      ),
+    );
+    assert.deepEqual(adds.map((r) => [r.code, r.stderr]), names.map(() => [0, ""]));
+    const list = await s.cli(["list", "--credentials"]);
+    assert.equal(list.stdout, "a\nb\nc\nd\n");
+  });
 });

@@ -135,11 +135,11 @@ Deno.test(
 
       r = await runCli(["migrate-backend", "--from", "file", "--to", "file"], { env });
       assert.equal(r.code, 2);
-      r = await runCli(["migrate-backend", "--from", "file", "--to", "kwallet"], { env });
+      r = await runCli(["migrate-backend", "--from", "file", "--to", "wincred"], { env });
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
-        /^aws-vault: error: backend 'kwallet' is not supported by this build\n$/,
+        /^aws-vault: error: backend 'wincred' is not supported by this build\n$/,
       );
     });
   },

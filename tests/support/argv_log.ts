@@ -1,6 +1,6 @@
 /**
  * Records the command line of every helper tool a process starts: shims named like the tools
- * (pass, gpg, keyctl, secret-tool, busctl...) go first on PATH, append their argv to a log and
+ * (pass, gpg, keyctl...) go first on PATH, append their argv to a log and
  * exec the real tool. Tests then assert that no secret ever reached an argv. Each shim also
  * copies its own /proc/<pid>/environ (the very process the real tool then runs in, since the
  * shim execs it) to a second log, so tests can assert what reached the tools' environments.

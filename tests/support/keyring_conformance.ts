@@ -56,6 +56,17 @@ export function keyringConformance(
     });
   };
 
+  test("has() (a direct lookup, where the backend has one) agrees with keys()", async (k) => {
+    if (!k.has) return;
+    for (const key of ODD_KEYS) await k.set(newItem({ key, data: enc.encode("{}") }));
+    const listed = await k.keys();
+    for (const key of [...ODD_KEYS, "missing", "sts.GetSessionToken,am9u,YXJu,1", "-x", "work"]) {
+      assert.equal(await k.has(key), listed.includes(key), key);
+    }
+    await k.remove(ODD_KEYS[0]);
+    assert.equal(await k.has(ODD_KEYS[0]), false);
+  });
+
   test("set, get, keys and remove", async (k) => {
     assert.deepEqual(await k.keys(), []);
     const data = enc.encode('{"AccessKeyID":"AKIAEXAMPLE","SecretAccessKey":"s3cr3t"}');

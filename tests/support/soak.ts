@@ -17,9 +17,15 @@ export interface SoakFigures {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-  /** Resident memory after a warm-up round and after the run, in MiB. */
+  /** Resident memory of the process after a warm-up round and after the run, in MiB. */
   rssBeforeMiB: number;
   rssAfterMiB: number;
+  /**
+   * This isolate's V8 heap in use at the same two points, in MiB. Under `deno test --parallel`
+   * other test files run in the same process, so only the heap tells what the soak kept.
+   */
+  heapBeforeMiB: number;
+  heapAfterMiB: number;
 }
 
 /** Runs the soak. */
@@ -68,6 +74,7 @@ export async function runSoak(requests = 10_000, concurrency = 32): Promise<Soak
     }
   };
   const rss = () => Deno.memoryUsage().rss / 1048576;
+  const heap = () => Deno.memoryUsage().heapUsed / 1048576;
   try {
     await Promise.all(Array.from({ length: concurrency }, (_, i) => client(i)));
     const warm = { issued, errors };
@@ -76,6 +83,7 @@ export async function runSoak(requests = 10_000, concurrency = 32): Promise<Soak
     times.length = 0;
     void warm;
     const rssBefore = rss();
+    const heapBefore = heap();
     const started = performance.now();
     // The measured run: `requests` more after the warm-up above.
     await Promise.all(Array.from({ length: concurrency }, (_, i) => client(i)));
@@ -93,6 +101,8 @@ export async function runSoak(requests = 10_000, concurrency = 32): Promise<Soak
       maxMs: sorted[sorted.length - 1],
       rssBeforeMiB: rssBefore,
       rssAfterMiB: rss(),
+      heapBeforeMiB: heapBefore,
+      heapAfterMiB: heap(),
     };
   } finally {
     await ecs.close();
@@ -106,5 +116,5 @@ export function soakLine(f: SoakFigures): string {
     `${f.perSecond.toFixed(0)}/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms, ` +
     `max ${f.maxMs.toFixed(1)} ms, RSS ${f.rssBeforeMiB.toFixed(0)} -> ${
       f.rssAfterMiB.toFixed(0)
-    } MiB`;
+    } MiB, heap ${f.heapBeforeMiB.toFixed(0)} -> ${f.heapAfterMiB.toFixed(0)} MiB`;
 }

@@ -92,7 +92,7 @@ Deno.test("--completion-bash: commands, flags, values and profiles for each posi
         for (const f of ["--duration", "--no-session", "--backend", "--ecs-server"]) {
           assert(got.includes(f), f);
         }
-        for (const hidden of ["--json", "--completion-bash", "--op-vault-id"]) {
+        for (const hidden of ["--json", "--completion-bash", "--op-connect-host"]) {
           assert(!got.includes(hidden), hidden);
         }
       }],

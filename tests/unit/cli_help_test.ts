@@ -26,7 +26,7 @@ Deno.test("--help: kingpin's layout, every visible command, no hidden one", asyn
   assert.match(text, /\n\nCommands:\n {2}help \[<command>\.\.\.\]\n {4}Show help\.\n/);
   for (const c of visible) assert.match(text, new RegExp(`\\n  ${c.name}( |\\n)`), c.name);
   assert(!text.includes("proxy"), "the hidden proxy command is not listed");
-  for (const hidden of ["--completion-bash", "--help-man", "--help-long", "--op-vault-id"]) {
+  for (const hidden of ["--completion-bash", "--help-man", "--help-long", "--op-connect-host"]) {
     assert(!new RegExp(`^ {2,6}${hidden}`, "m").test(text), `${hidden} is hidden`);
   }
   // Lines fit 80 columns unless a single word is longer.
@@ -68,7 +68,11 @@ Deno.test("help marks what is not built and the choices this build cannot serve"
   const backend = (await output(["--help"])).replace(/\s+/g, " ");
   assert.match(
     backend,
-    /--backend=BACKEND Secret backend to use\. \[keychain secret-service keyctl pass passage file; accepted, not in this build: kwallet wincred/,
+    /--backend=BACKEND Secret backend to use\. \[keychain secret-service kwallet keyctl pass passage file op; accepted, not in this build: wincred/,
+  );
+  assert.match(
+    backend,
+    /--kwallet-folder="aws-vault" Folder of the "aws-vault" KDE wallet for the kwallet backend\. \(\$AWS_VAULT_KWALLET_FOLDER\)/,
   );
   assert.match(
     backend,

@@ -84,3 +84,19 @@ Deno.test("addProfileSection refuses names and values that would break the file"
     await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
   });
 });
+
+Deno.test("addProfileSection refuses values that would not read back as written", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/config`;
+    await Deno.writeTextFile(path, "[default]\nregion = x\n");
+    for (const value of ['"""arn:aws:iam::1:mfa/me', "`arn", "arn #1", '"arn"', "arn \\"]) {
+      await assert.rejects(
+        () => addProfileSection(path, "work", { mfa_serial: value }),
+        (err: unknown) => err instanceof UserError && /would not read back/.test(err.message),
+        value,
+      );
+    }
+    assert.equal(await Deno.readTextFile(path), "[default]\nregion = x\n");
+    assert.equal(await addProfileSection(path, "work", { mfa_serial: "arn:x#1" }), true);
+  });
+});

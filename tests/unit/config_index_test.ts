@@ -94,6 +94,12 @@ function line(rand: () => number): string {
     "key\u2028= x",
     "-dash = ok",
     "\vregion = x",
+    'credential_process = """tool',
+    '  --flag"""',
+    'x"""',
+    "region = `a",
+    "b`",
+    "credential_process = tool \\",
   ]);
 }
 
@@ -210,6 +216,24 @@ Deno.test("indexConfig on a 2,000-profile SSO config: same profiles and resoluti
   });
 });
 
+Deno.test("indexConfig line numbers hold whatever order sections are asked in", () => {
+  const text = ssoConfig(2000);
+  const full = parseConfig(text, "/cfg");
+  const names = full.profileNames();
+  for (const seed of [1, 2, 3]) {
+    const random = prng(seed);
+    const lazy = indexConfig(text, "/cfg");
+    // Far down, then back up, then in random order: each answer is the full parse's.
+    const order = [names[names.length - 1], names[0], names[1000], names[999]];
+    for (let i = 0; i < 200; i++) order.push(names[Math.floor(random() * names.length)]);
+    for (const name of order) {
+      const header = name === "default" ? "default" : `profile ${name}`;
+      assert.equal(lazy.lineOf?.(header), full.lineOf?.(header), `${seed} ${name}`);
+      assert.equal(lazy.lineOf?.(header, "region"), full.lineOf?.(header, "region"), name);
+    }
+  }
+});
+
 Deno.test("a malformed line in a section the profile does not need fails the whole file", () => {
   // Deliberate: as the AWS SDK and aws-vault do, so a typo is reported wherever it is, on every
   // command, rather than only once someone uses that profile.
@@ -229,6 +253,25 @@ Deno.test("a continuation line keeps its meaning: the file is then parsed whole"
   const text = "[profile a]\ntransitive_session_tags = team\n  project\n[profile b]\nregion = x\n";
   const lazy = indexConfig(text, "/cfg");
   assert.deepEqual(lazy.profileSection("a"), { transitive_session_tags: "team\nproject" });
+  assert.deepEqual(answers(lazy), answers(parseConfig(text, "/cfg")));
+});
+
+Deno.test("a multi-line value keeps its lines, even ones that look like headers or keys", () => {
+  const text = [
+    "[profile a]",
+    'credential_process = """tool',
+    "  [profile b]",
+    "region = inside",
+    '  --flag""" # after',
+    "[profile b]",
+    "region = x",
+    "",
+  ].join("\n");
+  const lazy = indexConfig(text, "/cfg");
+  assert.deepEqual(lazy.profileSection("a"), {
+    credential_process: "tool\n  [profile b]\nregion = inside\n  --flag",
+  });
+  assert.deepEqual(lazy.profileSection("b"), { region: "x" });
   assert.deepEqual(answers(lazy), answers(parseConfig(text, "/cfg")));
 });
 

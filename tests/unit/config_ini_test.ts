@@ -97,6 +97,64 @@ const cases: Array<{ name: string; text: string; want: ReturnType<typeof section
       },
     },
   },
+  {
+    name: 'go-ini\'s """ and backtick values span lines, verbatim, up to the last closing quote',
+    text: [
+      "[profile m]",
+      'credential_process = """tool',
+      "  --flag=1 # not a comment",
+      "",
+      '--last""" # after the value',
+      "region = `eu-west-1`",
+      "b = `one",
+      "two` tail",
+      'c = """"""',
+      'd = """a"""b"""',
+      'e = """ # kept """',
+      'f = """',
+      'x"""',
+    ].join("\n"),
+    want: {
+      "profile m": {
+        credential_process: ["tool\n  --flag=1 # not a comment\n\n--last", 2],
+        region: ["eu-west-1", 6],
+        b: ["one\ntwo", 7],
+        c: ["", 9],
+        d: ['a"""b', 10],
+        e: [" # kept ", 11],
+        f: ["\nx", 12],
+      },
+    },
+  },
+  {
+    name: "a multi-line value in a nested sub-section, then the parent's keys go on",
+    text: '[profile n]\ns3 =\n  note = """a\nb"""\n  max = 1\nregion = r',
+    want: {
+      "profile n": {
+        s3: ["", 2],
+        "s3.note": ["a\nb", 3],
+        "s3.max": ["1", 5],
+        region: ["r", 6],
+      },
+    },
+  },
+  {
+    name: "a trailing backslash joins an indented next line, as go-ini and botocore both see it",
+    text: "[profile c]\ncredential_process = tool \\\n   --flag \\\n   --more\nregion = r",
+    want: { "profile c": { credential_process: ["tool --flag --more", 2], region: ["r", 5] } },
+  },
+  {
+    name: "a trailing backslash before an unindented line is kept (go-ini would eat the line)",
+    text: "[profile d]\nweb_identity_token_file = C:\\tokens\\\nregion = r\nx = y \\\n\n  z = 1",
+    want: {
+      "profile d": {
+        web_identity_token_file: ["C:\\tokens\\", 2],
+        region: ["r", 3],
+        x: ["y \\", 4],
+        z: ["1", 6],
+      },
+    },
+  },
 ];
 
 for (const c of cases) {
@@ -118,6 +176,21 @@ const bad: Array<{ name: string; text: string; message: string }> = [
   },
   { name: "an unclosed header", text: "[default]\n[profile a\n", message: "cfg:2: section header" },
   { name: "a missing key", text: "[default]\n = x", message: 'cfg:2: missing key before "="' },
+  {
+    name: 'an unterminated """ value (named by the line that opens it)',
+    text: '[default]\nregion = x\ncredential_process = """tool --secret=hunter2\n  more\n',
+    message: 'cfg:3: the """ value of "credential_process" is never closed (missing """)',
+  },
+  {
+    name: "an unterminated backtick value",
+    text: "[default]\nmfa_serial = `arn",
+    message: 'cfg:2: the ` value of "mfa_serial" is never closed',
+  },
+  {
+    name: 'a """ value running into a section header the AWS CLI would read',
+    text: '[profile a]\nrole_arn = """arn\n\n[profile b]\nregion = x"""\n',
+    message: 'cfg:2: the """ value of "role_arn" is not closed before the section header on line 4',
+  },
 ];
 
 for (const c of bad) {
@@ -127,6 +200,11 @@ for (const c of bad) {
     assert.ok(!err.message.includes("\n"));
   });
 }
+
+Deno.test("parseIni: an unterminated value's error never echoes the value", () => {
+  const err = thrown(() => parseIni('[a]\nk = """hunter2\nhunter3', "cfg"));
+  assert.ok(!err.message.includes("hunter"), err.message);
+});
 
 Deno.test("parseIni error never echoes the bad line (it may be a pasted secret)", () => {
   const err = thrown(() =>

@@ -18,6 +18,8 @@ Deno.test("credential variables replace inherited ones; region and AWS_VAULT are
       AWS_DEFAULT_PROFILE: "y",
       HOME: "/h",
       AWS_VAULT_FILE_PASSPHRASE: "vault passphrase",
+      AWS_VAULT_OP_SERVICE_ACCOUNT_TOKEN: "ops_token_for_op_only",
+      AWS_VAULT_OP_CONNECT_TOKEN: "connect token",
     },
     { profileName: "p", region: "eu-west-1", credentials: SESSION },
   );

@@ -1,7 +1,12 @@
 /** lib/process: one PATH lookup, one spawn helper, one spawn-error mapping. */
 import assert from "node:assert/strict";
 import { lookPath } from "../../lib/process/path_lookup.ts";
-import { runProgram, SpawnError, spawnFailure } from "../../lib/process/spawn.ts";
+import {
+  ProgramLimitError,
+  runProgram,
+  SpawnError,
+  spawnFailure,
+} from "../../lib/process/spawn.ts";
 
 Deno.test("lookPath: only absolute hits; empty and relative PATH entries are skipped", async () => {
   const dir = await Deno.makeTempDir();
@@ -67,3 +72,50 @@ Deno.test("runProgram: a program that cannot start is a SpawnError with one reas
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runProgram: past its deadline a program is killed, even if a grandchild holds the pipes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The shell starts a sleeping grandchild that keeps stdout open, then hangs itself.
+    const err = await caught(
+      () =>
+        runProgram("/bin/sh", ["-c", `sleep 30 & echo $! > ${dir}/pid; echo started; sleep 30`], {
+          env: { PATH: "/usr/bin:/bin" },
+          timeoutMs: 300,
+        }),
+    );
+    assert.ok(err instanceof ProgramLimitError);
+    assert.equal(err.limit, "timeout");
+    const pid = Number(await Deno.readTextFile(`${dir}/pid`));
+    Deno.kill(pid, "SIGKILL");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runProgram: a program printing more than maxOutputBytes is stopped", async () => {
+  const err = await caught(
+    () =>
+      runProgram("/bin/sh", ["-c", "yes garbage"], {
+        env: { PATH: "/usr/bin:/bin" },
+        maxOutputBytes: 1 << 20,
+      }),
+  );
+  assert.ok(err instanceof ProgramLimitError);
+  assert.equal(err.limit, "output");
+  const ok = await runProgram("/bin/sh", ["-c", "printf 12345"], {
+    env: { PATH: "/usr/bin:/bin" },
+    maxOutputBytes: 5,
+    timeoutMs: 10_000,
+  });
+  assert.equal(new TextDecoder().decode(ok.stdout), "12345");
+});
+
+async function caught(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected a rejection");
+}
