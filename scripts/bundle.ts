@@ -7,7 +7,7 @@
  *   shared chunks), with the AWS SDK left out; a CommonJS `require`, if one appears, gets
  *   scripts/bundle_node_shims.js in place of `createRequire`, so no Node module loads at startup.
  * - The AWS SDK packages the program imports lazily are bundled on their own into one more
- *   module, `sdk.js`; `import("@aws-sdk/x")` becomes `import("./sdk.js")` and a pick.
+ *   module, `sdk.js`; `import("@aws-sdk/x")` becomes an import of `./sdk.js` and a pick.
  * - All modules travel as one gzip + base64 archive in the last line's comment (skipped, not
  *   parsed) after a small bootstrap (scripts/bundle_bootstrap.js), which unpacks them once per
  *   version into a per-user cache directory and imports the program from there.
@@ -109,7 +109,9 @@ export async function singleFile(
     .replace("@@PROGRAM_ID@@", id)
     .replace("@@PROGRAM_ENTRY@@", PROGRAM_ENTRY)
     .replace("@@ARCHIVE_MARK@@", ARCHIVE_MARK);
-  if (head.includes("@@")) throw new Error("scripts/bundle_bootstrap.js has an unknown placeholder");
+  if (head.includes("@@")) {
+    throw new Error("scripts/bundle_bootstrap.js has an unknown placeholder");
+  }
   return `#!/usr/bin/env -S deno run -A\n${head}\n//${ARCHIVE_MARK}${gzip.toBase64()}\n`;
 }
 
@@ -172,15 +174,21 @@ export function sdkEntry(packages: string[]): string {
     .join("");
 }
 
-/** Rewrites `import("@aws-sdk/x")` to an import of the SDK module beside it, and a pick. */
+/**
+ * Rewrites the dynamic imports of the program's modules: `import("./chunk.js")` and
+ * `import("@aws-sdk/x")` (the SDK module beside them, and a pick) become imports of a computed
+ * URL. Deno loads every module a literal `import()` names, at every start, before running
+ * anything (75 modules, the 1 MB SDK among them, for `--help`); a computed one is loaded when
+ * the import runs.
+ */
 export function replaceLazyImports(bundled: string): string {
-  return bundled.replace(
-    LAZY_IMPORT,
-    (call, specifier: string) =>
-      isLazyPackage(specifier)
-        ? `import("./${SDK_MODULE}").then((m) => m[${JSON.stringify(specifier)}])`
-        : call,
-  );
+  const beside = (name: string) => `import(new URL(${JSON.stringify(name)}, import.meta.url).href)`;
+  return bundled.replace(LAZY_IMPORT, (call, specifier: string) => {
+    if (isLazyPackage(specifier)) {
+      return `${beside(`./${SDK_MODULE}`)}.then((m) => m[${JSON.stringify(specifier)}])`;
+    }
+    return specifier.startsWith("./") ? beside(specifier) : call;
+  });
 }
 
 /**
@@ -189,7 +197,9 @@ export function replaceLazyImports(bundled: string): string {
  * CommonJS parts, which require only Node built-ins.
  */
 export function prepareSdkModule(bundled: string): string {
-  const alias = bundled.match(/import\s*\{\s*createRequire as ([\w$]+)\s*\}\s*from\s*"node:module"/);
+  const alias = bundled.match(
+    /import\s*\{\s*createRequire as ([\w$]+)\s*\}\s*from\s*"node:module"/,
+  );
   const rest = alias ? bundled.replaceAll(`${alias[1]}(import.meta.url)`, "") : bundled;
   const relative = rest
     .match(/\bimport\.meta\b|\bimport\("(?!node:)[^"]*"\)|\bfrom "(?!node:)/);

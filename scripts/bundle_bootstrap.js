@@ -5,24 +5,23 @@
 // run unpacks them into a per-user cache directory named by the archive's SHA-256; every run
 // imports the program from there, so only the modules a command needs are parsed, each from a
 // file that Deno's code cache knows.
-// deno-lint-ignore-file no-var
-var PROGRAM_ID = "@@PROGRAM_ID@@";
-var PROGRAM_ENTRY = "@@PROGRAM_ENTRY@@";
-var ARCHIVE_MARK = "//@@ARCHIVE_MARK@@";
+const PROGRAM_ID = "@@PROGRAM_ID@@";
+const PROGRAM_ENTRY = "@@PROGRAM_ENTRY@@";
+const ARCHIVE_MARK = "//@@ARCHIVE_MARK@@";
 // Unpack directories older than this belong to a version nobody ran for a month.
-var STALE_PROGRAM_MS = 30 * 24 * 3600_000;
+const STALE_PROGRAM_MS = 30 * 24 * 3600_000;
 // An unpack directory not renamed into place after this was left by a killed process.
-var STALE_UNPACK_MS = 3600_000;
+const STALE_UNPACK_MS = 3600_000;
 
 /** Where the program is unpacked, most preferred first (each is tried until one is usable). */
 function unpackBases() {
-  var uid = Deno.uid();
-  var bases = [];
-  var xdg = Deno.env.get("XDG_CACHE_HOME");
-  var home = Deno.env.get("HOME");
+  const uid = Deno.uid();
+  const bases = [];
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const home = Deno.env.get("HOME");
   if (xdg && xdg.startsWith("/")) bases.push(`${xdg}/aws-vault`);
   else if (home && home.startsWith("/")) bases.push(`${home}/.cache/aws-vault`);
-  var tmp = Deno.env.get("TMPDIR");
+  const tmp = Deno.env.get("TMPDIR");
   bases.push(`${tmp && tmp.startsWith("/") ? tmp : "/tmp"}/aws-vault-${uid ?? "user"}`);
   return bases;
 }
@@ -32,14 +31,14 @@ function unpackBases() {
  * from it. A missing path is false; anything else wrong throws.
  */
 function trustedDir(path) {
-  var info;
+  let info;
   try {
     info = Deno.lstatSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
   }
-  var uid = Deno.uid();
+  const uid = Deno.uid();
   if (!info.isDirectory) throw new Error(`${path} is not a directory`);
   if (uid !== null && info.uid !== uid) throw new Error(`${path} belongs to another user`);
   if (info.mode !== null && (info.mode & 0o022) !== 0) {
@@ -50,28 +49,28 @@ function trustedDir(path) {
 
 /** The archive in this file: `{ name: text }` of every module, checked against PROGRAM_ID. */
 async function readArchive() {
-  var self = await Deno.readTextFile(new URL(import.meta.url));
-  var at = self.lastIndexOf(`\n${ARCHIVE_MARK}`);
+  const self = await Deno.readTextFile(new URL(import.meta.url));
+  const at = self.lastIndexOf(`\n${ARCHIVE_MARK}`);
   if (at < 0) throw new Error("this file has no program archive (cut short?)");
-  var base64 = self.slice(at + ARCHIVE_MARK.length + 1).trim();
-  var gzip = Uint8Array.fromBase64(base64);
-  var digest = new Uint8Array(await crypto.subtle.digest("SHA-256", gzip));
-  var hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const base64 = self.slice(at + ARCHIVE_MARK.length + 1).trim();
+  const gzip = Uint8Array.fromBase64(base64);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", gzip));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   if (!hex.startsWith(PROGRAM_ID)) throw new Error("the program archive is damaged");
-  var stream = new Blob([gzip]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const stream = new Blob([gzip]).stream().pipeThrough(new DecompressionStream("gzip"));
   return JSON.parse(await new Response(stream).text());
 }
 
 /** Removes what killed runs and old versions left under base (best effort). */
 async function sweep(base, keep) {
   try {
-    for await (var entry of Deno.readDir(base)) {
-      var unpacking = entry.name.startsWith(".unpack-");
+    for await (const entry of Deno.readDir(base)) {
+      const unpacking = entry.name.startsWith(".unpack-");
       if (!unpacking && !entry.name.startsWith("program-")) continue;
       if (entry.name === keep) continue;
-      var path = `${base}/${entry.name}`;
-      var info = await Deno.lstat(path);
-      var age = Date.now() - (info.mtime?.getTime() ?? Date.now());
+      const path = `${base}/${entry.name}`;
+      const info = await Deno.lstat(path);
+      const age = Date.now() - (info.mtime?.getTime() ?? Date.now());
       if (age > (unpacking ? STALE_UNPACK_MS : STALE_PROGRAM_MS)) {
         await Deno.remove(path, { recursive: true });
       }
@@ -85,15 +84,19 @@ async function sweep(base, keep) {
 async function unpack(base, name) {
   await Deno.mkdir(base, { recursive: true, mode: 0o700 });
   trustedDir(base);
-  var files = await readArchive();
-  var work = await Deno.makeTempDir({ dir: base, prefix: ".unpack-" });
+  const files = await readArchive();
+  const work = await Deno.makeTempDir({ dir: base, prefix: ".unpack-" });
   try {
-    for (var [file, text] of Object.entries(files)) {
+    for (const [file, text] of Object.entries(files)) {
       if (!/^[A-Za-z0-9_.-]+\.js$/.test(file)) throw new Error(`bad module name ${file}`);
-      var handle = await Deno.open(`${work}/${file}`, { write: true, createNew: true, mode: 0o600 });
+      const handle = await Deno.open(`${work}/${file}`, {
+        write: true,
+        createNew: true,
+        mode: 0o600,
+      });
       try {
-        var bytes = new TextEncoder().encode(text);
-        for (var done = 0; done < bytes.length;) done += await handle.write(bytes.subarray(done));
+        const bytes = new TextEncoder().encode(text);
+        for (let done = 0; done < bytes.length;) done += await handle.write(bytes.subarray(done));
         await handle.sync();
       } finally {
         handle.close();
@@ -117,9 +120,9 @@ async function unpack(base, name) {
 
 /** The directory holding this program's modules, unpacked on first use. */
 async function programDir() {
-  var name = `program-${PROGRAM_ID}`;
-  var problems = [];
-  for (var base of unpackBases()) {
+  const name = `program-${PROGRAM_ID}`;
+  const problems = [];
+  for (const base of unpackBases()) {
     try {
       if (trustedDir(`${base}/${name}`)) return `${base}/${name}`;
       return await unpack(base, name);
@@ -130,13 +133,13 @@ async function programDir() {
   throw new Error(`cannot unpack the program (${problems.join("; ")})`);
 }
 
-var programUrl;
+let programUrl;
 try {
-  var dir = await programDir();
+  const dir = await programDir();
   programUrl = `file://${dir.split("/").map(encodeURIComponent).join("/")}/${PROGRAM_ENTRY}`;
 } catch (err) {
   console.error(`aws-vault: error: ${err instanceof Error ? err.message : err}`);
   Deno.exit(1);
 }
-var program = await import(programUrl);
+const program = await import(programUrl);
 Deno.exit(await program.main(Deno.args));
