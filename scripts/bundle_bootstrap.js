@@ -47,16 +47,29 @@ function trustedDir(path) {
   return true;
 }
 
+/** This file's text, read again: from disk, or from where it was served (`deno run https://...`). */
+async function ownText() {
+  const url = new URL(import.meta.url);
+  if (url.protocol === "file:") return await Deno.readTextFile(url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`reading ${url.href} again: HTTP ${response.status}`);
+  return await response.text();
+}
+
 /** The archive in this file: `{ name: text }` of every module, checked against PROGRAM_ID. */
 async function readArchive() {
-  const self = await Deno.readTextFile(new URL(import.meta.url));
+  const self = await ownText();
   const at = self.lastIndexOf(`\n${ARCHIVE_MARK}`);
   if (at < 0) throw new Error("this file has no program archive (cut short?)");
   const base64 = self.slice(at + ARCHIVE_MARK.length + 1).trim();
   const gzip = Uint8Array.fromBase64(base64);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", gzip));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  if (!hex.startsWith(PROGRAM_ID)) throw new Error("the program archive is damaged");
+  if (!hex.startsWith(PROGRAM_ID)) {
+    throw new Error(
+      "the archive does not match this file (damaged, or changed since Deno cached it)",
+    );
+  }
   const stream = new Blob([gzip]).stream().pipeThrough(new DecompressionStream("gzip"));
   return JSON.parse(await new Response(stream).text());
 }

@@ -131,6 +131,28 @@ Deno.test("the bundle unpacks its program once, safely, and runs it from the cac
       assert.ok(left.includes(".unpack-running") && left.includes("program-recent"), left.join());
     });
 
+    await t.step("served from a URL (deno run http://...): unpacked the same way", async () => {
+      const home = await place();
+      const text = await Deno.readTextFile(file);
+      const server = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        () => new Response(text, { headers: { "content-type": "application/javascript" } }),
+      );
+      try {
+        const url = `http://127.0.0.1:${server.addr.port}/aws-vault.js`;
+        const out = await runCli(["list", "--profiles"], {
+          env: envOf(home, { DENO_DIR: `${home}/deno_dir` }),
+          cwd: home,
+          launcher: [Deno.execPath(), "run", "-A", "--quiet", url],
+        });
+        assert.equal(out.code, 0, out.stderr);
+        assert.equal(out.stdout, "p\n");
+        assert.equal((await entries(cache(home))).length, 1);
+      } finally {
+        await server.shutdown();
+      }
+    });
+
     await t.step("a damaged file: one line, exit 1, nothing unpacked", async () => {
       const home = await place();
       const text = await Deno.readTextFile(file);
