@@ -108,6 +108,40 @@ export async function sha256sums(dir: string, names: string[]): Promise<string> 
   return text;
 }
 
+/** A literal `import("...")` of a bare specifier (an npm package of the import map). */
+const BARE_DYNAMIC_IMPORT = /\bimport\("([^".][^"]*)"\)/g;
+
+/**
+ * `--include` for every module the program may import lazily: deno.json sets Deno's
+ * `lazy-dynamic-imports` (so `deno run main.ts` does not load every lazily imported module at
+ * start), and with it `deno compile` embeds only the static graph. So every module under lib/
+ * and backends/ is named, and every npm package they import dynamically.
+ */
+async function lazyModuleIncludes(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const imports: Record<string, string> = config.imports ?? {};
+  const modules: string[] = [];
+  const packages = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(`${ROOT}/${dir}`)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.isFile && path.endsWith(".ts")) {
+        modules.push(path);
+        for (const [, specifier] of (await Deno.readTextFile(`${ROOT}/${path}`)).matchAll(
+          BARE_DYNAMIC_IMPORT,
+        )) {
+          if (!imports[specifier]) throw new Error(`${path}: ${specifier} is not in deno.json`);
+          packages.add(imports[specifier]);
+        }
+      }
+    }
+  };
+  await walk("lib");
+  await walk("backends");
+  return [...modules.sort(), ...[...packages].sort()].map((m) => `--include=${m}`);
+}
+
 /** Compiles main.ts for one target into outDir; returns the file name or throws one line. */
 export async function compile(
   target: string,
@@ -135,6 +169,7 @@ export async function compile(
       target,
       "--output",
       `${options.outDir}/${name}`,
+      ...(await lazyModuleIncludes()),
       "main.ts",
     ],
     cwd: ROOT,
