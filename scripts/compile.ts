@@ -128,9 +128,11 @@ async function lazyModuleIncludes(): Promise<string[]> {
       if (entry.isDirectory) await walk(path);
       else if (entry.isFile && path.endsWith(".ts")) {
         modules.push(path);
-        for (const [, specifier] of (await Deno.readTextFile(`${ROOT}/${path}`)).matchAll(
-          BARE_DYNAMIC_IMPORT,
-        )) {
+        for (
+          const [, specifier] of (await Deno.readTextFile(`${ROOT}/${path}`)).matchAll(
+            BARE_DYNAMIC_IMPORT,
+          )
+        ) {
           if (!imports[specifier]) throw new Error(`${path}: ${specifier} is not in deno.json`);
           packages.add(imports[specifier]);
         }
