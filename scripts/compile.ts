@@ -161,7 +161,7 @@ export async function compile(
  * That setting makes `deno run` walk only the modules a command loads (start-up time), but it
  * also makes `deno compile` leave every dynamically imported module out of the executable.
  */
-async function compileConfig(): Promise<string> {
+export async function compileConfig(): Promise<string> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
   config.lock = `${ROOT}deno.lock`;
