@@ -108,42 +108,6 @@ export async function sha256sums(dir: string, names: string[]): Promise<string> 
   return text;
 }
 
-/** A literal `import("...")` of a bare specifier (an npm package of the import map). */
-const BARE_DYNAMIC_IMPORT = /\bimport\("([^".][^"]*)"\)/g;
-
-/**
- * `--include` for every module the program may import lazily: deno.json sets Deno's
- * `lazy-dynamic-imports` (so `deno run main.ts` does not load every lazily imported module at
- * start), and with it `deno compile` embeds only the static graph. So every module under lib/
- * and backends/ is named, and every npm package they import dynamically.
- */
-async function lazyModuleIncludes(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const imports: Record<string, string> = config.imports ?? {};
-  const modules: string[] = [];
-  const packages = new Set<string>();
-  const walk = async (dir: string): Promise<void> => {
-    for await (const entry of Deno.readDir(`${ROOT}/${dir}`)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.isFile && path.endsWith(".ts")) {
-        modules.push(path);
-        for (
-          const [, specifier] of (await Deno.readTextFile(`${ROOT}/${path}`)).matchAll(
-            BARE_DYNAMIC_IMPORT,
-          )
-        ) {
-          if (!imports[specifier]) throw new Error(`${path}: ${specifier} is not in deno.json`);
-          packages.add(imports[specifier]);
-        }
-      }
-    }
-  };
-  await walk("lib");
-  await walk("backends");
-  return [...modules.sort(), ...[...packages].sort()].map((m) => `--include=${m}`);
-}
-
 /** Compiles main.ts for one target into outDir; returns the file name or throws one line. */
 export async function compile(
   target: string,
@@ -160,6 +124,7 @@ export async function compile(
   const name = outputName(target);
   const env: Record<string, string> = { NO_COLOR: "1", DENO_DIR: options.denoDir };
   if (options.runtime !== undefined) env.DENORT_BIN = options.runtime;
+  const config = await compileConfig();
   const result = await new Deno.Command(Deno.execPath(), {
     // -A: aws-vault reads config and keyrings, runs children and serves credentials on loopback.
     args: [
@@ -167,18 +132,18 @@ export async function compile(
       "-A",
       "--quiet",
       "--frozen",
+      `--config=${config}`,
       "--target",
       target,
       "--output",
       `${options.outDir}/${name}`,
-      ...(await lazyModuleIncludes()),
       "main.ts",
     ],
     cwd: ROOT,
     env,
     stdout: "inherit",
     stderr: "piped",
-  }).output();
+  }).output().finally(() => Deno.remove(config));
   if (result.success) return name;
   const stderr = new TextDecoder().decode(result.stderr);
   const noRuntime = options.runtime === undefined && !(await exists(zip));
@@ -189,6 +154,20 @@ export async function compile(
     );
   }
   throw new Error(`${target}: deno compile failed: ${lastCause(stderr)}`);
+}
+
+/**
+ * deno.json without "lazy-dynamic-imports", in a temporary file (with the project's deno.lock).
+ * That setting makes `deno run` walk only the modules a command loads (start-up time), but it
+ * also makes `deno compile` leave every dynamically imported module out of the executable.
+ */
+export async function compileConfig(): Promise<string> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
+  config.lock = `${ROOT}deno.lock`;
+  const file = await Deno.makeTempFile({ prefix: "aws-vault-compile-", suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify(config));
+  return file;
 }
 
 /** The innermost cause Deno printed, on one line. */
