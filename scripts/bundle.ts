@@ -1,13 +1,16 @@
 /**
  * Builds the single-file aws-vault, `dist/aws-vault.js`, with `deno bundle` (esbuild). The file
- * carries everything it runs, at the versions in deno.lock, and needs no registry at run time:
- * - the program is bundled with the AWS SDK left out, and its `require` (CommonJS, e.g.
- *   commander) gets scripts/bundle_node_shims.js in place of `createRequire`, so no Node module
- *   loads at startup (~35 ms);
- * - the AWS SDK packages the program imports lazily are bundled on their own into one ES module,
- *   which is stored in the file gzip-compressed (base64) and imported from a `blob:` URL at the
- *   first AWS call. Inlined, its static `node:` imports would be hoisted and load at every start;
- *   stored as plain text, its 1 MB would cost every start ~30 % (see README "Performance").
+ * carries everything it runs, at the versions in deno.lock, and needs no registry at run time.
+ * Start-up is what it is built for: V8 parses a module's whole text at every start (~0.1 M
+ * instructions per KB), so a 0.5 MB one-module bundle cost more than `deno run main.ts` itself.
+ * - The program is bundled code-split and minified (one module per lazily loaded command, plus
+ *   shared chunks), with the AWS SDK left out; a CommonJS `require`, if one appears, gets
+ *   scripts/bundle_node_shims.js in place of `createRequire`, so no Node module loads at startup.
+ * - The AWS SDK packages the program imports lazily are bundled on their own into one more
+ *   module, `sdk.js`; `import("@aws-sdk/x")` becomes an import of `./sdk.js` and a pick.
+ * - All modules travel as one gzip + base64 archive in the last line's comment (skipped, not
+ *   parsed) after a small bootstrap (scripts/bundle_bootstrap.js), which unpacks them once per
+ *   version into a per-user cache directory and imports the program from there.
  *
  * Usage: deno task bundle [--output dist/aws-vault.js]
  * Run the result with `deno run -A dist/aws-vault.js <args>` (or directly: it has a shebang).
@@ -15,10 +18,17 @@
 
 const ROOT = new URL("../", import.meta.url);
 const SHIMS = new URL("bundle_node_shims.js", import.meta.url);
+const BOOTSTRAP = new URL("bundle_bootstrap.js", import.meta.url);
 /** Packages bundled apart from the program and loaded at their first use. */
 const LAZY_PACKAGES = ["@aws-sdk/"];
-/** The function the bundle calls in place of `import("@aws-sdk/...")`. */
-const SDK_LOADER = "__awsVaultImportSdk";
+/** The module holding the lazily loaded packages, beside the program's modules. */
+const SDK_MODULE = "sdk.js";
+/** The program's entry module, as `deno bundle` names it. */
+const PROGRAM_ENTRY = "main.js";
+/** What starts the archive's line (after `//`). */
+const ARCHIVE_MARK = "aws-vault-archive:";
+/** Module names the bootstrap accepts (flat, no path). */
+const MODULE_NAME = /^[A-Za-z0-9_.-]+\.js$/;
 
 // What `deno bundle --platform deno` emits for CommonJS `require` (deno 2.9).
 const CREATE_REQUIRE_IMPORT =
@@ -39,24 +49,29 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
   await Deno.mkdir(dirname(output), { recursive: true });
   const work = await Deno.makeTempDir({ prefix: "aws-vault-bundle-" });
   try {
-    const program = await denoBundle(
-      "main.ts",
-      `${work}/program.js`,
-      LAZY_PACKAGES.map((p) => `--external=${p}*`),
-    );
-    const packages = lazyImports(program);
-    let sdkModule: string | undefined;
+    await denoBundle("main.ts", [
+      `--outdir=${work}/program`,
+      "--code-splitting",
+      // Our error classes set their names themselves; minified code parses faster. (Not
+      // --keep-names: its __name() calls on every function cost ~15 % of a start.)
+      "--minify",
+      ...LAZY_PACKAGES.map((p) => `--external=${p}*`),
+    ]);
+    const modules = await programModules(`${work}/program`);
+    const packages = [...new Set(Object.values(modules).flatMap(lazyImports))].sort();
     if (packages.length > 0) {
       const entry = `${work}/sdk_entry.js`;
       await Deno.writeTextFile(entry, sdkEntry(packages));
-      sdkModule = prepareSdkModule(await denoBundle(entry, `${work}/sdk.js`, []));
+      await denoBundle(entry, ["--minify", `--output=${work}/sdk.js`]);
+      modules[SDK_MODULE] = prepareSdkModule(await Deno.readTextFile(`${work}/sdk.js`));
     }
-    let text = replaceNodeRequire(program, await Deno.readTextFile(SHIMS));
-    if (sdkModule !== undefined) {
-      text = `${sdkLoader(await gzipBase64(sdkModule))}\n${replaceLazyImports(text)}`;
+    const shims = await Deno.readTextFile(SHIMS);
+    for (const [name, text] of Object.entries(modules)) {
+      if (name !== SDK_MODULE) modules[name] = replaceLazyImports(replaceNodeRequire(text, shims));
     }
+    const text = await singleFile(modules, await Deno.readTextFile(BOOTSTRAP));
     const tmp = `${output}.tmp`;
-    await Deno.writeTextFile(tmp, `#!/usr/bin/env -S deno run -A\n${text}`, { mode: 0o755 });
+    await Deno.writeTextFile(tmp, text, { mode: 0o755 });
     await Deno.rename(tmp, output);
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
@@ -64,8 +79,44 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
   return output;
 }
 
-/** Runs `deno bundle` with the project's deno.json and deno.lock; returns the output text. */
-async function denoBundle(entry: string, output: string, extra: string[]): Promise<string> {
+/** The modules `deno bundle --code-splitting` wrote into dir: `{ file name: text }`. */
+async function programModules(dir: string): Promise<Record<string, string>> {
+  const modules: Record<string, string> = {};
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !MODULE_NAME.test(entry.name)) {
+      throw new Error(`deno bundle wrote ${entry.name}: expected only flat .js modules`);
+    }
+    modules[entry.name] = await Deno.readTextFile(`${dir}/${entry.name}`);
+  }
+  if (!(PROGRAM_ENTRY in modules)) throw new Error(`deno bundle wrote no ${PROGRAM_ENTRY}`);
+  return modules;
+}
+
+/**
+ * The single file: the bootstrap (scripts/bundle_bootstrap.js), then the modules as one gzip +
+ * base64 archive in a line comment, which V8 skips far faster than it parses code or strings.
+ */
+export async function singleFile(
+  modules: Record<string, string>,
+  bootstrap: string,
+): Promise<string> {
+  const json = JSON.stringify(Object.fromEntries(Object.entries(modules).sort()));
+  const stream = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
+  const gzip = new Uint8Array(await new Response(stream).arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", gzip));
+  const id = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const head = bootstrap
+    .replace("@@PROGRAM_ID@@", id)
+    .replace("@@PROGRAM_ENTRY@@", PROGRAM_ENTRY)
+    .replace("@@ARCHIVE_MARK@@", ARCHIVE_MARK);
+  if (head.includes("@@")) {
+    throw new Error("scripts/bundle_bootstrap.js has an unknown placeholder");
+  }
+  return `#!/usr/bin/env -S deno run -A\n${head}\n//${ARCHIVE_MARK}${gzip.toBase64()}\n`;
+}
+
+/** Runs `deno bundle` with the project's deno.json and deno.lock. */
+async function denoBundle(entry: string, extra: string[]): Promise<void> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
@@ -75,7 +126,6 @@ async function denoBundle(entry: string, output: string, extra: string[]): Promi
       "--platform=deno",
       "--config=deno.json",
       ...extra,
-      `--output=${output}`,
       entry,
     ],
     cwd: decodeURIComponent(ROOT.pathname),
@@ -84,7 +134,6 @@ async function denoBundle(entry: string, output: string, extra: string[]): Promi
     stderr: "inherit",
   }).output();
   if (!result.success) throw new Error(`deno bundle ${entry} failed with exit code ${result.code}`);
-  return await Deno.readTextFile(output);
 }
 
 /** Puts the shimmed `require` where the bundle's CommonJS modules find it. */
@@ -125,58 +174,39 @@ export function sdkEntry(packages: string[]): string {
     .join("");
 }
 
-/** Rewrites `import("@aws-sdk/x")` to the loader of the embedded SDK module. */
+/**
+ * Rewrites the dynamic imports of the program's modules: `import("./chunk.js")` and
+ * `import("@aws-sdk/x")` (the SDK module beside them, and a pick) become imports of a computed
+ * URL. Deno loads every module a literal `import()` names, at every start, before running
+ * anything (75 modules, the 1 MB SDK among them, for `--help`); a computed one is loaded when
+ * the import runs.
+ */
 export function replaceLazyImports(bundled: string): string {
-  return bundled.replace(
-    LAZY_IMPORT,
-    (call, specifier: string) =>
-      isLazyPackage(specifier) ? `${SDK_LOADER}(${JSON.stringify(specifier)})` : call,
-  );
+  const beside = (name: string) => `import(new URL(${JSON.stringify(name)}, import.meta.url).href)`;
+  return bundled.replace(LAZY_IMPORT, (call, specifier: string) => {
+    if (isLazyPackage(specifier)) {
+      return `${beside(`./${SDK_MODULE}`)}.then((m) => m[${JSON.stringify(specifier)}])`;
+    }
+    return specifier.startsWith("./") ? beside(specifier) : call;
+  });
 }
 
 /**
- * Makes the SDK bundle loadable from a `blob:` URL: its `createRequire(import.meta.url)` (for
- * the SDK's CommonJS parts, which require only Node built-ins) gets a file URL, since a blob URL
- * is not one. Fails on anything else that would resolve against the module's own URL.
+ * Checks that the SDK module is whole: it is unpacked beside the program's modules, so nothing
+ * in it may resolve against its own URL, except the `createRequire(import.meta.url)` of its
+ * CommonJS parts, which require only Node built-ins.
  */
 export function prepareSdkModule(bundled: string): string {
-  const text = bundled.replace(
-    CREATE_REQUIRE_CALL,
-    'var __require = __deno_internal_createRequire("file:///");\n',
+  const alias = bundled.match(
+    /import\s*\{\s*createRequire as ([\w$]+)\s*\}\s*from\s*"node:module"/,
   );
-  const relative = text.match(/\bimport\.meta\b|\bimport\("(?!node:)[^"]*"\)|\bfrom "(?!node:)/);
+  const rest = alias ? bundled.replaceAll(`${alias[1]}(import.meta.url)`, "") : bundled;
+  const relative = rest
+    .match(/\bimport\.meta\b|\bimport\("(?!node:)[^"]*"\)|\bfrom "(?!node:)/);
   if (relative) {
-    throw new Error(`the SDK bundle refers to files beside it (${relative[0]}): cannot embed it`);
+    throw new Error(`the SDK bundle refers to files beside it (${relative[0]}): cannot ship it`);
   }
-  return text;
-}
-
-/** The code that imports the embedded SDK module once, at the first call. */
-export function sdkLoader(gzipBase64: string): string {
-  return `// The AWS SDK at the versions in deno.lock: one ES module, gzip, base64 (scripts/bundle.ts).
-var __awsVaultSdkGzip = ${JSON.stringify(gzipBase64)};
-var __awsVaultSdk;
-function ${SDK_LOADER}(specifier) {
-  __awsVaultSdk ??= (async () => {
-    const gzip = new Blob([Uint8Array.fromBase64(__awsVaultSdkGzip)]);
-    const code = await new Response(gzip.stream().pipeThrough(new DecompressionStream("gzip")))
-      .arrayBuffer();
-    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-    try {
-      return await import(url);
-    } finally {
-      URL.revokeObjectURL(url);
-    }
-  })();
-  return __awsVaultSdk.then((sdk) => sdk[specifier]);
-}
-`;
-}
-
-/** gzip-compresses text and returns it base64-encoded. */
-export async function gzipBase64(text: string): Promise<string> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer()).toBase64();
+  return bundled;
 }
 
 function dirname(path: string): string {

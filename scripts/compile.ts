@@ -124,6 +124,7 @@ export async function compile(
   const name = outputName(target);
   const env: Record<string, string> = { NO_COLOR: "1", DENO_DIR: options.denoDir };
   if (options.runtime !== undefined) env.DENORT_BIN = options.runtime;
+  const config = await compileConfig();
   const result = await new Deno.Command(Deno.execPath(), {
     // -A: aws-vault reads config and keyrings, runs children and serves credentials on loopback.
     args: [
@@ -131,6 +132,7 @@ export async function compile(
       "-A",
       "--quiet",
       "--frozen",
+      `--config=${config}`,
       "--target",
       target,
       "--output",
@@ -141,7 +143,7 @@ export async function compile(
     env,
     stdout: "inherit",
     stderr: "piped",
-  }).output();
+  }).output().finally(() => Deno.remove(config));
   if (result.success) return name;
   const stderr = new TextDecoder().decode(result.stderr);
   const noRuntime = options.runtime === undefined && !(await exists(zip));
@@ -152,6 +154,20 @@ export async function compile(
     );
   }
   throw new Error(`${target}: deno compile failed: ${lastCause(stderr)}`);
+}
+
+/**
+ * deno.json without "lazy-dynamic-imports", in a temporary file (with the project's deno.lock).
+ * That setting makes `deno run` walk only the modules a command loads (start-up time), but it
+ * also makes `deno compile` leave every dynamically imported module out of the executable.
+ */
+export async function compileConfig(): Promise<string> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
+  config.lock = `${ROOT}deno.lock`;
+  const file = await Deno.makeTempFile({ prefix: "aws-vault-compile-", suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify(config));
+  return file;
 }
 
 /** The innermost cause Deno printed, on one line. */

@@ -3,15 +3,14 @@
  * sessions. Only key names are read, so no item is decrypted and no passphrase is asked;
  * `--profiles` does not open the keyring at all.
  */
-import { loadConfig, ssoStartUrlOf } from "../config/mod.ts";
+// Leaf modules rather than the config and store barrels: those also bring config writing,
+// session storage and locks, which listing never uses (start-up time).
+import { loadConfig, ssoStartUrlOf } from "../config/config_file.ts";
 import { rfc3339Nano } from "../rfc3339.ts";
 import { formatDuration } from "../duration.ts";
-import {
-  isCredentialKey,
-  OIDC_KEY_PREFIX,
-  parseSessionKey,
-  type SessionKey,
-} from "../store/mod.ts";
+import { isCredentialKey } from "../store/credentials.ts";
+import { OIDC_KEY_PREFIX } from "../store/oidc_tokens.ts";
+import { parseSessionKey, type SessionKey } from "../store/session_key.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { LIST } from "./table.ts";

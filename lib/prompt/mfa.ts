@@ -5,7 +5,6 @@
  */
 import { UserError } from "../errors.ts";
 import type { PromptDriver } from "./drivers.ts";
-import { runPromptProcess } from "./prompt_process.ts";
 import { codeHash, TOTP_WINDOW_MS, type UsedCodeLedger } from "./used_codes.ts";
 
 /** Per-call MFA settings of a profile. */
@@ -89,6 +88,8 @@ export class MfaCodes {
       const argv = this.#deps.os === "windows"
         ? ["cmd.exe", "/C", req.mfaProcess]
         : ["/bin/sh", "-c", req.mfaProcess];
+      // The process runner loads only when a code is asked for (start-up of every command).
+      const { runPromptProcess } = await import("./prompt_process.ts");
       return await runPromptProcess(argv, {
         label: "mfa_process",
         env: this.#deps.env,

@@ -7,9 +7,7 @@ import { UserError } from "../errors.ts";
 import { objectFields } from "../go_json.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { runSourceProcess } from "./source_process.ts";
-
-/** The variable that names the profiles whose credential_process is running (loop guard). */
-export const CREDENTIAL_PROCESS_CHAIN_VAR = "AWS_VAULT_CREDENTIAL_PROCESS_PROFILES";
+import { CREDENTIAL_PROCESS_CHAIN_VAR } from "./credential_process_loop.ts";
 
 /** Settings of one credential_process source. */
 export interface CredentialProcessOptions {
@@ -84,16 +82,4 @@ export function parseCredentialProcessOutput(text: string, label: string): Crede
     ...(sessionToken ? { sessionToken } : {}),
     ...(expiration ? { expiration } : {}),
   };
-}
-
-/** Refuses to run when a credential_process up the process tree is already serving `profile`. */
-export function refuseCredentialProcessLoop(
-  running: string | undefined,
-  profileName: string,
-): void {
-  if (running?.split(",").includes(profileName)) {
-    throw new UserError(
-      `profile ${profileName}: its credential_process runs aws-vault for ${profileName} again (a loop); point credential_process at another profile`,
-    );
-  }
 }

@@ -5,12 +5,16 @@
  * and `rotate` use `source` to tell long-term keys from temporary credentials. The AWS SDK is
  * loaded only if an STS call is needed.
  */
-import { type ConfigFlags, type ProfileConfig, resolveProfile } from "../config/mod.ts";
+import { type ConfigFlags, resolveProfile } from "../config/resolve.ts";
+import type { ProfileConfig } from "../config/profile.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { UserError } from "../errors.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import { buildChain, type ChainDeps, type CredentialSource } from "./chain.ts";
-import { CREDENTIAL_PROCESS_CHAIN_VAR, refuseCredentialProcessLoop } from "./credential_process.ts";
+import {
+  CREDENTIAL_PROCESS_CHAIN_VAR,
+  refuseCredentialProcessLoop,
+} from "./credential_process_loop.ts";
 import type { ProfileSourceDeps } from "./profile_sources.ts";
 import type { Services } from "./services.ts";
 import type { SignInChoice } from "./sso_sign_in.ts";

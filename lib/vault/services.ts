@@ -21,9 +21,7 @@ import { envFromObject, type Runtime } from "../runtime.ts";
 import { lockDir, withLock } from "../fs/lock.ts";
 import type { Logger } from "../logger.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
-import { promptDriver } from "../prompt/drivers.ts";
 import { MfaCodes } from "../prompt/mfa.ts";
-import { selectPromptDriver } from "../prompt/select.ts";
 import { fileLedger } from "../prompt/used_codes.ts";
 import { CredentialStore } from "../store/credentials.ts";
 import { OidcTokenStore } from "../store/oidc_tokens.ts";
@@ -110,7 +108,9 @@ export function buildServices(
   // MFA programs (mfa_process, ykman, dialogs) run with our environment minus the passphrase.
   const toolEnv = withoutPrivateVariables(runtime.env.toObject());
   const mfa = new MfaCodes({
+    // The drivers (and the programs they look up) load only when a code is asked for.
     driver: async () => {
+      const { selectPromptDriver } = await import("../prompt/select.ts");
       const name = await selectPromptDriver({
         name: options.prompt,
         stdoutIsTerminal: runtime.stdoutIsTerminal(),
@@ -123,6 +123,7 @@ export function buildServices(
           "an MFA code is needed to refresh credentials, but the terminal belongs to the running command; use a GUI prompt (--prompt=zenity, kdialog, osascript or ykman) or mfa_process",
         );
       }
+      const { promptDriver } = await import("../prompt/drivers.ts");
       return promptDriver(name, {
         terminal: runtime.terminal,
         env: envFromObject(toolEnv),

@@ -6,7 +6,13 @@
  * proxy, so nothing leaves the machine.
  */
 import assert from "node:assert/strict";
-import { CompileUsageError, outputName, parseArgs, TARGETS } from "../../scripts/compile.ts";
+import {
+  compileConfig,
+  CompileUsageError,
+  outputName,
+  parseArgs,
+  TARGETS,
+} from "../../scripts/compile.ts";
 import { DENO_DIR } from "../support/cli.ts";
 import { commandPeer, ignoreWithout, python3, requirePeers } from "../support/peers.ts";
 
@@ -217,5 +223,21 @@ Deno.test({
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// deno.json's lazy dynamic imports would leave every `await import()` target (commands, backends,
+// the SDK) out of the executable: the build's configuration must not have it.
+Deno.test("compile configuration: deno.json without lazy dynamic imports, the project's lock", async () => {
+  const root = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+  const project = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
+  const file = await compileConfig();
+  try {
+    const config = JSON.parse(await Deno.readTextFile(file));
+    assert.ok(!config.unstable.includes("lazy-dynamic-imports"));
+    assert.equal(config.lock, `${root}deno.lock`);
+    assert.deepEqual(config.imports, project.imports);
+  } finally {
+    await Deno.remove(file);
   }
 });

@@ -42,7 +42,7 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/exec.ts", "/lib/vault/chain.ts"],
   // Commands that never call AWS (issue 2), and the program itself.
   ["../../main.ts", "/lib/cli/mod.ts"],
-  ["../../lib/cli/list.ts", "/lib/store/mod.ts"],
+  ["../../lib/cli/list.ts", "/lib/store/session_key.ts"],
   ["../../lib/cli/add.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/remove.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/clear.ts", "/lib/store/mod.ts"],
