@@ -39,11 +39,42 @@ export interface AgentRequestOptions {
   timeoutMs?: number;
 }
 
-/** Sends one request and returns the reply. Throws AgentNotRunning or a UserError. */
+/** Waits between tries when the agent is at its connection limit (about 2 s in all). */
+const BUSY_RETRY_MS = [10, 20, 40, 80, 160, 320, 640, 800];
+
+/** The agent turned the connection away (`busy`, or closed it unanswered): worth a new try. */
+class TurnedAway extends Error {}
+
+/**
+ * Sends one request and returns the reply. Throws AgentNotRunning or a UserError. An agent at its
+ * connection limit answers `busy` and closes; under a burst, that close can reach the client as a
+ * reset before the line does. Both are tried again for a while: every request is safe to repeat.
+ */
 export async function agentRequest(
   socketPath: string,
   request: AgentRequest,
   options: AgentRequestOptions = {},
+): Promise<AgentReply> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const reply = await requestOnce(socketPath, request, options);
+      if (reply.ok || reply.code !== "busy" || attempt >= BUSY_RETRY_MS.length) return reply;
+    } catch (err) {
+      if (!(err instanceof TurnedAway)) throw err;
+      if (attempt >= BUSY_RETRY_MS.length) {
+        throw new UserError(
+          `the credential agent at ${socketPath} closed the connection before answering`,
+        );
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS[attempt]));
+  }
+}
+
+async function requestOnce(
+  socketPath: string,
+  request: AgentRequest,
+  options: AgentRequestOptions,
 ): Promise<AgentReply> {
   let conn: Deno.UnixConn;
   try {
@@ -75,9 +106,7 @@ export async function agentRequest(
     if (err instanceof LineTooLong) {
       throw new UserError(`the credential agent at ${socketPath} sent an oversized reply`);
     }
-    throw new UserError(
-      `the credential agent at ${socketPath} closed the connection before answering`,
-    );
+    throw new TurnedAway();
   } finally {
     clearTimeout(timer);
     close(conn);

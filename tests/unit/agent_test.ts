@@ -171,7 +171,10 @@ Deno.test("the client against a broken agent: silence, garbage, another version,
   const tmp = await Deno.makeTempDir();
   const path = `${tmp}/s`;
   const listener = Deno.listen({ transport: "unix", path });
-  const replies = ["", "garbage\n", '{"v":2,"ok":true}\n', "close"];
+  // The client tries a hang-up again for a while (a busy agent's close can arrive as one), so
+  // the last stand-in hangs up on every try.
+  const hangUps = 1 + 8;
+  const replies = ["", "garbage\n", '{"v":2,"ok":true}\n', ...Array(hangUps).fill("close")];
   const serving = (async () => {
     for (const reply of replies) {
       const conn = await listener.accept();
@@ -201,6 +204,40 @@ Deno.test("the client against a broken agent: silence, garbage, another version,
     listener.close();
     await assert.rejects(() => agentRequest(path, status), AgentNotRunning);
   } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("the client tries a busy agent again, and gives up with its busy reply", async () => {
+  const tmp = await Deno.makeTempDir();
+  const path = `${tmp}/s`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const busy = '{"v":1,"ok":false,"code":"busy","message":"the agent has too many connections"}\n';
+  const status = '{"v":1,"ok":true,"status":{"pid":1}}\n';
+  // Two busy answers, then one that serves; then busy for ever.
+  const replies = [busy, busy, status, ...Array(9).fill(busy)];
+  let served = 0;
+  const serving = (async () => {
+    for (const reply of replies) {
+      const conn = await listener.accept();
+      await conn.read(new Uint8Array(1024));
+      await conn.write(new TextEncoder().encode(reply));
+      conn.close();
+      served++;
+    }
+  })();
+  try {
+    const request = { v: 1, op: "status" } as const;
+    const first = await agentRequest(path, request);
+    assert.equal(first.ok, true);
+    assert.equal(served, 3);
+    const second = await agentRequest(path, request);
+    assert.equal(second.ok, false);
+    assert.equal(second.ok === false && second.code, "busy");
+    await serving;
+    assert.equal(served, replies.length);
+  } finally {
+    listener.close();
     await Deno.remove(tmp, { recursive: true });
   }
 });
