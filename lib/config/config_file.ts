@@ -80,7 +80,7 @@ export async function loadConfig(
     : {};
   if (options.whole) return parseConfig(readConfigText(path, log), path, parseOptions);
   const tablePath = log.debugEnabled ? undefined : sectionTablePath(lockDir(runtime), path);
-  const tabled = tablePath && tabledConfig(path, tablePath, () => indexedSource(path));
+  const tabled = tablePath && configFromTable(path, tablePath);
   if (tabled) return tabled;
 
   const read = readConfigFile(path);
@@ -449,22 +449,20 @@ function sectionRanges(body: string): Map<string, SectionRange[]> {
 }
 
 /** A header line at the start of a text: group 1 is the text between the brackets. */
-const LEADING_HEADER = /^[ \t]*\[([^\]\r\n]*)\][^\n]*\n?/;
-/** A header line anywhere in a text (after its first line). */
-const ANY_HEADER = /^[ \t]*\[/m;
+const LEADING_HEADER = /^[ \t]*\[([^\]\r\n]*)\]/;
+/** What follows a section: the next header line (at most LOOK_AHEAD bytes of it are read). */
+const NEXT_HEADER = /^[ \t]*\[/;
 
 /**
  * The config from its section table, when one holds for the file as it is (else undefined):
  * each section is read by its byte range when first asked for and checked (it starts a line
- * with its own header, holds no other, ends at a line end), and the file's stamp is checked
- * again after every read. When any check fails, or for every profile name, the file is read
- * whole (`reread`) and answers from then on come from it.
+ * with its own header, and the next header or the end of the file follows it; only the first
+ * section of a range is parsed, as a range holds one),
+ * and the file's stamp is checked again after every read. When any check fails, or for every
+ * profile name, the file is read whole and answers from then on come from it. `tablePath`:
+ * sectionTablePath.
  */
-function tabledConfig(
-  path: string,
-  tablePath: string,
-  reread: () => SectionSource,
-): ConfigFile | undefined {
+export function configFromTable(path: string, tablePath: string): ConfigFile | undefined {
   let stamp: string | undefined;
   try {
     stamp = configStamp(Deno.statSync(path));
@@ -474,7 +472,7 @@ function tabledConfig(
   const table = stamp === undefined ? undefined : openSectionTable(tablePath, path, stamp);
   if (!table || stamp === undefined) return undefined;
   let whole: SectionSource | undefined;
-  const fallback = () => whole ??= reread();
+  const fallback = () => whole ??= indexedSource(path);
   const parsed = new Map<string, IniSection | undefined>();
   const readOccurrences = (header: string): SectionText[] | undefined => {
     const ranges = table.ranges(header);
@@ -486,8 +484,8 @@ function tabledConfig(
       const text = new TextDecoder().decode(read.bytes);
       const first = LEADING_HEADER.exec(text);
       if (!first || normalizeHeader(first[1].trim()) !== header) return undefined;
-      if (ANY_HEADER.test(text.slice(first[0].length))) return undefined;
-      if (!read.atEnd && !text.endsWith("\n")) return undefined;
+      const next = new TextDecoder().decode(read.after);
+      if (next !== "" && (!text.endsWith("\n") || !NEXT_HEADER.test(next))) return undefined;
       out.push({ text, line: range[2] });
     }
     return out;

@@ -129,24 +129,37 @@ export async function writeSectionTable(
   );
 }
 
+/** How far past a range readSectionBytes looks for the header line that must follow it. */
+const LOOK_AHEAD = 256;
+
+/** One range of the config as readSectionBytes read it. */
+export interface SectionBytes {
+  /** The byte before the range (undefined at the start of the file). */
+  before: number | undefined;
+  bytes: Uint8Array;
+  /** Up to LOOK_AHEAD bytes after the range (empty at the end of the file). */
+  after: Uint8Array;
+}
+
 /**
  * The bytes of one range of the config, read through a fresh descriptor, with the byte before
- * it (to prove it starts a line); undefined when the file no longer has `stamp` once read, or
- * the range is not all there, or it cannot be read. Never throws.
+ * and a few after it (to prove it starts a line and ends where the next header starts);
+ * undefined when the file no longer has `stamp` once read, the range is not all there, or it
+ * cannot be read. Never throws.
  */
 export function readSectionBytes(
   configPath: string,
   stamp: string,
   [start, end]: SectionRange,
-): { before: number | undefined; bytes: Uint8Array; atEnd: boolean } | undefined {
+): SectionBytes | undefined {
   const from = start === 0 ? 0 : start - 1;
   try {
-    const { bytes, info } = readRange(configPath, from, end - from);
-    if (configStamp(info) !== stamp || bytes.length !== end - from) return undefined;
+    const { bytes, info } = readRange(configPath, from, end - from + LOOK_AHEAD);
+    if (configStamp(info) !== stamp || bytes.length < end - from) return undefined;
     return {
       before: start === 0 ? undefined : bytes[0],
-      bytes: bytes.subarray(start - from),
-      atEnd: end === info.size,
+      bytes: bytes.subarray(start - from, end - from),
+      after: bytes.subarray(end - from),
     };
   } catch {
     return undefined;
