@@ -420,3 +420,26 @@ Deno.test("a corrupt, torn, forged or foreign table is not trusted or is caught;
     }
   });
 });
+
+Deno.test("a symlinked config repointed, or a lock directory that is a file: never a stale answer", async () => {
+  await withFixture(async (f) => {
+    const text = plainConfig(100);
+    const other = text.replace(`role_arn = ${ROLE}`, `role_arn = ${ROLE.replace("1", "3")}`);
+    await Deno.writeTextFile(`${f.dir}/a`, text);
+    await Deno.writeTextFile(`${f.dir}/b`, other);
+    await Deno.symlink(`${f.dir}/a`, f.path);
+    await untilQuiet(f.rt);
+    await loadConfig(f.rt);
+    assert.ok(configFromTable(f.path, f.table));
+    await Deno.remove(f.path);
+    await Deno.symlink(`${f.dir}/b`, f.path);
+    assert.equal(configFromTable(f.path, f.table), undefined);
+    assert.deepStrictEqual(answers(await loadConfig(f.rt)), answers(parseConfig(other, f.path)));
+    // No table can be written: the config is still read, whole, and answers the same.
+    const rt = testRuntime({ home: `${f.dir}/filehome`, env: { AWS_CONFIG_FILE: f.path } });
+    rt.setNow(new Date());
+    await Deno.mkdir(`${f.dir}/filehome/.awsvault`, { recursive: true });
+    await Deno.writeTextFile(`${f.dir}/filehome/.awsvault/locks`, "");
+    assert.deepStrictEqual(answers(await loadConfig(rt)), answers(parseConfig(other, f.path)));
+  });
+});
