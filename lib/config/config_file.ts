@@ -82,7 +82,9 @@ export async function loadConfig(
  */
 export async function readConfigBytes(path: string): Promise<Uint8Array | undefined> {
   try {
-    const info = await Deno.stat(path);
+    // Synchronous: read at every start, and an asynchronous call costs a trip to Deno's
+    // blocking-thread pool (the first one starts it).
+    const info = Deno.statSync(path);
     if (info.isDirectory) throw new UserError(`cannot read config file ${path}: it is a directory`);
     if (!info.isFile) {
       if (info.isCharDevice && (await Deno.realPath(path)) === "/dev/null") {
@@ -97,7 +99,7 @@ export async function readConfigBytes(path: string): Promise<Uint8Array | undefi
         `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
       );
     }
-    return await Deno.readFile(path);
+    return Deno.readFileSync(path);
   } catch (err) {
     if (err instanceof UserError) throw err;
     if (err instanceof Deno.errors.NotFound) return undefined;

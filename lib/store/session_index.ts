@@ -43,19 +43,21 @@ export async function sessionIndexPath(dir: string, store: string): Promise<stri
  * too large, another store or stamp, a bad header, another size than the header says (a torn
  * write). Never throws. Reads the header and the one bucket of the prefix.
  */
-export async function lookUpSessionIndex(
+export function lookUpSessionIndex(
   path: string,
   snapshot: KeysSnapshot,
   prefix: string,
-): Promise<SessionIndexAnswer | undefined> {
+): SessionIndexAnswer | undefined {
   let file: Deno.FsFile | undefined;
   try {
-    const info = await Deno.lstat(path);
+    // Synchronous calls: this is every cache hit's read, and each asynchronous call costs a
+    // trip to Deno's blocking-thread pool.
+    const info = Deno.lstatSync(path);
     if (!isOurRegularFile(info)) return undefined;
-    file = await Deno.open(path, { read: true });
-    const opened = await file.stat();
+    file = Deno.openSync(path, { read: true });
+    const opened = file.statSync();
     if (opened.ino !== info.ino || !isOurRegularFile(opened)) return undefined;
-    const start = await readAt(file, 0, Math.min(opened.size, MAX_HEADER_BYTES));
+    const start = readAt(file, 0, Math.min(opened.size, MAX_HEADER_BYTES));
     const newline = start.indexOf(0x0a);
     if (newline < 0) return undefined;
     const header = parseHeader(new TextDecoder().decode(start.subarray(0, newline)));
@@ -69,9 +71,7 @@ export async function lookUpSessionIndex(
     const bucket = bucketOf(prefix);
     const from = buckets[bucket];
     const to = buckets[bucket + 1];
-    const bytes = to <= start.length
-      ? start.subarray(from, to)
-      : await readAt(file, from, to - from);
+    const bytes = to <= start.length ? start.subarray(from, to) : readAt(file, from, to - from);
     const keys: string[] = [];
     if (prefix !== "") {
       for (const line of new TextDecoder().decode(bytes).split("\n")) {
@@ -191,12 +191,12 @@ function isOurRegularFile(info: Deno.FileInfo): boolean {
 }
 
 /** `length` bytes at `offset` (fewer at the end of the file). */
-async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  await file.seek(offset, Deno.SeekMode.Start);
+function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
+  file.seekSync(offset, Deno.SeekMode.Start);
   const buf = new Uint8Array(length);
   let n = 0;
   while (n < length) {
-    const got = await file.read(buf.subarray(n));
+    const got = file.readSync(buf.subarray(n));
     if (got === null) break;
     n += got;
   }
