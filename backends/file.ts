@@ -133,7 +133,7 @@ export class FileKeyring implements Keyring {
   /** True once the passphrase decrypted an item or was confirmed for a new vault. */
   #verified = false;
   #verifying: Promise<void> | undefined;
-  #dirChecked: Promise<void> | undefined;
+  #dirChecked = false;
   /** True while the passphrase was confirmed for a vault with no item yet. */
   #creatingVault = false;
   #prompting: Promise<string> | undefined;
@@ -151,7 +151,7 @@ export class FileKeyring implements Keyring {
   async get(key: string): Promise<Item | undefined> {
     await this.#checkDir();
     const path = await this.#pathOf(key);
-    const text = await this.#readItemFile(path);
+    const text = this.#readItemFile(path);
     if (text === undefined) return undefined;
     return await this.#open(path, text);
   }
@@ -159,7 +159,7 @@ export class FileKeyring implements Keyring {
   async getMetadata(key: string): Promise<ItemMetadata | undefined> {
     await this.#checkDir();
     try {
-      const info = await Deno.stat(await this.#pathOf(key));
+      const info = Deno.statSync(await this.#pathOf(key));
       return { modificationTime: info.mtime ?? undefined };
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
@@ -216,7 +216,7 @@ export class FileKeyring implements Keyring {
 
   /** A file that does not decrypt may be the only copy of a key: never replace it. */
   async #keepUndecryptable(path: string): Promise<void> {
-    const existing = await this.#readItemFile(path);
+    const existing = this.#readItemFile(path);
     if (existing !== undefined) await this.#open(path, existing);
   }
 
@@ -242,7 +242,7 @@ export class FileKeyring implements Keyring {
   async remove(key: string): Promise<boolean> {
     await this.#checkDir();
     const path = await this.#pathOf(key);
-    const text = await this.#readItemFile(path);
+    const text = this.#readItemFile(path);
     if (text === undefined) return false;
     await this.#open(path, text);
     try {
@@ -259,7 +259,7 @@ export class FileKeyring implements Keyring {
     if (key === "" || key === "." || key === ".." || key.includes("\0")) return false;
     await this.#checkDir();
     try {
-      return (await Deno.lstat(await this.#pathOf(key))).isFile;
+      return Deno.lstatSync(await this.#pathOf(key)).isFile;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return false;
       throw this.#fsError(err);
@@ -276,7 +276,7 @@ export class FileKeyring implements Keyring {
     await this.#checkDir();
     let info: Deno.FileInfo;
     try {
-      info = await Deno.stat(this.dir);
+      info = Deno.statSync(this.dir);
     } catch {
       return undefined;
     }
@@ -339,7 +339,7 @@ export class FileKeyring implements Keyring {
     let sawWrongPassphrase = false;
     for (const key of await this.keys()) {
       const path = await this.#pathOf(key);
-      const text = await this.#readItemFile(path).catch(() => undefined);
+      const text = this.#readItemFileOrNothing(path);
       if (text === undefined) continue;
       try {
         await decryptItem(text, passphrase, path);
@@ -370,7 +370,7 @@ export class FileKeyring implements Keyring {
   /** Whether some file of the vault is a JWE item (one that another passphrase may open). */
   async #hasReadableItem(): Promise<boolean> {
     for (const key of await this.keys()) {
-      const text = await this.#readItemFile(await this.#pathOf(key)).catch(() => undefined);
+      const text = this.#readItemFileOrNothing(await this.#pathOf(key));
       if (text !== undefined && text.trim().split(".").length === 5) return true;
     }
     return false;
@@ -413,7 +413,7 @@ export class FileKeyring implements Keyring {
     for (const key of await this.keys()) {
       const path = await this.#pathOf(key);
       if (path === except) continue;
-      const text = await this.#readItemFile(path).catch(() => undefined);
+      const text = this.#readItemFileOrNothing(path);
       if (text === undefined) continue;
       try {
         await decryptItem(text, passphrase, path);
@@ -427,7 +427,7 @@ export class FileKeyring implements Keyring {
 
   /** The key a long-name file holds in its header, if the file's name is that key's. */
   async #longKeyOf(name: string): Promise<string | undefined> {
-    const text = await this.#readItemFile(`${this.dir}/${name}`).catch(() => undefined);
+    const text = this.#readItemFileOrNothing(`${this.dir}/${name}`);
     if (text === undefined) return undefined;
     let key: unknown;
     try {
@@ -467,18 +467,29 @@ export class FileKeyring implements Keyring {
    * The text of an item file, undefined when there is none. Only a regular file is opened (a
    * FIFO would block) and at most MAX_ITEM_BYTES are read (a pseudo file may never end).
    */
-  async #readItemFile(path: string): Promise<string | undefined> {
+  /** {@link #readItemFile}, with undefined for an unreadable file too. */
+  #readItemFileOrNothing(path: string): string | undefined {
+    try {
+      return this.#readItemFile(path);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #readItemFile(path: string): string | undefined {
+    // Synchronous calls: a cache hit reads one small file, and each asynchronous call costs a
+    // trip to Deno's blocking-thread pool (the first one starts it: ~2 ms).
     let file: Deno.FsFile | undefined;
     try {
-      if (!(await Deno.stat(path)).isFile) {
+      if (!Deno.statSync(path).isFile) {
         throw new KeyringError(`${path} is not a regular file, so not a vault item`);
       }
-      file = await Deno.open(path, { read: true });
+      file = Deno.openSync(path, { read: true });
       const chunks: Uint8Array[] = [];
       let size = 0;
       const buf = new Uint8Array(64 * 1024);
       for (;;) {
-        const n = await file.read(buf);
+        const n = file.readSync(buf);
         if (n === null) break;
         size += n;
         if (size > MAX_ITEM_BYTES) {
@@ -511,31 +522,34 @@ export class FileKeyring implements Keyring {
    * write there can replace items or plant files. Checked once per process.
    */
   #checkDir(): Promise<void> {
-    if (Deno.build.os === "windows") return Promise.resolve();
-    this.#dirChecked ??= (async () => {
-      let info: Deno.FileInfo;
-      try {
-        info = await Deno.stat(this.dir);
-      } catch {
-        this.#dirChecked = undefined; // missing (created 0700 on the first write) or unreadable
-        return;
-      }
-      const uid = Deno.uid();
-      if (uid !== null && info.uid !== null && info.uid !== uid) {
-        throw new KeyringError(
+    if (Deno.build.os === "windows" || this.#dirChecked) return Promise.resolve();
+    let info: Deno.FileInfo;
+    try {
+      // Synchronous: every command asks, and an asynchronous call costs a thread-pool trip.
+      info = Deno.statSync(this.dir);
+    } catch {
+      return Promise.resolve(); // missing (created 0700 on the first write) or unreadable
+    }
+    const uid = Deno.uid();
+    if (uid !== null && info.uid !== null && info.uid !== uid) {
+      return Promise.reject(
+        new KeyringError(
           `vault directory ${this.dir} is owned by uid ${info.uid}, not by you (uid ${uid}): refusing it; use your own (chown ${uid} ${this.dir}, or --file-dir)`,
-        );
-      }
-      const mode = (info.mode ?? 0) & 0o7777;
-      if (mode & 0o022) {
-        throw new KeyringError(
+        ),
+      );
+    }
+    const mode = (info.mode ?? 0) & 0o7777;
+    if (mode & 0o022) {
+      return Promise.reject(
+        new KeyringError(
           `vault directory ${this.dir} is writable by ${
             mode & 0o002 ? "everyone" : "its group"
           } (mode ${mode.toString(8).padStart(4, "0")}): refusing it; run chmod 700 ${this.dir}`,
-        );
-      }
-    })();
-    return this.#dirChecked;
+        ),
+      );
+    }
+    this.#dirChecked = true;
+    return Promise.resolve();
   }
 
   async #ensureDir(): Promise<void> {

@@ -19,6 +19,7 @@ import {
   type PLAIN,
   type SecretSession,
 } from "./secret_service_session.ts";
+import { after } from "../lib/timer.ts";
 
 /** The Secret Service's well-known bus name. */
 export const SECRETS_BUS_NAME = "org.freedesktop.secrets";
@@ -256,13 +257,13 @@ export class SecretServiceClient {
       },
       { timeoutMs: this.#options.callTimeoutMs },
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     try {
       await this.#call(path, PROMPT, "Prompt", "s", [""]);
       const timeoutMs = this.#options.promptTimeoutMs;
       const outcome = await Promise.race([
         completed,
-        new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), timeoutMs)),
+        new Promise<undefined>((r) => cancelTimer = after(timeoutMs, () => r(undefined))),
       ]);
       if (outcome === undefined) {
         await this.#call(path, PROMPT, "Dismiss", "", [], { timeoutMs: 2_000 }).catch(() => {});
@@ -279,7 +280,7 @@ export class SecretServiceClient {
       }
       return outcome.result;
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
       await sub.close();
     }
   }

@@ -1,24 +1,22 @@
-/** Encodings used across layers: base64 (standard and URL-safe), hex, and one-line text. */
+/**
+ * Encodings used across layers: base64 (standard and URL-safe), hex, and one-line text. Base64
+ * goes through V8's own Uint8Array methods: atob/btoa load a module of Deno's at first use.
+ */
 
 /** Standard base64 with padding. */
 export function bytesToBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
+  return bytes.toBase64();
 }
 
 /** Decodes standard or URL-safe base64, padding optional; throws on anything else. */
 export function base64ToBytes(text: string): Uint8Array {
   const standard = text.replaceAll("-", "+").replaceAll("_", "/");
-  const bin = atob(standard + "=".repeat((4 - standard.length % 4) % 4));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return Uint8Array.fromBase64(standard, { lastChunkHandling: "loose" });
 }
 
 /** URL-safe base64 without padding (RFC 4648 section 5), as aws-vault's session keys use. */
 export function bytesToBase64Url(bytes: Uint8Array): string {
-  return bytesToBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /** Lower-case hex. */

@@ -1,7 +1,7 @@
 // The start of the single-file aws-vault (scripts/bundle.ts puts the program after it, on the
 // last line). V8 parses the whole file at every start, and parsing is what a big bundle costs,
 // so the program is not code here: its modules (code-split, minified) and the AWS SDK are one
-// gzip + base64 archive inside the last line's comment, which the parser only skips. The first
+// brotli + base64 archive inside the last line's comment, which the parser only skips. The first
 // run unpacks them into a per-user cache directory named by the archive's SHA-256; every run
 // imports the program from there, so only the modules a command needs are parsed, each from a
 // file that Deno's code cache knows.
@@ -62,15 +62,15 @@ async function readArchive() {
   const at = self.lastIndexOf(`\n${ARCHIVE_MARK}`);
   if (at < 0) throw new Error("this file has no program archive (cut short?)");
   const base64 = self.slice(at + ARCHIVE_MARK.length + 1).trim();
-  const gzip = Uint8Array.fromBase64(base64);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", gzip));
+  const packed = Uint8Array.fromBase64(base64);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", packed));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   if (!hex.startsWith(PROGRAM_ID)) {
     throw new Error(
       "the archive does not match this file (damaged, or changed since Deno cached it)",
     );
   }
-  const stream = new Blob([gzip]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("brotli"));
   return JSON.parse(await new Response(stream).text());
 }
 

@@ -41,6 +41,7 @@ import {
   DbusTimeoutError,
 } from "./errors.ts";
 import type { DbusValue } from "./wire.ts";
+import { after } from "../../lib/timer.ts";
 
 export type { DbusMessage } from "./message.ts";
 export type { DbusValue, Variant } from "./wire.ts";
@@ -179,7 +180,7 @@ export async function connectBus(
 interface PendingCall {
   resolve(m: DbusMessage): void;
   reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelTimer: () => void;
 }
 
 interface Subscriber {
@@ -219,12 +220,12 @@ export class DbusConnection {
     let timedOut = false;
     let conn: Deno.Conn | undefined;
     // One deadline for the whole handshake: when it passes, closing the socket ends any read.
-    const timer = setTimeout(() => {
+    const cancelTimer = after(timeoutMs, () => {
       timedOut = true;
       try {
         conn?.close();
       } catch { /* already closed */ }
-    }, timeoutMs);
+    });
     try {
       try {
         conn = await Deno.connect({ transport: "unix", path });
@@ -263,7 +264,7 @@ export class DbusConnection {
       }
       return bus;
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
     }
   }
 
@@ -298,11 +299,11 @@ export class DbusConnection {
     const timeoutMs = options.timeoutMs ?? this.#callTimeoutMs;
     const what = `${call.interface ? call.interface + "." : ""}${call.member}`;
     return new Promise<DbusMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancelTimer = after(timeoutMs, () => {
         this.#pending.delete(serial);
         reject(new DbusTimeoutError(`no reply to ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(serial, { resolve, reject, timer });
+      });
+      this.#pending.set(serial, { resolve, reject, cancelTimer });
       this.#send(bytes);
     });
   }
@@ -381,7 +382,7 @@ export class DbusConnection {
       this.#conn.close();
     } catch { /* already closed */ }
     for (const [serial, p] of this.#pending) {
-      clearTimeout(p.timer);
+      p.cancelTimer();
       this.#pending.delete(serial);
       p.reject(err);
     }
@@ -449,7 +450,7 @@ export class DbusConnection {
       const p = m.replySerial === undefined ? undefined : this.#pending.get(m.replySerial);
       if (!p) return; // a late reply to a call that timed out
       this.#pending.delete(m.replySerial!);
-      clearTimeout(p.timer);
+      p.cancelTimer();
       if (m.type === MessageType.METHOD_RETURN) p.resolve(m);
       else {
         const text = typeof m.body[0] === "string" ? m.body[0] : "";

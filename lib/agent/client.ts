@@ -26,6 +26,7 @@ import {
   checkSocketDir,
   checkSocketFile,
 } from "./socket_path.ts";
+import { after, sleep } from "../timer.ts";
 
 /** How long a client waits for a reply (a first decrypt derives a key: milliseconds). */
 const REPLY_TIMEOUT_MS = 30_000;
@@ -67,7 +68,7 @@ export async function agentRequest(
         );
       }
     }
-    await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS[attempt]));
+    await sleep(BUSY_RETRY_MS[attempt]);
   }
 }
 
@@ -87,10 +88,10 @@ async function requestOnce(
   }
   const timeoutMs = options.timeoutMs ?? REPLY_TIMEOUT_MS;
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const cancelTimer = after(timeoutMs, () => {
     timedOut = true;
     close(conn);
-  }, timeoutMs);
+  });
   try {
     await writeAll(conn, encodeLine(request));
     const line = await new LineReader(conn, MAX_REPLY_BYTES).next();
@@ -108,7 +109,7 @@ async function requestOnce(
     }
     throw new TurnedAway();
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     close(conn);
   }
 }

@@ -60,7 +60,8 @@ export async function checkSocketDir(
 ): Promise<boolean> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(dir);
+    // Synchronous: every file-backend command asks, and most find no agent.
+    info = Deno.lstatSync(dir);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
       throw refusal(dir, `cannot be checked (${errorText(err)})`);
@@ -90,10 +91,10 @@ export async function checkSocketDir(
  * Checks the socket file: a socket owned by `uid` that no one else may use (mode 0600).
  * Returns false when there is none.
  */
-export async function checkSocketFile(path: string, uid: number): Promise<boolean> {
+export function checkSocketFile(path: string, uid: number): boolean {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(path);
+    info = Deno.lstatSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
     throw refusal(path, `cannot be checked (${errorText(err)})`);

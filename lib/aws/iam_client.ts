@@ -5,6 +5,7 @@
 import type { Credentials } from "../credentials.ts";
 import { AwsError, toAwsError } from "./aws_error.ts";
 import { addResponseSizeLimit, boundedClientConfig, STS_LIMITS } from "./sts_client.ts";
+import type { SdkPart } from "./sdk_parts.ts";
 
 /** Where IAM calls go: a region (for its partition) and an optional `endpoint_url`. */
 export interface IamEndpointOptions {
@@ -50,7 +51,7 @@ export function sdkIamClientFactory(options: SdkIamOptions = {}): IamClientFacto
     const endpoint = where.endpointUrl?.trim() || undefined;
     const describe = endpoint ?? `iam (${region})`;
     const send = async <T>(call: string, make: (sdk: IamSdk) => unknown): Promise<T> => {
-      const sdk = await import("@aws-sdk/client-iam");
+      const sdk: IamSdk = await import("@aws-sdk/client-iam");
       // The same bounds as STS: every wait and every reply size is bounded.
       const limits = STS_LIMITS;
       const client = new sdk.IAMClient({
@@ -108,7 +109,7 @@ export function sdkIamClientFactory(options: SdkIamOptions = {}): IamClientFacto
   };
 }
 
-type IamSdk = typeof import("@aws-sdk/client-iam");
+type IamSdk = SdkPart<"@aws-sdk/client-iam">;
 
 function invalid(action: string, what: string): AwsError {
   return new AwsError(`iam:${action} returned ${what}`, {

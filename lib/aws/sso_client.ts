@@ -6,6 +6,7 @@ import { UserError } from "../errors.ts";
 import type { Credentials } from "../credentials.ts";
 import { boundedRequests } from "./bounded_requests.ts";
 import { describeAwsError, type OidcWhere, type SdkOidcOptions } from "./sso_oidc_client.ts";
+import type { SdkPart } from "./sdk_parts.ts";
 
 /** GetRoleCredentials parameters. */
 export interface GetRoleCredentialsInput {
@@ -37,7 +38,7 @@ export function sdkSsoPortalFactory(options: SdkOidcOptions = {}): SsoPortalFact
   return (where) => ({
     async getRoleCredentials(input) {
       const describe = where.endpoint ?? `portal.sso (${where.region})`;
-      const sdk = await import("@aws-sdk/client-sso");
+      const sdk: SsoSdk = await import("@aws-sdk/client-sso");
       const client = new sdk.SSOClient({
         region: where.region,
         endpoint: where.endpoint,
@@ -83,3 +84,5 @@ export function sdkSsoPortalFactory(options: SdkOidcOptions = {}): SsoPortalFact
     },
   });
 }
+
+type SsoSdk = SdkPart<"@aws-sdk/client-sso">;

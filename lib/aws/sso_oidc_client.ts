@@ -6,6 +6,7 @@
 import { oneLine } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 import { boundedRequests } from "./bounded_requests.ts";
+import type { SdkPart } from "./sdk_parts.ts";
 
 /** Where the OIDC service is. */
 export interface OidcWhere {
@@ -100,7 +101,7 @@ export function sdkOidcClientFactory(options: SdkOidcOptions = {}): OidcClientFa
   return (where) => {
     const describe = where.endpoint ?? `sso-oidc (${where.region})`;
     const send = async <T>(call: string, make: (sdk: OidcSdk) => unknown): Promise<T> => {
-      const sdk = await import("@aws-sdk/client-sso-oidc");
+      const sdk: OidcSdk = await import("@aws-sdk/client-sso-oidc");
       const client = new sdk.SSOOIDCClient({
         region: where.region,
         endpoint: where.endpoint,
@@ -181,7 +182,7 @@ export function sdkOidcClientFactory(options: SdkOidcOptions = {}): OidcClientFa
   };
 }
 
-type OidcSdk = typeof import("@aws-sdk/client-sso-oidc");
+type OidcSdk = SdkPart<"@aws-sdk/client-sso-oidc">;
 
 /** One line naming the call and the endpoint; never the request (it carries secrets). */
 export function toOidcError(call: string, endpoint: string, err: unknown): OidcError {

@@ -5,6 +5,7 @@
 import type { Credentials } from "../credentials.ts";
 import { AwsError, toAwsError } from "./aws_error.ts";
 import { resolveStsEndpoint, type StsEndpointOptions } from "./sts_endpoint.ts";
+import type { SdkPart } from "./sdk_parts.ts";
 
 /** GetSessionToken parameters. */
 export interface GetSessionTokenInput {
@@ -167,7 +168,7 @@ function stsSender(
   const endpoint = resolveStsEndpoint(where);
   const describe = endpoint.endpoint ?? `sts (${endpoint.region})`;
   return async <T>(call: string, make: (sdk: StsSdk) => unknown): Promise<T> => {
-    const sdk = await import("@aws-sdk/client-sts");
+    const sdk: StsSdk = await import("@aws-sdk/client-sts");
     const limits = { ...STS_LIMITS, ...options.limits };
     const client = new sdk.STSClient({
       region: endpoint.region,
@@ -189,7 +190,7 @@ function stsSender(
   };
 }
 
-type StsSdk = typeof import("@aws-sdk/client-sts");
+type StsSdk = SdkPart<"@aws-sdk/client-sts">;
 
 /**
  * The settings every SDK client of ours gets (STS, IAM): bounded connect and request times (the

@@ -47,7 +47,8 @@ export async function listCommand(
   const credentials = keys.filter(isCredentialKey).sort();
   const sessions = keys.map(parseSessionKey)
     .filter((s): s is SessionKey => s !== undefined && s.expiration > now)
-    .sort((a, b) => a.profileName.localeCompare(b.profileName) || a.type.localeCompare(b.type));
+    // Code-unit order, as the other lists (and Go's sort): localeCompare starts ICU's collator.
+    .sort((a, b) => compare(a.profileName, b.profileName) || compare(a.type, b.type));
   const oidcUrls = keys.filter((k) => k.startsWith(OIDC_KEY_PREFIX))
     .map((k) => k.slice(OIDC_KEY_PREFIX.length)).sort();
   // Looked up per profile: sets and a map, so a big config and vault do not multiply.
@@ -132,4 +133,8 @@ function table(rows: string[][]): string {
     r[0].padEnd(widths[0] + r[0].length - [...r[0]].length) +
     r[1].padEnd(widths[1] + r[1].length - [...r[1]].length) + r[2] + "\n"
   ).join("");
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

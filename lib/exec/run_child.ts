@@ -3,6 +3,11 @@
  * passed through. Secrets reach the child only through its environment, never its argv.
  */
 import { UserError } from "../errors.ts";
+import { lookPath } from "../process/path_lookup.ts";
+import { libcSpawner, type Spawner } from "./posix_spawn.ts";
+import { signalName, signalNumber } from "./signal_numbers.ts";
+
+export { signalNumber } from "./signal_numbers.ts";
 
 /**
  * Signals passed on to the child: every catchable signal whose default action would end us and
@@ -38,76 +43,6 @@ const UNREPORTED = new Set<Deno.Signal>(["SIGPIPE", "SIGINT"]);
 /** Signals a terminal already sends to the whole foreground process group, child included. */
 const FROM_TERMINAL = new Set<Deno.Signal>(["SIGINT", "SIGQUIT"]);
 
-/** Signal numbers by name: Linux, and where macOS/BSD differ. */
-const LINUX_NUMBERS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGUSR1: 10,
-  SIGSEGV: 11,
-  SIGUSR2: 12,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-  SIGSTKFLT: 16,
-  SIGCHLD: 17,
-  SIGCONT: 18,
-  SIGSTOP: 19,
-  SIGTSTP: 20,
-  SIGTTIN: 21,
-  SIGTTOU: 22,
-  SIGURG: 23,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
-  SIGVTALRM: 26,
-  SIGPROF: 27,
-  SIGWINCH: 28,
-  SIGIO: 29,
-  SIGPOLL: 29,
-  SIGPWR: 30,
-  SIGSYS: 31,
-};
-const BSD_NUMBERS: Record<string, number> = {
-  ...LINUX_NUMBERS,
-  SIGEMT: 7,
-  SIGBUS: 10,
-  SIGUSR1: 30,
-  SIGSEGV: 11,
-  SIGSYS: 12,
-  SIGUSR2: 31,
-  SIGURG: 16,
-  SIGSTOP: 17,
-  SIGTSTP: 18,
-  SIGCONT: 19,
-  SIGCHLD: 20,
-  SIGTTIN: 21,
-  SIGTTOU: 22,
-  SIGIO: 23,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
-  SIGVTALRM: 26,
-  SIGPROF: 27,
-  SIGWINCH: 28,
-  SIGINFO: 29,
-};
-
-/** The number of a signal on this OS (undefined for a name we do not know). */
-export function signalNumber(
-  name: string,
-  os: typeof Deno.build.os = Deno.build.os,
-): number | undefined {
-  const table = os === "darwin" || os === "freebsd" || os === "netbsd"
-    ? BSD_NUMBERS
-    : LINUX_NUMBERS;
-  return table[name];
-}
-
 /** Options for runChild. */
 export interface RunChildOptions {
   env: Record<string, string>;
@@ -118,6 +53,11 @@ export interface RunChildOptions {
   interactive: boolean;
   /** Reports how the child ended when that was a signal. */
   report: (text: string) => void;
+  /**
+   * How the child is started: the C library's posix_spawn when FFI is allowed (the default,
+   * {@link libcSpawner}), or `null` for Deno.Command.
+   */
+  spawner?: Spawner | null;
 }
 
 /** Runs `command args...` and returns the exit code to exit with. */
@@ -128,7 +68,7 @@ export async function runChild(
 ): Promise<number> {
   // Listeners first: a signal that arrives while the child starts is held and then delivered,
   // never left to its default action (which would end us and orphan the child).
-  let child: Deno.ChildProcess | undefined;
+  let child: Started | undefined;
   const held: Deno.Signal[] = [];
   const listeners: [Deno.Signal, () => void][] = [];
   if (Deno.build.os !== "windows") {
@@ -152,14 +92,10 @@ export async function runChild(
     for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
   };
   try {
-    child = new Deno.Command(command, {
-      args,
-      env: options.env,
-      clearEnv: true,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
+    const spawner = options.spawner === undefined ? libcSpawner() : options.spawner;
+    child = spawner
+      ? await startWithSpawner(spawner, command, args, options.env)
+      : startWithDeno(command, args, options.env);
   } catch (err) {
     removeListeners();
     if (err instanceof Deno.errors.NotFound) {
@@ -178,24 +114,75 @@ export async function runChild(
     } catch { /* the child already exited */ }
   }
   try {
-    let status: Deno.CommandStatus;
-    try {
-      status = await child.status;
-    } catch (err) {
-      // Deno names only the classic signals; a realtime one fails the status with its number.
-      const n = /Invalid signal: (\d+)/.exec((err as Error).message)?.[1];
-      if (n === undefined) throw err;
-      options.report(`${command} was killed by signal ${n}`);
-      return 128 + Number(n);
+    const ended = await child.ended;
+    if (ended.signal === undefined) return ended.code;
+    const { name, number } = ended.signal;
+    if (!name || !UNREPORTED.has(name)) {
+      options.report(`${command} was killed by ${name ?? `signal ${number}`}`);
     }
-    if (status.signal) {
-      if (!UNREPORTED.has(status.signal)) {
-        options.report(`${command} was killed by ${status.signal}`);
-      }
-      return 128 + (signalNumber(status.signal) ?? (status.code > 128 ? status.code - 128 : 0));
-    }
-    return status.code;
+    return 128 + (number ?? 0);
   } finally {
     removeListeners();
   }
+}
+
+/** A running child: how to signal it, and how it ended. */
+interface Started {
+  kill(signal: Deno.Signal): void;
+  ended: Promise<Ended>;
+}
+
+/** An exit code, or the signal that killed the child (by name, number or both). */
+type Ended =
+  | { code: number; signal?: undefined }
+  | { signal: { name?: Deno.Signal; number?: number } };
+
+/** The child through the C library (lib/exec/posix_spawn.ts): looked up on its own PATH. */
+async function startWithSpawner(
+  spawner: Spawner,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<Started> {
+  // A name with a slash is run as given (posix_spawn tells a missing file from a denied one).
+  const path = command.includes("/")
+    ? command
+    : await lookPath(command, env.PATH ?? Deno.env.get("PATH"));
+  if (!path) throw new Deno.errors.NotFound(command);
+  const child = spawner(path, [command, ...args], env);
+  return {
+    kill: (signal) => Deno.kill(child.pid, signal),
+    ended: child.status.then(({ code, signal }): Ended =>
+      signal === undefined ? { code } : { signal: { name: signalName(signal), number: signal } }
+    ),
+  };
+}
+
+/** The child through Deno.Command (no FFI here). */
+function startWithDeno(command: string, args: string[], env: Record<string, string>): Started {
+  const child = new Deno.Command(command, {
+    args,
+    env,
+    clearEnv: true,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return {
+    kill: (signal) => child.kill(signal),
+    ended: child.status.then(
+      (status): Ended => {
+        if (!status.signal) return { code: status.code };
+        const number = signalNumber(status.signal) ??
+          (status.code > 128 ? status.code - 128 : undefined);
+        return { signal: { name: status.signal, number } };
+      },
+      (err): Ended => {
+        // Deno names only the classic signals; a realtime one fails the status with its number.
+        const n = /Invalid signal: (\d+)/.exec((err as Error).message)?.[1];
+        if (n === undefined) throw err;
+        return { signal: { number: Number(n) } };
+      },
+    ),
+  };
 }

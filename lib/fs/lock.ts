@@ -9,6 +9,7 @@
 import { UserError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { dirname } from "./atomic.ts";
+import { sleep } from "../timer.ts";
 
 /** Options for withLock. */
 export interface LockOptions {
@@ -225,8 +226,4 @@ async function ensureDir(dir: string): Promise<void> {
     }
     throw new UserError(`cannot create lock directory ${dir}: ${(err as Error).message}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,22 +9,23 @@
  * The absolute path of `name` on `path` (a PATH value), or undefined. A name with a `/` is
  * checked as given (it must be executable).
  */
-export async function lookPath(
+export function lookPath(
   name: string,
   path: string | undefined,
-): Promise<string | undefined> {
-  if (name.includes("/")) return (await isExecutable(name)) ? name : undefined;
+): string | undefined {
+  if (name.includes("/")) return isExecutable(name) ? name : undefined;
   for (const dir of (path ?? "").split(":")) {
     if (!dir.startsWith("/")) continue;
     const candidate = `${dir.replace(/\/+$/, "")}/${name}`;
-    if (await isExecutable(candidate)) return candidate;
+    if (isExecutable(candidate)) return candidate;
   }
   return undefined;
 }
 
-async function isExecutable(file: string): Promise<boolean> {
+function isExecutable(file: string): boolean {
   try {
-    const info = await Deno.stat(file);
+    // Synchronous: `exec` looks its child up on every run (a thread-pool trip per PATH entry).
+    const info = Deno.statSync(file);
     return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
   } catch {
     return false;

@@ -4,6 +4,7 @@
  * never in argv; a program that cannot be started is a SpawnError with one plain reason.
  */
 import { withoutPrivateVariables } from "./env.ts";
+import { after } from "../timer.ts";
 
 /** How a program run is wired. */
 export interface RunProgramOptions {
@@ -124,10 +125,9 @@ export async function runProgram(
   };
   const max = options.maxOutputBytes;
   const tooMuch = () => stop("output", `printed more than ${max} bytes`);
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(
-    () => stop("timeout", `no answer within ${options.timeoutMs} ms`),
-    options.timeoutMs,
-  );
+  const cancelTimer = options.timeoutMs === undefined
+    ? undefined
+    : after(options.timeoutMs, () => stop("timeout", `no answer within ${options.timeoutMs} ms`));
   try {
     const [status, stdout, stderr] = await Promise.all([
       child.status,
@@ -145,7 +145,7 @@ export async function runProgram(
       stderr: decoder.decode(stderr),
     };
   } finally {
-    clearTimeout(timer);
+    cancelTimer?.();
   }
 }
 

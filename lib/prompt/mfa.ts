@@ -6,6 +6,7 @@
 import { UserError } from "../errors.ts";
 import type { PromptDriver } from "./drivers.ts";
 import { codeHash, TOTP_WINDOW_MS, type UsedCodeLedger } from "./used_codes.ts";
+import { sleep as sleepFor } from "../timer.ts";
 
 /** Per-call MFA settings of a profile. */
 export interface MfaRequest {
@@ -44,7 +45,7 @@ export class MfaCodes {
 
   /** A code for this device that has not been sent before. */
   async code(req: MfaRequest): Promise<string> {
-    const sleep = this.#deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const sleep = this.#deps.sleep ?? sleepFor;
     const automatic = req.fixedCode === undefined && req.mfaProcess !== undefined;
     for (let attempt = 0;; attempt++) {
       const window = Math.floor(this.#deps.now().getTime() / TOTP_WINDOW_MS);

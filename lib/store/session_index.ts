@@ -40,7 +40,7 @@ export function lookUpSessionIndex(
   path: string,
   snapshot: KeysSnapshot,
   prefix: string,
-): Promise<SessionIndexAnswer | undefined> {
+): SessionIndexAnswer | undefined {
   let nextExpiry = Infinity;
   const index = openBucketFile(path, (fields) => {
     if (fields.format !== FORMAT || fields.version !== VERSION) return false;
@@ -51,10 +51,10 @@ export function lookUpSessionIndex(
     nextExpiry = next;
     return true;
   });
-  if (!index) return Promise.resolve(undefined);
+  if (!index) return undefined;
   const lines = prefix === "" ? [] : index.bucket(prefix);
-  if (lines === undefined) return Promise.resolve(undefined);
-  return Promise.resolve({ nextExpiry, keys: lines.filter((line) => line.startsWith(prefix)) });
+  if (lines === undefined) return undefined;
+  return { nextExpiry, keys: lines.filter((line) => line.startsWith(prefix)) };
 }
 
 /**

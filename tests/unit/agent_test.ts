@@ -86,17 +86,17 @@ Deno.test("checkSocketDir/checkSocketFile: creates 0700, refuses other owners, m
     await Deno.chmod(dir, 0o710);
     await assert.rejects(() => checkSocketDir(dir, uid), /has mode 0710; it must be 0700/);
     await Deno.chmod(dir, 0o700);
-    assert.equal(await checkSocketFile(`${dir}/s`, uid), false);
+    assert.equal(checkSocketFile(`${dir}/s`, uid), false);
     await Deno.writeTextFile(`${dir}/s`, "");
-    await assert.rejects(() => checkSocketFile(`${dir}/s`, uid), /is not a socket/);
+    assert.throws(() => checkSocketFile(`${dir}/s`, uid), /is not a socket/);
     await Deno.remove(`${dir}/s`);
     const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
     try {
       await Deno.chmod(`${dir}/s`, 0o600);
-      assert.equal(await checkSocketFile(`${dir}/s`, uid), true);
-      await assert.rejects(() => checkSocketFile(`${dir}/s`, uid + 1), /owned by uid/);
+      assert.equal(checkSocketFile(`${dir}/s`, uid), true);
+      assert.throws(() => checkSocketFile(`${dir}/s`, uid + 1), /owned by uid/);
       await Deno.chmod(`${dir}/s`, 0o660);
-      await assert.rejects(
+      assert.throws(
         () => checkSocketFile(`${dir}/s`, uid),
         /has mode 0660; it must be 0600/,
       );
