@@ -37,3 +37,12 @@ export function oneLine(text: string, max?: number): string {
   const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
   return max !== undefined && line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
+
+/** FNV-1a, 64 bits, as 16 hex digits: a stable short name, not a security measure. */
+export function fnv1a64Hex(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  }
+  return hash.toString(16).padStart(16, "0");
+}

@@ -16,6 +16,7 @@ import {
   SCALE_COMMANDS,
   SCALE_SIZES,
   type ScaleFixture,
+  untilFixturesQuiet,
   writeScaleFixture,
 } from "./bench_scale.ts";
 
@@ -315,6 +316,7 @@ async function scaleCases(
   for (const [i, size] of SCALE_SIZES.entries()) {
     fixtures.push(await writeScaleFixture(`${tmp}/scale${i}`, size, PASSPHRASE));
   }
+  await untilFixturesQuiet();
   const pairs: BenchCase[][] = [];
   for (const program of programs) {
     for (const c of SCALE_COMMANDS) {

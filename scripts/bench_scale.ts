@@ -117,6 +117,16 @@ export async function writeScaleFixture(
   };
 }
 
+/**
+ * Waits until fixtures just written are old enough for the caches a cache hit relies on (the
+ * session index and the config's section table are written only for files left alone that
+ * long): the next run of each case writes them, so no timed run pays for writing them.
+ */
+export async function untilFixturesQuiet(): Promise<void> {
+  const { QUIET_MS } = await import("../lib/config/section_table.ts");
+  await new Promise((resolve) => setTimeout(resolve, QUIET_MS + 1100));
+}
+
 function chainSections(): string {
   return `[profile base]\nregion = eu-west-1\n\n[profile ${SCALE_PROFILE}]\n` +
     `source_profile = base\nrole_arn = arn:aws:iam::111111111111:role/Deploy\n` +

@@ -6,7 +6,17 @@
 import { UserError } from "../errors.ts";
 import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { expandHome, type Runtime } from "../runtime.ts";
+import { lockDir } from "../fs/lock.ts";
 import { type IniSection, parseIni } from "./ini.ts";
+import {
+  configStamp,
+  isQuiet,
+  openSectionTable,
+  readSectionBytes,
+  type SectionRange,
+  sectionTablePath,
+  writeSectionTable,
+} from "./section_table.ts";
 
 /** A loaded config file. */
 export interface ConfigFile {
@@ -54,41 +64,91 @@ export interface LoadConfigOptions {
 /** The largest config file we read: a bound, far beyond any real config. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
-/** Reads and parses the config file; a missing file is an empty config (and is not created). */
+/**
+ * Reads and parses the config file; a missing file is an empty config (and is not created).
+ * Resolving profiles (not `whole`, not `--debug`) goes through the config's section table
+ * (lib/config/section_table.ts) when one holds, and writes one after reading a plain file whole.
+ */
 export async function loadConfig(
   runtime: Runtime,
   log: Logger = SILENT_LOGGER,
   options: LoadConfigOptions = {},
 ): Promise<ConfigFile> {
   const path = configFilePath(runtime);
-  let text = "";
-  const bytes = await readConfigBytes(path);
-  if (bytes === undefined) {
-    log.debug(`config file ${path} does not exist: using an empty config`);
-  } else {
-    text = decodeConfigText(bytes, path);
-  }
   const parseOptions: ParseConfigOptions = log.debugEnabled
     ? { onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`) }
     : {};
-  return options.whole
-    ? parseConfig(text, path, parseOptions)
-    : indexConfig(text, path, parseOptions);
+  if (options.whole) return parseConfig(readConfigText(path, log), path, parseOptions);
+  const tablePath = log.debugEnabled ? undefined : sectionTablePath(lockDir(runtime), path);
+  const tabled = tablePath && configFromTable(path, tablePath);
+  if (tabled) return tabled;
+
+  const read = readConfigFile(path);
+  if (read === undefined) log.debug(`config file ${path} does not exist: using an empty config`);
+  const text = read ? decodeConfigText(read.bytes, path) : "";
+  const { source, plain } = indexSource(text, path, parseOptions);
+  if (tablePath && plain && read?.stamp && isQuiet(read.info, runtime.now())) {
+    const body = text.replace(/^\uFEFF/, "");
+    // ASCII only: there byte and character offsets agree.
+    if (read.bytes.length === body.length && body.indexOf("\uFFFD") < 0) {
+      await writeSectionTable(
+        tablePath,
+        { path, stamp: read.stamp },
+        sectionRanges(body),
+        runtime.now(),
+      ).catch((err) => log.debug(`cannot write ${tablePath}: ${(err as Error).message}`));
+    }
+  }
+  return configOf(path, source);
+}
+
+/** The config's text read whole (empty when it does not exist). */
+function readConfigText(path: string, log: Logger = SILENT_LOGGER): string {
+  const read = readConfigFile(path);
+  if (read === undefined) {
+    log.debug(`config file ${path} does not exist: using an empty config`);
+    return "";
+  }
+  return decodeConfigText(read.bytes, path);
+}
+
+/** The indexed sections of the config as it is now, read whole (the table's fallback). */
+function indexedSource(path: string): SectionSource {
+  return indexSource(readConfigText(path), path, {}).source;
 }
 
 /**
  * The bytes of a config file, undefined when it does not exist. Only a regular file is read
  * (`/dev/null` counts as empty): a FIFO or a device would block or never end.
  */
-export async function readConfigBytes(path: string): Promise<Uint8Array | undefined> {
+export function readConfigBytes(path: string): Promise<Uint8Array | undefined> {
   try {
-    // Synchronous: read at every start, and an asynchronous call costs a trip to Deno's
-    // blocking-thread pool (the first one starts it).
+    return Promise.resolve(readConfigFile(path)?.bytes);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** What readConfigFile read: the bytes, the file's stat, and its stamp if it held still. */
+interface ConfigRead {
+  bytes: Uint8Array;
+  info: Deno.FileInfo;
+  /** The stamp (section_table.ts) the file had before and after the read; else undefined. */
+  stamp?: string;
+}
+
+/**
+ * readConfigBytes with what the section table needs. Synchronous: a handful of calls on the
+ * path of every command, which cost microseconds as sync calls and a thread hand-off each as
+ * async ones.
+ */
+function readConfigFile(path: string): ConfigRead | undefined {
+  try {
     const info = Deno.statSync(path);
     if (info.isDirectory) throw new UserError(`cannot read config file ${path}: it is a directory`);
     if (!info.isFile) {
-      if (info.isCharDevice && (await Deno.realPath(path)) === "/dev/null") {
-        return new Uint8Array();
+      if (info.isCharDevice && Deno.realPathSync(path) === "/dev/null") {
+        return { bytes: new Uint8Array(), info };
       }
       throw new UserError(
         `cannot read config file ${path}: it is not a regular file (a device, FIFO or socket)`,
@@ -99,7 +159,36 @@ export async function readConfigBytes(path: string): Promise<Uint8Array | undefi
         `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
       );
     }
-    return Deno.readFileSync(path);
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const before = file.statSync();
+      // Read to the end (the file may have grown since stat), within the bound.
+      let buf = new Uint8Array(before.size + 1);
+      let total = 0;
+      for (;;) {
+        if (total === buf.length) {
+          if (total > MAX_CONFIG_BYTES) {
+            throw new UserError(
+              `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
+            );
+          }
+          const bigger = new Uint8Array(total * 2);
+          bigger.set(buf);
+          buf = bigger;
+        }
+        const got = file.readSync(buf.subarray(total));
+        if (got === null || got === 0) break;
+        total += got;
+      }
+      const bytes = buf.subarray(0, total);
+      const after = file.statSync();
+      const stamp = configStamp(before);
+      const held = stamp !== undefined && stamp === configStamp(after) &&
+        total === after.size;
+      return { bytes, info: after, ...(held ? { stamp } : {}) };
+    } finally {
+      file.close();
+    }
   } catch (err) {
     if (err instanceof UserError) throw err;
     if (err instanceof Deno.errors.NotFound) return undefined;
@@ -139,6 +228,11 @@ export function parseConfig(
   path: string,
   options: ParseConfigOptions = {},
 ): ConfigFile {
+  return configOf(path, parsedSource(text, path, options));
+}
+
+/** The sections of a full parse. */
+function parsedSource(text: string, path: string, options: ParseConfigOptions): SectionSource {
   const sections = new Map<string, IniSection>();
   for (const section of parseIni(text, path).sections) {
     const header = normalizeHeader(section.name);
@@ -148,10 +242,10 @@ export function parseConfig(
     }
     mergeInto(sections, header, section);
   }
-  return configOf(path, {
+  return {
     headers: () => [...sections.keys()],
     section: (header) => sections.get(header),
-  });
+  };
 }
 
 /** `[profile  x]` and `[profile x]` are one section: merge, later keys win, first line kept. */
@@ -251,6 +345,18 @@ export function indexConfig(
   path: string,
   options: ParseConfigOptions = {},
 ): ConfigFile {
+  return configOf(path, indexSource(text, path, options).source);
+}
+
+/**
+ * indexConfig's sections, and whether the file is plain (the cheap scan proved every line one
+ * the parser takes as it is; otherwise the source is the full parse's).
+ */
+function indexSource(
+  text: string,
+  path: string,
+  options: ParseConfigOptions,
+): { source: SectionSource; plain: boolean } {
   const body = text.replace(/^\uFEFF/, "");
   const firstHeader = /^[ \t]*\[/m.exec(body)?.index ?? body.length;
   if (
@@ -258,7 +364,7 @@ export function indexConfig(
     mayHaveMultiLineValue(body) ||
     CONTENT_LINE.test(body.slice(0, firstHeader))
   ) {
-    return parseConfig(text, path, options);
+    return { source: parsedSource(text, path, options), plain: false };
   }
   const lines = lineCounter(body);
   const parsed = new Map<string, IniSection | undefined>();
@@ -283,23 +389,119 @@ export function indexConfig(
   const section = (header: string): IniSection | undefined => {
     if (parsed.has(header)) return parsed.get(header);
     const found = headerPattern(header);
-    /** Occurrences grouped by their exact header text, as the parser merges them. */
-    const byName = new Map<string, IniSection>();
+    const occurrences: SectionText[] = [];
     for (const start of found ? headerLines(body, found) : []) {
       HEADER_START.lastIndex = body.indexOf("]", start) + 1;
       const end = HEADER_START.exec(body)?.index ?? body.length;
-      const [one] = parseIni(body.slice(start, end), path, { firstLine: lines(start) }).sections;
-      const same = byName.get(one.name);
-      if (same) { for (const [k, v] of one.values) same.values.set(k, v); }
-      else byName.set(one.name, one);
+      occurrences.push({ text: body.slice(start, end), line: lines(start) });
     }
-    const merged = new Map<string, IniSection>();
-    for (const one of byName.values()) mergeInto(merged, header, one);
-    const result = merged.get(header);
+    const result = mergeOccurrences(header, occurrences, path);
     parsed.set(header, result);
     return result;
   };
-  return configOf(path, { headers: allHeaders, section });
+  return { source: { headers: allHeaders, section }, plain: true };
+}
+
+/** The text of one occurrence of a section, from its header line, and that line's number. */
+interface SectionText {
+  text: string;
+  line: number;
+}
+
+/** One section from its occurrences, merged as the full parse merges them. */
+function mergeOccurrences(
+  header: string,
+  occurrences: SectionText[],
+  path: string,
+): IniSection | undefined {
+  /** Occurrences grouped by their exact header text, as the parser merges them. */
+  const byName = new Map<string, IniSection>();
+  for (const { text, line } of occurrences) {
+    const [one] = parseIni(text, path, { firstLine: line }).sections;
+    const same = byName.get(one.name);
+    if (same) { for (const [k, v] of one.values) same.values.set(k, v); }
+    else byName.set(one.name, one);
+  }
+  const merged = new Map<string, IniSection>();
+  for (const one of byName.values()) mergeInto(merged, header, one);
+  return merged.get(header);
+}
+
+/**
+ * Every section of a plain config (indexSource's `plain`): the byte ranges (an ASCII body: its
+ * character offsets) of each occurrence of each normalized header, for the section table.
+ */
+function sectionRanges(body: string): Map<string, SectionRange[]> {
+  const lines = lineCounter(body);
+  const starts: { at: number; header: string | undefined }[] = [];
+  for (const match of body.matchAll(HEADER_LINE)) {
+    starts.push({ at: match.index, header: normalizeHeader(match[1].trim()) });
+  }
+  const ranges = new Map<string, SectionRange[]>();
+  for (const [i, { at, header }] of starts.entries()) {
+    if (header === undefined) continue;
+    const end = starts[i + 1]?.at ?? body.length;
+    const list = ranges.get(header) ?? [];
+    list.push([at, end, lines(at)]);
+    ranges.set(header, list);
+  }
+  return ranges;
+}
+
+/** A header line at the start of a text: group 1 is the text between the brackets. */
+const LEADING_HEADER = /^[ \t]*\[([^\]\r\n]*)\]/;
+/** What follows a section: the next header line (at most LOOK_AHEAD bytes of it are read). */
+const NEXT_HEADER = /^[ \t]*\[/;
+
+/**
+ * The config from its section table, when one holds for the file as it is (else undefined):
+ * each section is read by its byte range when first asked for and checked (it starts a line
+ * with its own header, and the next header or the end of the file follows it; only the first
+ * section of a range is parsed, as a range holds one),
+ * and the file's stamp is checked again after every read. When any check fails, or for every
+ * profile name, the file is read whole and answers from then on come from it. `tablePath`:
+ * sectionTablePath.
+ */
+export function configFromTable(path: string, tablePath: string): ConfigFile | undefined {
+  let stamp: string | undefined;
+  try {
+    stamp = configStamp(Deno.statSync(path));
+  } catch {
+    return undefined;
+  }
+  const table = stamp === undefined ? undefined : openSectionTable(tablePath, path, stamp);
+  if (!table || stamp === undefined) return undefined;
+  let whole: SectionSource | undefined;
+  const fallback = () => whole ??= indexedSource(path);
+  const parsed = new Map<string, IniSection | undefined>();
+  const readOccurrences = (header: string): SectionText[] | undefined => {
+    const ranges = table.ranges(header);
+    if (ranges === undefined) return undefined;
+    const out: SectionText[] = [];
+    for (const range of ranges) {
+      const read = readSectionBytes(path, stamp, range);
+      if (!read || (read.before !== undefined && read.before !== 0x0a)) return undefined;
+      const text = new TextDecoder().decode(read.bytes);
+      const first = LEADING_HEADER.exec(text);
+      if (!first || normalizeHeader(first[1].trim()) !== header) return undefined;
+      const next = new TextDecoder().decode(read.after);
+      if (next !== "" && (!text.endsWith("\n") || !NEXT_HEADER.test(next))) return undefined;
+      out.push({ text, line: range[2] });
+    }
+    return out;
+  };
+  return configOf(path, {
+    headers: () => fallback().headers(),
+    section: (header) => {
+      if (whole) return whole.section(header);
+      if (parsed.has(header)) return parsed.get(header);
+      const occurrences = readOccurrences(header);
+      if (occurrences === undefined) return fallback().section(header);
+      const result = mergeOccurrences(header, occurrences, path);
+      parsed.set(header, result);
+      return result;
+    },
+  });
 }
 
 /** How to find the header lines of one normalized header: a literal to look for, then a check. */

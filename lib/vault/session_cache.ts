@@ -5,7 +5,7 @@
  */
 import type { Credentials } from "../credentials.ts";
 import type { SessionKey as StoredSessionKey } from "../store/session_key.ts";
-import { bytesToBase64Url } from "../encoding.ts";
+import { bytesToBase64Url, fnv1a64Hex } from "../encoding.ts";
 
 /** The fields of an aws-vault session key without the expiry part (the store adds it). */
 export type SessionKey = Omit<StoredSessionKey, "expiration">;
@@ -60,15 +60,6 @@ export function sessionLockName(key: SessionKey): string {
   const name = `session.${key.type}.${b64url(key.profileName)}.${b64url(key.mfaSerial)}`;
   if (name.length <= MAX_LOCK_NAME) return name;
   return `${name.slice(0, MAX_LOCK_NAME - 18)}.${fnv1a64Hex(name)}`;
-}
-
-/** FNV-1a, 64 bits, as 16 hex digits: a stable short name, not a security measure. */
-function fnv1a64Hex(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
-  }
-  return hash.toString(16).padStart(16, "0");
 }
 
 function b64url(text: string): string {
