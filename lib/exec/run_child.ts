@@ -94,7 +94,7 @@ export async function runChild(
   try {
     const spawner = options.spawner === undefined ? libcSpawner() : options.spawner;
     child = spawner
-      ? await startWithSpawner(spawner, command, args, options.env)
+      ? startWithSpawner(spawner, command, args, options.env)
       : startWithDeno(command, args, options.env);
   } catch (err) {
     removeListeners();
@@ -138,16 +138,16 @@ type Ended =
   | { signal: { name?: Deno.Signal; number?: number } };
 
 /** The child through the C library (lib/exec/posix_spawn.ts): looked up on its own PATH. */
-async function startWithSpawner(
+function startWithSpawner(
   spawner: Spawner,
   command: string,
   args: string[],
   env: Record<string, string>,
-): Promise<Started> {
+): Started {
   // A name with a slash is run as given (posix_spawn tells a missing file from a denied one).
   const path = command.includes("/")
     ? command
-    : await lookPath(command, env.PATH ?? Deno.env.get("PATH"));
+    : lookPath(command, env.PATH ?? Deno.env.get("PATH"));
   if (!path) throw new Deno.errors.NotFound(command);
   const child = spawner(path, [command, ...args], env);
   return {
