@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeFileName, encryptItem, FileKeyring } from "../../backends/file.ts";
-import { type Item, type Keyring, newItem } from "../../backends/keyring.ts";
+import { type Keyring, newItem } from "../../backends/keyring.ts";
 import type { Credentials } from "../../lib/credentials.ts";
 import { UserError } from "../../lib/errors.ts";
 import { TEMP_PREFIX } from "../../lib/fs/atomic.ts";
@@ -19,6 +19,7 @@ import {
 } from "../../lib/store/mod.ts";
 import { sessionIndexPath, writeSessionIndex } from "../../lib/store/session_index.ts";
 import { CachedSessionProvider } from "../../lib/vault/cached_session.ts";
+import { CountingKeyring } from "../support/counting_keyring.ts";
 import { processLocker } from "../../lib/vault/session_cache.ts";
 
 const PASS = "pw";
@@ -26,32 +27,9 @@ const HOUR = 3_600_000;
 const KEY = { type: "sts.AssumeRole", profileName: "p", mfaSerial: "arn:aws:iam::1:mfa/p" };
 const terminal = { readLine: () => Promise.reject(new UserError("no terminal")) };
 
-/** Records what a store asks of a keyring. */
-class Recording implements Keyring {
-  readonly name = "file";
-  listings = 0;
-  reads: string[] = [];
-  constructor(readonly inner: FileKeyring) {}
-  get(key: string): Promise<Item | undefined> {
-    this.reads.push(key);
-    return this.inner.get(key);
-  }
-  getMetadata(key: string) {
-    return this.inner.getMetadata(key);
-  }
-  set(item: Item): Promise<void> {
-    return this.inner.set(item);
-  }
-  remove(key: string): Promise<boolean> {
-    return this.inner.remove(key);
-  }
-  keys(): Promise<string[]> {
-    this.listings++;
-    return this.inner.keys();
-  }
-  keysSnapshot() {
-    return this.inner.keysSnapshot();
-  }
+/** Records what a store asks of a file keyring (snapshots on, as the file backend has them). */
+function recording(inner: FileKeyring): CountingKeyring {
+  return new CountingKeyring(inner, { snapshots: true });
 }
 
 interface Fixture {
@@ -154,7 +132,7 @@ async function populate(f: Fixture): Promise<{ ours: string; acct7: string }> {
 Deno.test("a cache hit reads the index instead of listing; the index is names only, 0600", async () => {
   await withFixture(async (f) => {
     await populate(f);
-    const counting = new Recording(f.keyring(3_000));
+    const counting = recording(f.keyring(3_000));
     assert.equal((await f.store(counting, 3_000).get(KEY))?.accessKeyId, "ASIAOURS");
     assert.equal(counting.listings, 1, "the first lookup lists and writes the index");
     const path = await f.indexPath();
@@ -182,7 +160,7 @@ Deno.test("a cache hit reads the index instead of listing; the index is names on
 Deno.test("without an index directory, or with a vault just written, every lookup lists", async () => {
   await withFixture(async (f) => {
     await populate(f);
-    const counting = new Recording(f.keyring());
+    const counting = recording(f.keyring());
     await new SessionStore(counting, () => new Date()).get(KEY);
     await new SessionStore(counting, () => new Date()).get(KEY);
     assert.equal(counting.listings, 2);
@@ -197,7 +175,7 @@ Deno.test("aws-vault writing a newer session behind the index's back: the newer 
     const { ours: old } = await populate(f);
     const file = f.keyring();
     await untilQuiet(file);
-    const counting = new Recording(file);
+    const counting = recording(file);
     assert.equal((await f.store(counting).get(KEY))?.accessKeyId, "ASIAOURS");
     assert.ok(await exists(await f.indexPath()), "index written for a quiet vault");
     const before = (await Deno.stat(f.dir)).mtime!;
@@ -209,7 +187,7 @@ Deno.test("aws-vault writing a newer session behind the index's back: the newer 
     // that restores times), its ctime moved: the index no longer holds.
     await Deno.utime(f.dir, before, before);
     // (On a clock 3 s ahead, so that only the stamp can tell.)
-    const ahead = new Recording(f.keyring(3_000));
+    const ahead = recording(f.keyring(3_000));
     assert.equal((await f.store(ahead, 3_000).get(KEY))?.accessKeyId, "ASIANEWER");
     assert.equal(ahead.listings, 1);
 
@@ -229,7 +207,7 @@ Deno.test("a write in the same second as the listing never hides behind the inde
   await withFixture(async (f) => {
     await populate(f);
     const file = f.keyring();
-    const counting = new Recording(file);
+    const counting = recording(file);
     // The vault was written just now: the lookup lists and writes no index.
     await f.store(counting).get(KEY);
     assert.equal(await exists(await f.indexPath()), false);
@@ -305,7 +283,7 @@ Deno.test("a corrupt, torn, hostile or odd index file falls back to listing", as
       await Deno.remove(path, { recursive: true }).catch(() => {});
       await Deno.remove(`${path}.real`).catch(() => {});
       await plant();
-      const counting = new Recording(file);
+      const counting = recording(file);
       const hit = await f.store(counting, 3_000).get(KEY);
       assert.equal(hit?.accessKeyId, "ASIAOURS", what);
       assert.equal(counting.listings, 1, `${what}: listed`);
@@ -318,8 +296,8 @@ Deno.test("a corrupt, torn, hostile or odd index file falls back to listing", as
     }
     // After any of them, a lookup that lists writes a good index again (not over a directory).
     await Deno.remove(path, { recursive: true }).catch(() => {});
-    await f.store(new Recording(file), 3_000).get(KEY);
-    const counting = new Recording(file);
+    await f.store(recording(file), 3_000).get(KEY);
+    const counting = recording(file);
     assert.equal((await f.store(counting, 3_000).get(KEY))?.accessKeyId, "ASIAOURS");
     assert.equal(counting.listings, 0);
   });
@@ -363,7 +341,7 @@ Deno.test("expired sessions are still removed before a lookup served by the inde
       session("B", 60_000),
     );
     const file = f.keyring(3_000);
-    const counting = new Recording(file);
+    const counting = recording(file);
     await f.store(counting, 3_000).get(KEY);
     await f.store(counting, 3_000).get(KEY);
     assert.equal(counting.listings, 1);
@@ -375,7 +353,7 @@ Deno.test("expired sessions are still removed before a lookup served by the inde
       terminal,
       now: () => clock(120_000),
     });
-    const laterCounting = new Recording(later);
+    const laterCounting = recording(later);
     assert.equal((await f.store(laterCounting, 120_000).get(KEY))?.accessKeyId, "ASIAOURS");
     assert.equal(laterCounting.listings, 1);
     assert.equal(await exists(`${f.dir}/${soon}`), false);
@@ -394,7 +372,7 @@ Deno.test("a killed index write leaves the old index or none; its temp file is t
     await Deno.writeFile(temp, whole.subarray(0, whole.length >> 1), { mode: 0o600 });
     const old = new Date(Date.now() - 20 * 60_000);
     await Deno.utime(temp, old, old);
-    const counting = new Recording(file);
+    const counting = recording(file);
     assert.equal((await f.store(counting, 3_000).get(KEY))?.accessKeyId, "ASIAOURS");
     assert.equal(counting.listings, 0, "the renamed-in index is whole");
     // The next index write tidies the stale temp file.
@@ -410,12 +388,12 @@ Deno.test("parallel index writers leave one whole index", async () => {
     const file = f.keyring();
     await untilQuiet(file);
     const all = await Promise.all(
-      Array.from({ length: 8 }, () => f.store(new Recording(f.keyring()), 0).get(KEY)),
+      Array.from({ length: 8 }, () => f.store(recording(f.keyring()), 0).get(KEY)),
     );
     assert.ok(all.every((c) => c?.accessKeyId === "ASIAOURS"));
     const entries = await Array.fromAsync(Deno.readDir(f.indexDir));
     assert.deepEqual(entries.map((e) => e.name), [(await f.indexPath()).split("/").pop()]);
-    const counting = new Recording(file);
+    const counting = recording(file);
     assert.equal((await f.store(counting).get(KEY))?.accessKeyId, "ASIAOURS");
     assert.equal(counting.listings, 0);
   });
@@ -445,12 +423,12 @@ Deno.test("lookups while aws-vault replaces the session: only real sessions, the
       while (writing) {
         // A lookup racing a removal may miss (as aws-vault's does; the provider then looks
         // again under the lock), but never hands out anything that is not a real session.
-        const hit = await f.store(new Recording(f.keyring())).get(KEY);
+        const hit = await f.store(recording(f.keyring())).get(KEY);
         assert.ok(hit === undefined || ids.has(hit.accessKeyId), `got ${hit?.accessKeyId}`);
       }
     });
     await Promise.all([writer, ...readers]);
-    const counting = new Recording(file);
+    const counting = recording(file);
     assert.equal((await f.store(counting).get(KEY))?.accessKeyId, "ASIAW29");
     await untilQuiet(file);
     await f.store(counting).get(KEY);

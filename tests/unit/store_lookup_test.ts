@@ -14,42 +14,10 @@ import {
   sessionKeyExpiry,
   SessionStore,
 } from "../../lib/store/mod.ts";
+import { CountingKeyring } from "../support/counting_keyring.ts";
 
 const NOW = new Date("2026-01-02T03:04:05Z");
 const HOUR = 3_600_000;
-
-/** Counts what a store asks of a keyring. */
-class CountingKeyring implements Keyring {
-  readonly name: string;
-  listings = 0;
-  lookups = 0;
-  readonly has?: (key: string) => Promise<boolean>;
-  constructor(readonly inner: Keyring, options: { withHas: boolean }) {
-    this.name = inner.name;
-    if (options.withHas && inner.has) {
-      this.has = (key) => {
-        this.lookups++;
-        return inner.has!(key);
-      };
-    }
-  }
-  get(key: string): Promise<Item | undefined> {
-    return this.inner.get(key);
-  }
-  getMetadata(key: string) {
-    return this.inner.getMetadata(key);
-  }
-  set(item: Item): Promise<void> {
-    return this.inner.set(item);
-  }
-  remove(key: string): Promise<boolean> {
-    return this.inner.remove(key);
-  }
-  keys(): Promise<string[]> {
-    this.listings++;
-    return this.inner.keys();
-  }
-}
 
 async function withVault(fn: (k: FileKeyring, dir: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "lookup-" });
@@ -88,7 +56,7 @@ Deno.test("a cache hit lists the vault once; stored keys are one lookup", async 
     await Deno.writeTextFile(`${dir}/${expired}`, sample);
     await Deno.writeTextFile(`${dir}/session:p::1`, sample);
 
-    const counting = new CountingKeyring(file, { withHas: true });
+    const counting = new CountingKeyring(file, { has: true });
     assert.equal(await new CredentialStore(counting).has("p"), true);
     assert.equal(await new CredentialStore(counting).has("nobody"), false);
     assert.equal(counting.listings, 0);
@@ -105,7 +73,7 @@ Deno.test("a cache hit lists the vault once; stored keys are one lookup", async 
 
 Deno.test("without a direct lookup, has() lists; set() lists once", async () => {
   await withVault(async (file) => {
-    const counting = new CountingKeyring(file, { withHas: false });
+    const counting = new CountingKeyring(file, { has: false });
     await new CredentialStore(file).set("p", { accessKeyId: "AKIA", secretAccessKey: "s" });
     assert.equal(await new CredentialStore(counting).has("p"), true);
     assert.equal(counting.listings, 1);
