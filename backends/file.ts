@@ -23,7 +23,7 @@ import {
   KeyringError,
   type KeysSnapshot,
 } from "./keyring.ts";
-import { base64ToBytes } from "../lib/encoding.ts";
+import { base64ToBytes, concatBytes } from "../lib/encoding.ts";
 
 /** The key-wrapping algorithm aws-vault writes. */
 export const FILE_ALG = "PBES2-HS256+A128KW";
@@ -499,13 +499,7 @@ export class FileKeyring implements Keyring {
         }
         chunks.push(buf.slice(0, n));
       }
-      const all = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) {
-        all.set(c, at);
-        at += c.length;
-      }
-      return new TextDecoder().decode(all);
+      return new TextDecoder().decode(concatBytes(chunks));
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
       if (err instanceof KeyringError || err instanceof Deno.errors.PermissionDenied) {

@@ -5,6 +5,7 @@
  */
 import { withoutPrivateVariables } from "./env.ts";
 import { after } from "../timer.ts";
+import { concatBytes } from "../encoding.ts";
 
 /** How a program run is wired. */
 export interface RunProgramOptions {
@@ -176,11 +177,5 @@ async function readAll(
     signal.removeEventListener("abort", cancel);
     if (!signal.aborted) await reader.cancel().catch(() => {});
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -7,6 +7,7 @@
 import { UserError } from "../errors.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import { spawnFailure } from "../process/spawn.ts";
+import { concatBytes } from "../encoding.ts";
 
 /** Options of one run. */
 export interface SourceProcessOptions {
@@ -68,11 +69,5 @@ export async function readBounded(
     if (size > max) return undefined;
     chunks.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
