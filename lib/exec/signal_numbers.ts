@@ -35,8 +35,10 @@ const LINUX_NUMBERS: Record<string, number> = {
   SIGPWR: 30,
   SIGSYS: 31,
 };
+/** Linux's names that macOS and the BSDs do not have (their numbers mean other signals there). */
+const LINUX_ONLY = new Set(["SIGSTKFLT", "SIGPOLL", "SIGPWR"]);
 const BSD_NUMBERS: Record<string, number> = {
-  ...LINUX_NUMBERS,
+  ...Object.fromEntries(Object.entries(LINUX_NUMBERS).filter(([name]) => !LINUX_ONLY.has(name))),
   SIGEMT: 7,
   SIGBUS: 10,
   SIGUSR1: 30,

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { libcSpawner, type Spawner } from "../../lib/exec/posix_spawn.ts";
 import { runChild } from "../../lib/exec/run_child.ts";
+import { signalName, signalNumber } from "../../lib/exec/signal_numbers.ts";
 import { UserError } from "../../lib/errors.ts";
 
 const linux = Deno.build.os === "linux";
@@ -121,4 +122,22 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("signal tables: a number names the signal of that OS (macOS has no SIGPWR or SIGSTKFLT)", () => {
+  const cases: [number, string, string][] = [
+    [15, "SIGTERM", "SIGTERM"],
+    [16, "SIGSTKFLT", "SIGURG"],
+    [29, "SIGIO", "SIGINFO"],
+    [30, "SIGPWR", "SIGUSR1"],
+    [31, "SIGSYS", "SIGUSR2"],
+  ];
+  for (const [n, linux, darwin] of cases) {
+    assert.equal(signalName(n, "linux"), linux);
+    assert.equal(signalName(n, "darwin"), darwin);
+    assert.equal(signalNumber(linux, "linux"), n);
+    assert.equal(signalNumber(darwin, "darwin"), n);
+  }
+  assert.equal(signalNumber("SIGPWR", "darwin"), undefined);
+  assert.equal(signalName(64, "linux"), undefined);
 });
