@@ -7,8 +7,6 @@ import { lookPath } from "../process/path_lookup.ts";
 import { libcSpawner, type Spawner } from "./posix_spawn.ts";
 import { signalName, signalNumber } from "./signal_numbers.ts";
 
-export { signalNumber } from "./signal_numbers.ts";
-
 /**
  * Signals passed on to the child: every catchable signal whose default action would end us and
  * leave the child running. Not forwarded: SIGKILL and SIGSTOP (nobody can catch them), SIGILL,
