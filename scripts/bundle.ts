@@ -107,8 +107,8 @@ export async function singleFile(
   const json = new TextEncoder().encode(
     JSON.stringify(Object.fromEntries(Object.entries(modules).sort())),
   );
-  // Brotli at its best setting: ~20 % smaller than gzip -9 here, and every start pays for the
-  // archive's length (the parser still reads the comment: ~2 ms per 100 KB on this machine).
+  // Brotli at its best setting: ~20 % smaller than gzip -9 here, and every start reads the
+  // whole file (a 390 KB one measured up to +6 ms against an empty one).
   const packed = new Uint8Array(brotliCompressSync(json, {
     params: {
       [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
