@@ -25,7 +25,7 @@ export type Spawner = (
 ) => SpawnedChild;
 
 /** The spawn error of an errno, shaped as Deno's own: NotFound, PermissionDenied or Error. */
-export function spawnErrno(errno: number, path: string): Error {
+function spawnErrno(errno: number, path: string): Error {
   if (errno === ENOENT || errno === ENOTDIR) return new Deno.errors.NotFound(`${path}: not found`);
   if (errno === EACCES) return new Deno.errors.PermissionDenied(`${path}: permission denied`);
   return new Error(`posix_spawn failed with errno ${errno}`);
