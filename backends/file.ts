@@ -13,6 +13,7 @@ import type { Logger } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
 import { LEGACY_TEMP_NAME, removeStaleTempFiles, writeFileAtomic } from "../lib/fs/atomic.ts";
 import { withLock } from "../lib/fs/lock.ts";
+import { fileStamp, isQuiet } from "../lib/fs/stamp.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
 import { decryptPbes2Jwe, JweDecryptionFailed, JweInvalid } from "./jwe.ts";
@@ -50,12 +51,6 @@ const NAME_MAX = 255;
 const LONG_PREFIX = "%aws-vault-long-";
 /** The JWE header field holding the key of a long-name item file. */
 const KEY_HEADER = "aws-vault-key";
-/**
- * How long the vault directory must have been left alone before keysSnapshot vouches for it:
- * beyond any file system's timestamp granularity (FAT: 2 s; ext3, HFS+: 1 s; Deno reports ctime
- * in whole seconds), so a change after a listing never carries the stamp the listing saw.
- */
-const QUIET_MS = 2_500;
 /** Environment variable holding the passphrase (used even when empty). */
 export const PASSPHRASE_ENV = "AWS_VAULT_FILE_PASSPHRASE";
 
@@ -269,8 +264,8 @@ export class FileKeyring implements Keyring {
   /**
    * The directory's identity (device, inode) and change times (mtime, ctime) and size: every
    * entry created, removed or renamed, by us or by aws-vault, changes mtime and ctime, and
-   * nobody can set ctime back. Undefined while the last change is within QUIET_MS of our clock
-   * (or after it: a clock behind the file system's).
+   * nobody can set ctime back (lib/fs/stamp.ts). Undefined while the last change is within
+   * QUIET_MS of our clock (or after it: a clock behind the file system's).
    */
   async keysSnapshot(): Promise<KeysSnapshot | undefined> {
     await this.#checkDir();
@@ -280,16 +275,9 @@ export class FileKeyring implements Keyring {
     } catch {
       return undefined;
     }
-    const { mtime, ctime, ino, dev } = info;
-    if (!info.isDirectory || !mtime || !ctime || ino === null || ino === undefined) {
-      return undefined;
-    }
-    const changed = Math.max(mtime.getTime(), ctime.getTime());
-    if (!(changed <= this.#now().getTime() - QUIET_MS)) return undefined;
-    return {
-      store: `file:${this.dir}`,
-      stamp: `${dev}:${ino}:${mtime.getTime()}:${ctime.getTime()}:${info.size}`,
-    };
+    const stamp = fileStamp(info);
+    if (!info.isDirectory || !stamp || !isQuiet(info, this.#now())) return undefined;
+    return { store: `file:${this.dir}`, stamp };
   }
 
   async keys(): Promise<string[]> {

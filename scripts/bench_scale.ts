@@ -123,7 +123,7 @@ export async function writeScaleFixture(
  * long): the next run of each case writes them, so no timed run pays for writing them.
  */
 export async function untilFixturesQuiet(): Promise<void> {
-  const { QUIET_MS } = await import("../lib/config/section_table.ts");
+  const { QUIET_MS } = await import("../lib/fs/stamp.ts");
   await new Promise((resolve) => setTimeout(resolve, QUIET_MS + 1100));
 }
 

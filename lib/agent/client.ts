@@ -25,7 +25,10 @@ import {
   AgentSocketRefused,
   checkSocketDir,
   checkSocketFile,
+  currentUid,
 } from "./socket_path.ts";
+
+export { currentUid };
 import { after, sleep } from "../timer.ts";
 
 /** How long a client waits for a reply (a first decrypt derives a key: milliseconds). */
@@ -153,11 +156,6 @@ export async function probeAgent(place: AgentSocketPlace, uid: number): Promise<
     if (err instanceof AgentNotRunning) return { state: "stale" };
     throw err;
   }
-}
-
-/** The real user id; the agent exists only where there is one (not on Windows). */
-export function currentUid(): number | undefined {
-  return Deno.build.os === "windows" ? undefined : Deno.uid() ?? undefined;
 }
 
 /** A vault directory as the agent names it: absolute (the agent runs in `/`). */

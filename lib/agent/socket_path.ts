@@ -8,6 +8,26 @@ import { UserError } from "../errors.ts";
 import type { Env } from "../runtime.ts";
 import { dirname } from "../fs/atomic.ts";
 
+/** Our uid where sockets have owners (not on Windows). */
+export function currentUid(): number | undefined {
+  return Deno.build.os === "windows" ? undefined : Deno.uid() ?? undefined;
+}
+
+/**
+ * Whether something is at the agent's socket path: false only when nothing is (so no agent
+ * runs); a bad variable or any other answer is true, for the client's checks to tell.
+ */
+export function mayHaveAgent(env: Env): boolean {
+  const uid = currentUid();
+  if (uid === undefined) return false;
+  try {
+    Deno.lstatSync(agentSocketPlace(env, uid).path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+  }
+  return true;
+}
+
 /** Environment variable naming the socket path. */
 export const AGENT_SOCK_ENV = "AWS_VAULT_AGENT_SOCK";
 

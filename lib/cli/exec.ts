@@ -7,7 +7,9 @@ import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { runChild } from "../exec/run_child.ts";
+import { recordReplay } from "../replay/recorder.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
+import { replayRefusal } from "./export.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { EXEC } from "./table.ts";
@@ -53,8 +55,16 @@ export async function execCommand(
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );
+  const refuse = replayRefusal(ctx, opts) ??
+    (opts.profileEnv ? "--profile-env writes the AWS CLI's SSO cache" : undefined);
   if (opts.json) {
     runtime.stdout(credentialProcessJson(credentials));
+    await recordReplay(ctx, {
+      plan: { kind: "credential_process" },
+      credentials,
+      services,
+      refuse,
+    });
     return 0;
   }
   const env = childEnvironment(runtime.env.toObject(), {
@@ -63,6 +73,14 @@ export async function execCommand(
     endpointUrl: profile.endpointUrl,
     credentials,
     profileEnv: opts.profileEnv,
+  });
+  // Recorded before the child runs: the decision is made, and the child may run for hours.
+  await recordReplay(ctx, {
+    plan: { kind: "exec", profileName, region: profile.region, endpointUrl: profile.endpointUrl },
+    credentials,
+    child: cmd === undefined ? [] : [cmd, ...args],
+    services,
+    refuse,
   });
   return await runChild(defaultCommand(ctx, cmd), args, {
     env,

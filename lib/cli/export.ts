@@ -2,6 +2,7 @@
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { formatExport } from "../exec/export_format.ts";
 import { credentialsFromServer, SERVER_URL_VARIABLE } from "../server/client.ts";
+import { recordReplay } from "../replay/recorder.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
@@ -45,5 +46,22 @@ export async function exportCommand(
     profileName,
     region: profile.region,
   }));
+  await recordReplay(ctx, {
+    plan: { kind: "export", format: opts.format, profileName, region: profile.region },
+    credentials,
+    services,
+    refuse: replayRefusal(ctx, opts),
+  });
   return 0;
+}
+
+/** Why a call must not be replayed whatever it decided (lib/replay/recorder.ts), if it must not. */
+export function replayRefusal(
+  ctx: CommandContext,
+  opts: { mfaToken?: string; ssoSync?: boolean },
+): string | undefined {
+  if (ctx.options.debug || ctx.log.debugEnabled) return "--debug (a replay would not log)";
+  if (opts.mfaToken) return "an MFA code is on the command line";
+  if (opts.ssoSync) return "--sso-sync writes the AWS CLI's SSO cache";
+  return undefined;
 }

@@ -5,6 +5,7 @@
 import type { Keyring } from "../../backends/keyring.ts";
 import type { BackendOptions } from "../../backends/mod.ts";
 import type { Logger } from "../logger.ts";
+import type { RunWatch } from "../replay/watch.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
 import type { OptionsOf } from "./spec.ts";
@@ -30,4 +31,6 @@ export interface CommandContext {
   services(): Promise<Services>;
   /** The selected keyring, opened on first use (the services' keyring). */
   keyring(): Promise<Keyring>;
+  /** What the run reads and says, for a replay record (lib/replay); none in some tests. */
+  watch?: RunWatch;
 }

@@ -4,10 +4,11 @@
  * completion modules are imported only when asked for.
  */
 import { NotImplementedError, UsageError } from "../errors.ts";
+import { agentFileCrypto } from "../agent/file_crypto.ts";
 import { DebugLogger } from "../logger.ts";
+import { type RunWatch, watchRun } from "../replay/watch.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
-import type { BackendOptions } from "../../backends/mod.ts";
 import type { CommandContext, GlobalFlags } from "./global.ts";
 import { commandOf, flagsInScope, optionsOf, type Parsed, parsePartial } from "./parse.ts";
 import { BUILTIN_FLAGS, GLOBAL_FLAGS, ROOT, VERSION } from "./table.ts";
@@ -20,9 +21,11 @@ export { VERSION };
  */
 export async function runCli(
   argv: string[],
-  runtime: Runtime,
-  log: DebugLogger = new DebugLogger(runtime.stderr),
+  given: Runtime,
+  log: DebugLogger = new DebugLogger(given.stderr),
 ): Promise<number> {
+  // What the run reads and says, for a replay record of export and exec (lib/replay).
+  const { runtime, watch } = watchRun(argv, given);
   const completing = completionRequest(argv);
   if (completing) {
     const { completeWords } = await import("./completion.ts");
@@ -68,7 +71,7 @@ export async function runCli(
     throw error;
   }
   const cmd = commandOf(parsed);
-  const ctx = context(optionsOf(parsed, GLOBAL_FLAGS), runtime, log);
+  const ctx = context(optionsOf(parsed, GLOBAL_FLAGS), runtime, log, watch);
   refuseNotBuilt(parsed, ctx.log);
   if (!cmd.run) throw new UsageError(`'${cmd.name}' cannot be run`);
   return await cmd.run(ctx, {
@@ -106,27 +109,27 @@ function refuseNotBuilt(parsed: Parsed<CommandContext>, log: CommandContext["log
   }
 }
 
-/** A running credential agent encrypts and decrypts for the file backend (lib/agent). */
-function agentFileCrypto(runtime: Runtime, log: DebugLogger): BackendOptions["fileCrypto"] {
-  return async (dir) =>
-    (await import("../agent/client.ts")).agentCrypto(dir, {
-      env: runtime.env,
-      notice: (text) => runtime.stderr(`aws-vault: ${text}\n`),
-      debug: (m) => log.debug(m),
-    });
-}
-
-function context(options: GlobalFlags, runtime: Runtime, log: DebugLogger): CommandContext {
+function context(
+  options: GlobalFlags,
+  runtime: Runtime,
+  log: DebugLogger,
+  watch: RunWatch,
+): CommandContext {
   if (options.debug) log.enable();
   let services: Promise<Services> | undefined;
   const servicesOnce = () =>
     services ??= import("../vault/services.ts").then((m) =>
-      m.buildServices(runtime, { ...options, fileCrypto: agentFileCrypto(runtime, log) }, log)
+      m.buildServices(runtime, {
+        ...options,
+        fileCrypto: agentFileCrypto(runtime, log),
+        onSessionUse: (use) => watch.uses.push(use),
+      }, log)
     );
   return {
     runtime,
     options,
     log,
+    watch,
     services: servicesOnce,
     keyring: async () => (await servicesOnce()).keyring(),
   };

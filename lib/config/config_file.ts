@@ -8,9 +8,9 @@ import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { expandHome, type Runtime } from "../runtime.ts";
 import { lockDir } from "../fs/lock.ts";
 import { type IniSection, parseIni } from "./ini.ts";
+import { isQuiet } from "../fs/stamp.ts";
 import {
   configStamp,
-  isQuiet,
   openSectionTable,
   readSectionBytes,
   type SectionRange,

@@ -9,31 +9,20 @@
  * offsets agree), and is trusted only while the file has the identity and change times it was
  * checked with (device, inode, size, mtime, ctime): any write to the file changes ctime, which
  * nobody can set back. As for the session index, a file changed within QUIET_MS of the check is
- * not tabled, beyond any timestamp granularity, so a change after the check never carries the
- * stamp the check saw.
+ * not tabled (lib/fs/stamp.ts).
  */
 import { fnv1a64Hex } from "../encoding.ts";
 import { openBucketFile, readRange, writeBucketFile } from "../fs/bucket_file.ts";
+import { fileStamp } from "../fs/stamp.ts";
 
 const FORMAT = "aws-vault config sections";
 const VERSION = 1;
-/** How long the config must have been left alone before its table is written. */
-export const QUIET_MS = 2_500;
-
 /** One occurrence of a section: byte offsets `[start, end)` and the line of its header. */
 export type SectionRange = [start: number, end: number, line: number];
 
-/** The stamp of a config file's identity and change times; undefined when stat cannot tell. */
+/** The stamp of a config file (lib/fs/stamp.ts); undefined for anything but a regular file. */
 export function configStamp(info: Deno.FileInfo): string | undefined {
-  const { dev, ino, size, mtime, ctime } = info;
-  if (!info.isFile || ino === null || ino === undefined || !mtime || !ctime) return undefined;
-  return `${dev}:${ino}:${size}:${mtime.getTime()}:${ctime.getTime()}`;
-}
-
-/** Whether a file with this stat was left alone for QUIET_MS before `now`. */
-export function isQuiet(info: Deno.FileInfo, now: Date): boolean {
-  const changed = Math.max(info.mtime?.getTime() ?? Infinity, info.ctime?.getTime() ?? Infinity);
-  return changed <= now.getTime() - QUIET_MS;
+  return info.isFile ? fileStamp(info) : undefined;
 }
 
 /** The table file of the config at `configPath`, in `dir` (the lock directory). */

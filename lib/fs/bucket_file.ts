@@ -34,6 +34,8 @@ export interface BucketFile {
    * undefined when the file changed or cannot be read since it was opened. Never throws.
    */
   bucket(key: string): string[] | undefined;
+  /** Every line of every bucket (for a rewrite); undefined as for bucket(). Never throws. */
+  all(): string[] | undefined;
 }
 
 /**
@@ -62,26 +64,25 @@ export function openBucketFile(
     const same = (other: Deno.FileInfo) =>
       other.ino === opened.ino && other.size === opened.size &&
       other.mtime?.getTime() === opened.mtime?.getTime();
+    const lines = (from: number, to: number): string[] | undefined => {
+      try {
+        let bytes: Uint8Array;
+        if (to <= start.length) bytes = start.subarray(from, to);
+        else {
+          const read = readRange(path, from, to - from);
+          if (!same(read.info) || read.bytes.length !== to - from) return undefined;
+          bytes = read.bytes;
+        }
+        const text = new TextDecoder().decode(bytes);
+        return text === "" ? [] : text.slice(0, -1).split("\n");
+      } catch {
+        return undefined;
+      }
+    };
     return {
       fields,
-      bucket: (key) => {
-        const index = bucketOf(key);
-        const from = buckets[index];
-        const to = buckets[index + 1];
-        try {
-          let bytes: Uint8Array;
-          if (to <= start.length) bytes = start.subarray(from, to);
-          else {
-            const read = readRange(path, from, to - from);
-            if (!same(read.info) || read.bytes.length !== to - from) return undefined;
-            bytes = read.bytes;
-          }
-          const text = new TextDecoder().decode(bytes);
-          return text === "" ? [] : text.slice(0, -1).split("\n");
-        } catch {
-          return undefined;
-        }
-      },
+      bucket: (key) => lines(buckets[bucketOf(key)], buckets[bucketOf(key) + 1]),
+      all: () => lines(buckets[0], buckets[BUCKETS]),
     };
   } catch {
     return undefined;

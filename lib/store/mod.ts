@@ -18,7 +18,8 @@ export {
   sessionKeyPrefix,
   type SessionType,
 } from "./session_key.ts";
-export { decodeSessionData, encodeSessionData, SessionStore } from "./sessions.ts";
+export { decodeSessionData, encodeSessionData } from "./session_data.ts";
+export { SessionStore } from "./sessions.ts";
 export {
   decodeOidcRecord,
   decodeOidcTokenData,

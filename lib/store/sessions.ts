@@ -11,8 +11,13 @@ import {
   newItem,
 } from "../../backends/keyring.ts";
 import type { Credentials } from "../credentials.ts";
-import { goJsonEscape, parseGoObject, stringField, timeField } from "../go_json.ts";
-import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
+import { rfc3339 } from "../rfc3339.ts";
+import {
+  decodeSessionData,
+  encodeSessionData,
+  isSessionData,
+  SESSION_DESCRIPTION,
+} from "./session_data.ts";
 import {
   formatSessionKey,
   isLegacySessionKey,
@@ -23,43 +28,6 @@ import {
   sessionKeyPrefix,
 } from "./session_key.ts";
 import { lookUpSessionIndex, sessionIndexPath, writeSessionIndex } from "./session_index.ts";
-
-/** Encodes session credentials as the STS Credentials JSON aws-vault stores. */
-export function encodeSessionData(creds: Credentials): string {
-  if (!creds.expiration) throw new Error("session credentials need an expiration");
-  return goJsonEscape(JSON.stringify({
-    AccessKeyId: creds.accessKeyId,
-    Expiration: rfc3339Nano(creds.expiration),
-    SecretAccessKey: creds.secretAccessKey,
-    SessionToken: creds.sessionToken ?? "",
-  }));
-}
-
-/** Decodes session Data JSON; undefined when it is not valid session credentials. */
-export function decodeSessionData(text: string): Credentials | undefined {
-  const fields = parseGoObject(text);
-  if (!fields) return undefined;
-  const accessKeyId = stringField(fields, "AccessKeyId");
-  const secretAccessKey = stringField(fields, "SecretAccessKey");
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  const sessionToken = stringField(fields, "SessionToken");
-  const expiration = timeField(fields, "Expiration");
-  return {
-    accessKeyId,
-    secretAccessKey,
-    ...(sessionToken ? { sessionToken } : {}),
-    ...(expiration ? { expiration } : {}),
-  };
-}
-
-/** Whether Data holds temporary credentials: a session token and an expiration. */
-function isSessionData(data: Uint8Array): boolean {
-  const creds = decodeSessionData(new TextDecoder().decode(data));
-  return creds?.sessionToken !== undefined && creds.expiration !== undefined;
-}
-
-/** The Description aws-vault gives session items: what tells a session from a credential. */
-export const SESSION_DESCRIPTION = "aws-vault session";
 
 /** Options for SessionStore. */
 export interface SessionStoreOptions {
@@ -72,6 +40,15 @@ export interface SessionStoreOptions {
   indexDir?: string;
   /** Debug logger (never receives secrets). */
   debug?: (message: string) => void;
+  /** Told which item a cached-session wrapper handed out (lib/replay records it). */
+  onUse?: (use: SessionUse) => void;
+}
+
+/** A session handed out: the item it was read from and the least life that was asked of it. */
+export interface SessionUse {
+  itemKey: string;
+  credentials: Credentials;
+  minRemainingMs: number;
 }
 
 /** Options for SessionStore.get. */
@@ -92,6 +69,8 @@ export class SessionStore {
   #notice: (text: string) => void;
   #told = false;
   #options: SessionStoreOptions;
+  /** The item each credentials object that `get` returned was read from. */
+  #readFrom = new WeakMap<Credentials, string>();
 
   constructor(keyring: Keyring, now: () => Date, options: SessionStoreOptions = {}) {
     this.#keyring = keyring;
@@ -138,9 +117,17 @@ export class SessionStore {
       const item = await this.#sessionItem(found);
       if (!item) continue;
       const creds = decodeSessionData(new TextDecoder().decode(item.data));
-      if (creds) return creds;
+      if (!creds) continue;
+      this.#readFrom.set(creds, found);
+      return creds;
     }
     return undefined;
+  }
+
+  /** Passes a hand-out of credentials this store read on to `onUse`. */
+  used(credentials: Credentials, minRemainingMs: number): void {
+    const itemKey = this.#readFrom.get(credentials);
+    if (itemKey) this.#options.onUse?.({ itemKey, credentials, minRemainingMs });
   }
 
   /**

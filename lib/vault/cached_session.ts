@@ -99,6 +99,7 @@ export class CachedSessionProvider implements RefreshableProvider {
         formatDuration(left)
       } left)`,
     );
+    this.#o.cache.used?.(creds, this.#o.minRemainingMs);
     return creds;
   }
 }

@@ -25,7 +25,7 @@ import { MfaCodes } from "../prompt/mfa.ts";
 import { fileLedger } from "../prompt/used_codes.ts";
 import { CredentialStore } from "../store/credentials.ts";
 import { OidcTokenStore } from "../store/oidc_tokens.ts";
-import { SessionStore } from "../store/sessions.ts";
+import { SessionStore, type SessionUse } from "../store/sessions.ts";
 import type { Locker } from "./session_cache.ts";
 
 /** The global settings services are built from. */
@@ -42,6 +42,8 @@ export interface ServiceOptions extends BackendOptions {
    * says no (the terminal belongs to the child), and the MFA request fails with why.
    */
   terminalPromptAllowed?: () => boolean;
+  /** Told which cached session was handed out (lib/replay records it). */
+  onSessionUse?: (use: SessionUse) => void;
 }
 
 /** What a test may put in place of the real parts. */
@@ -155,6 +157,7 @@ export function buildServices(
         notice,
         indexDir: locks,
         debug: (m) => log.debug(m),
+        onUse: options.onSessionUse,
       }),
     oidcTokens: async () => new OidcTokenStore(await keyringOnce(), () => runtime.now()),
     lock: (name, fn, times) =>

@@ -19,6 +19,11 @@ export interface SessionCache {
   set(key: SessionKey, credentials: Credentials): Promise<void>;
   /** Throws when a session under this key could not be stored (checked before any STS call). */
   check?(key: SessionKey): void;
+  /**
+   * Told when the cached-session wrapper hands out credentials `get` returned, with the least
+   * life it asked of them (lib/replay records that decision).
+   */
+  used?(credentials: Credentials, minRemainingMs: number): void;
 }
 
 /** How long a lock may be waited for and held (defaults: the lock's, 5 minutes each). */

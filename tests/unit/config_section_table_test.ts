@@ -15,7 +15,8 @@ import {
   resolveProfile,
 } from "../../lib/config/mod.ts";
 import { configFromTable } from "../../lib/config/config_file.ts";
-import { QUIET_MS, sectionTablePath } from "../../lib/config/section_table.ts";
+import { sectionTablePath } from "../../lib/config/section_table.ts";
+import { QUIET_MS } from "../../lib/fs/stamp.ts";
 import { UserError } from "../../lib/errors.ts";
 import { lockDir } from "../../lib/fs/lock.ts";
 import { DebugLogger } from "../../lib/logger.ts";

@@ -1,0 +1,229 @@
+/**
+ * Replay records: what a full run of `export` or `exec` served from a cached session, with every
+ * input that decision was made from, so that the same call with the same inputs is served again
+ * without resolving the profile and its chain (lib/replay/replay.ts). A record holds no secret:
+ * names of environment variables and a SHA-256 over the call and their values (of our private
+ * variables only whether they are set), the config file's and the vault directory's stamps
+ * (lib/fs/stamp.ts), the session item's name, and how the output was made (format, profile name,
+ * region). Never the child command line of `exec`: the call is the part of argv up to `--`.
+ *
+ * Format: one JSON file per call in ~/.awsvault/locks/replay (0700), named by a hash of the call,
+ * 0600, written atomically; at most MAX_RECORDS files, the oldest removed first. A plain small
+ * file: read on every call of `export` and `exec`, where each cold line of code costs.
+ */
+import { bytesToHex, fnv1a64Hex } from "../encoding.ts";
+import { isTempFileName, removeStaleTempFiles, writeFileAtomic } from "../fs/atomic.ts";
+import { PRIVATE_VARIABLES } from "../process/env.ts";
+import type { Runtime } from "../runtime.ts";
+import { EXPORT_FORMATS, type ExportFormat } from "../exec/export_format.ts";
+import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./names.ts";
+
+/** The `format` field of every record (its version is in it). */
+export const RECORD_FORMAT = "aws-vault replay record 1";
+/** Records kept; a user with more calls than this in turn only loses speed. */
+export const MAX_RECORDS = 256;
+/** A larger file is not a record of ours. */
+const MAX_RECORD_BYTES = 64 * 1024;
+/** Temp files of a write killed midway are removed after this long. */
+const STALE_TEMP_MS = 10 * 60_000;
+
+/** How a replayed call makes its output from the credentials. */
+export type ReplayPlan =
+  | { kind: "export"; format: ExportFormat; profileName: string; region?: string }
+  | { kind: "exec"; profileName: string; region?: string; endpointUrl?: string }
+  | { kind: "credential_process" };
+
+/** One recorded decision. */
+export interface ReplayRecord {
+  format: typeof RECORD_FORMAT;
+  /** The bucket: a hash of the call (argv up to and with the first `--`). */
+  call: string;
+  /** SHA-256 (hex) of the call and the values of `env` (see inputsDigest). */
+  inputs: string;
+  /** The variables (and terminal pseudo-variables) the decision read, sorted. */
+  env: string[];
+  /** The config file and its stamp; null: there was none. */
+  config: { path: string; stamp: string | null };
+  /** The file backend's directory and its stamp. */
+  vault: { dir: string; stamp: string };
+  /** The session item served. */
+  item: string;
+  /** The least life the session had to have left. */
+  minRemainingMs: number;
+  plan: ReplayPlan;
+  /** When it was recorded (epoch ms): the oldest records go first. */
+  at: number;
+}
+
+/** The directory of replay records in the lock directory. */
+export function replayDir(lockDir: string): string {
+  return `${lockDir}/replay`;
+}
+
+/**
+ * A call split at its first `--`: `call` is argv up to and with it (the part a decision is made
+ * from), `child` the rest (exec's command line, never recorded).
+ */
+export function splitCall(argv: string[]): { call: string[]; child: string[] } {
+  const end = argv.indexOf("--");
+  return end < 0
+    ? { call: argv, child: [] }
+    : { call: argv.slice(0, end + 1), child: argv.slice(end + 1) };
+}
+
+/** The bucket name of a call. */
+export function callHash(call: string[]): string {
+  return fnv1a64Hex(JSON.stringify(call));
+}
+
+/** The value a name of a record's `env` stands for now. */
+function inputValue(name: string, runtime: Runtime): string | null {
+  if (name === STDIN_TTY) return String(runtime.stdinIsTerminal());
+  if (name === STDOUT_TTY) return String(runtime.stdoutIsTerminal());
+  if (name === HOME_DIR) return runtime.homeDir();
+  const value = runtime.env.get(name);
+  if (value === undefined) return null;
+  // A passphrase or token only decrypts or authenticates; a wrong one fails there.
+  return (PRIVATE_VARIABLES as readonly string[]).includes(name) ? "(set)" : value;
+}
+
+/** SHA-256 (hex) of the call and the current values of `names`. */
+export async function inputsDigest(
+  call: string[],
+  names: readonly string[],
+  runtime: Runtime,
+): Promise<string> {
+  const text = JSON.stringify([RECORD_FORMAT, call, names.map((n) => [n, inputValue(n, runtime)])]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return bytesToHex(new Uint8Array(digest));
+}
+
+/**
+ * The record of this call if its inputs have their current values; undefined for anything else:
+ * no file, not a regular file of ours (owner, not group- or world-writable), too large,
+ * malformed, another call, inputs changed. Throws only what the digest may throw.
+ */
+export async function findRecord(
+  dir: string,
+  call: string[],
+  runtime: Runtime,
+): Promise<ReplayRecord | undefined> {
+  const hash = callHash(call);
+  const record = readRecord(`${dir}/${hash}.json`);
+  if (record?.call !== hash) return undefined;
+  return (await inputsDigest(call, record.env, runtime)) === record.inputs ? record : undefined;
+}
+
+function readRecord(path: string): ReplayRecord | undefined {
+  try {
+    const info = Deno.lstatSync(path);
+    const uid = Deno.uid();
+    if (!info.isFile || info.size > MAX_RECORD_BYTES || ((info.mode ?? 0) & 0o022) !== 0) {
+      return undefined;
+    }
+    if (uid !== null && info.uid !== null && info.uid !== uid) return undefined;
+    const text = Deno.readTextFileSync(path);
+    return text.length <= MAX_RECORD_BYTES ? parseRecord(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the record of its call, atomically; nothing is written when an equal record is there
+ * (a call that is never replayed must not rewrite its file each time). Then, past MAX_RECORDS,
+ * the oldest records go. Throws on I/O errors.
+ */
+export async function saveRecord(dir: string, record: ReplayRecord, now: Date): Promise<void> {
+  const path = `${dir}/${record.call}.json`;
+  const old = readRecord(path);
+  if (old && sameDecision(old, record)) return;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  const records: { name: string; at: number }[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || isTempFileName(entry.name) || !entry.name.endsWith(".json")) continue;
+    const info = await Deno.lstat(`${dir}/${entry.name}`).catch(() => undefined);
+    records.push({ name: entry.name, at: info?.mtime?.getTime() ?? 0 });
+  }
+  records.sort((a, b) => b.at - a.at);
+  for (const { name } of records.slice(MAX_RECORDS)) {
+    await Deno.remove(`${dir}/${name}`).catch(() => {});
+  }
+  await removeStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, now });
+}
+
+function sameDecision(a: ReplayRecord, b: ReplayRecord): boolean {
+  return JSON.stringify({ ...a, at: 0 }) === JSON.stringify({ ...b, at: 0 });
+}
+
+/** A record line, checked field by field; undefined for anything else. */
+export function parseRecord(line: string): ReplayRecord | undefined {
+  let r: unknown;
+  try {
+    r = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(r) || r.format !== RECORD_FORMAT) return undefined;
+  const { call, inputs, env, config, vault, item, minRemainingMs, plan, at } = r;
+  if (!isString(call) || !/^[0-9a-f]{16}$/.test(call)) return undefined;
+  if (!isString(inputs) || !/^[0-9a-f]{64}$/.test(inputs)) return undefined;
+  if (!Array.isArray(env) || !env.every(isString)) return undefined;
+  if (!isObject(config) || !isAbsolute(config.path)) return undefined;
+  if (config.stamp !== null && !isString(config.stamp)) return undefined;
+  if (!isObject(vault) || !isAbsolute(vault.dir) || !isString(vault.stamp)) return undefined;
+  if (!isString(item) || item === "") return undefined;
+  if (!Number.isSafeInteger(minRemainingMs) || (minRemainingMs as number) < 0) return undefined;
+  if (!Number.isSafeInteger(at)) return undefined;
+  const parsedPlan = parsePlan(plan);
+  if (!parsedPlan) return undefined;
+  return {
+    format: RECORD_FORMAT,
+    call,
+    inputs,
+    env,
+    config: { path: config.path as string, stamp: config.stamp as string | null },
+    vault: { dir: vault.dir as string, stamp: vault.stamp },
+    item,
+    minRemainingMs: minRemainingMs as number,
+    plan: parsedPlan,
+    at: at as number,
+  };
+}
+
+function parsePlan(p: unknown): ReplayPlan | undefined {
+  if (!isObject(p)) return undefined;
+  const region = optionalString(p.region);
+  if (region === null) return undefined;
+  if (p.kind === "credential_process") return { kind: "credential_process" };
+  if (!isString(p.profileName) || p.profileName === "") return undefined;
+  const base = { profileName: p.profileName, ...(region !== undefined ? { region } : {}) };
+  if (p.kind === "export") {
+    const format = EXPORT_FORMATS.find((f) => f === p.format);
+    return format ? { kind: "export", format, ...base } : undefined;
+  }
+  if (p.kind === "exec") {
+    const endpointUrl = optionalString(p.endpointUrl);
+    if (endpointUrl === null) return undefined;
+    return { kind: "exec", ...base, ...(endpointUrl !== undefined ? { endpointUrl } : {}) };
+  }
+  return undefined;
+}
+
+/** A string, undefined when absent, null when something else. */
+function optionalString(v: unknown): string | undefined | null {
+  return v === undefined ? undefined : isString(v) ? v : null;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+function isAbsolute(v: unknown): v is string {
+  return isString(v) && v.startsWith("/") && !v.includes("\0");
+}

@@ -1,0 +1,114 @@
+/**
+ * The replaying side of lib/replay: serves `export` or `exec` from a replay record whose inputs
+ * all still hold, before the command line, the config or the provider chain are loaded. A cache
+ * hit is most calls of aws-vault, and most of its time was loading and running, cold, the code
+ * that finds the session again.
+ *
+ * A record is used only when the call (argv up to `--`) and every variable the recorded run read
+ * are as they were, the config file and the vault directory have the stamps they had, and the
+ * session item still decrypts, is a session, and has the life the run asked of it. Anything else
+ * (no record, a change, a wrong or missing passphrase, a locked agent) is a miss: the full run
+ * then does what it always does, errors and prompts included. Nothing here prompts or writes.
+ */
+import { openFileKeyring } from "../../backends/file.ts";
+import { agentFileCrypto } from "../agent/file_crypto.ts";
+import type { Credentials } from "../credentials.ts";
+import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
+import { lockDir } from "../fs/lock.ts";
+import { fileStamp } from "../fs/stamp.ts";
+import type { Logger } from "../logger.ts";
+import type { Runtime } from "../runtime.ts";
+import type { Terminal } from "../terminal.ts";
+import { decodeSessionData, SESSION_DESCRIPTION } from "../store/session_data.ts";
+import { findRecord, replayDir, type ReplayRecord, splitCall } from "./record.ts";
+
+/** Serves the call from its record; undefined when there is none that holds (run it in full). */
+export async function replay(
+  argv: string[],
+  runtime: Runtime,
+  log: Logger,
+): Promise<number | undefined> {
+  const found = await recordedSession(argv, runtime, log);
+  if (!found) return undefined;
+  const { record, credentials, child } = found;
+  const plan = record.plan;
+  if (plan.kind === "credential_process") {
+    runtime.stdout(credentialProcessJson(credentials));
+    return 0;
+  }
+  if (plan.kind === "export") {
+    runtime.stdout(formatExport(plan.format, credentials, plan));
+    return 0;
+  }
+  const [{ childEnvironment }, { runChild }] = await Promise.all([
+    import("../exec/child_env.ts"),
+    import("../exec/run_child.ts"),
+  ]);
+  const env = childEnvironment(runtime.env.toObject(), { ...plan, credentials });
+  return await runChild(child[0], child.slice(1), {
+    env,
+    interactive: runtime.stdinIsTerminal(),
+    report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+  });
+}
+
+/** The record of this call and its session, when all of it holds; never throws. */
+async function recordedSession(
+  argv: string[],
+  runtime: Runtime,
+  log: Logger,
+): Promise<{ record: ReplayRecord; credentials: Credentials; child: string[] } | undefined> {
+  try {
+    const { call, child } = splitCall(argv);
+    const record = await findRecord(replayDir(lockDir(runtime)), call, runtime);
+    if (!record || (record.plan.kind === "exec") !== (child.length > 0)) return undefined;
+    if (!stampsHold(record)) return undefined;
+    const credentials = await session(record, runtime, log);
+    return credentials && { record, credentials, child };
+  } catch {
+    return undefined;
+  }
+}
+
+function stampsHold(record: ReplayRecord): boolean {
+  let config: string | null | undefined;
+  try {
+    const info = Deno.statSync(record.config.path);
+    config = info.isFile ? fileStamp(info) : undefined;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) return false;
+    config = null;
+  }
+  if (config !== record.config.stamp) return false;
+  const vault = Deno.statSync(record.vault.dir);
+  return vault.isDirectory && fileStamp(vault) === record.vault.stamp;
+}
+
+/** A terminal that is never asked: a passphrase prompt is the full run's. */
+const NO_TERMINAL: Terminal = {
+  readLine: () => Promise.reject(new Error("no prompt on replay")),
+};
+
+/** The recorded session item's credentials if it still is a session with the life asked. */
+async function session(
+  record: ReplayRecord,
+  runtime: Runtime,
+  log: Logger,
+): Promise<Credentials | undefined> {
+  // Notices (a refused agent socket) are held back: on a miss the full run tells them itself.
+  const notices: string[] = [];
+  const quiet: Runtime = { ...runtime, terminal: NO_TERMINAL, stderr: (t) => notices.push(t) };
+  const keyring = await openFileKeyring(
+    { fileDir: record.vault.dir, fileCrypto: agentFileCrypto(quiet, log) },
+    quiet,
+    log,
+  );
+  const item = await keyring.get(record.item);
+  if (item?.description !== SESSION_DESCRIPTION) return undefined;
+  const creds = decodeSessionData(new TextDecoder().decode(item.data));
+  if (!creds?.sessionToken || !creds.expiration) return undefined;
+  const left = creds.expiration.getTime() - runtime.now().getTime();
+  if (left < record.minRemainingMs) return undefined;
+  for (const text of notices) runtime.stderr(text);
+  return creds;
+}
