@@ -3,7 +3,6 @@
  * stdout is piped (credential_process, `aws-vault add < file`).
  */
 import { UserError } from "./errors.ts";
-import { newPicker, parseKeys, pressKey, render } from "./picker.ts";
 
 /** A line-oriented terminal for prompts. */
 export interface Terminal {
@@ -61,6 +60,8 @@ async function chooseOn(
   prompt: string,
   items: readonly string[],
 ): Promise<string> {
+  // Loaded here: every command builds the terminal, few ever show the picker.
+  const { newPicker, parseKeys, pressKey, render } = await import("./picker.ts");
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   let state = newPicker(items);

@@ -179,6 +179,9 @@ async function main(): Promise<void> {
     ];
     try {
       await writeCachedSession(env.AWS_VAULT_FILE_DIR);
+      // The vault and config must be left alone a moment before a run records its decision
+      // (lib/replay), as a user's are: then the first run of each case records it, untimed.
+      await untilFixturesQuiet();
     } catch (err) {
       console.log(`no cached session: ${err instanceof Error ? err.message : err}`);
     }

@@ -6,7 +6,7 @@
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
-import { runChild } from "../exec/run_child.ts";
+import { execOrRunChild } from "../exec/run_child.ts";
 import { recordReplay } from "../replay/recorder.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import { replayRefusal } from "./export.ts";
@@ -82,7 +82,7 @@ export async function execCommand(
     services,
     refuse,
   });
-  return await runChild(defaultCommand(ctx, cmd), args, {
+  return await execOrRunChild(defaultCommand(ctx, cmd), args, {
     env,
     interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),

@@ -8,7 +8,14 @@
  * not inherit that). Undefined from {@link libcSpawner} means "use Deno.Command" (no FFI
  * permission, no known C library, Windows).
  */
-import { signalNumber } from "./signal_numbers.ts";
+import {
+  cString,
+  defaultSignalNumbers,
+  ffiAllowed,
+  libcPath,
+  pointerArray,
+  SIGSET_BYTES,
+} from "./libc.ts";
 
 /** A started child. */
 export interface SpawnedChild {
@@ -37,32 +44,8 @@ const ENOTDIR = 20;
 // The same on Linux and macOS.
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
-/** Room for posix_spawnattr_t (glibc: 336 bytes; macOS: a pointer) and sigset_t (128; 4). */
+/** Room for posix_spawnattr_t (glibc: 336 bytes; macOS: a pointer). */
 const ATTR_BYTES = 1024;
-const SIGSET_BYTES = 256;
-/** Signals that may be ignored or handled in Deno and must start at their default in the child. */
-const DEFAULT_SIGNALS: Deno.Signal[] = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGPIPE",
-  "SIGALRM",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGCHLD",
-  "SIGTSTP",
-  "SIGTTIN",
-  "SIGTTOU",
-  "SIGXCPU",
-  "SIGXFSZ",
-  "SIGVTALRM",
-  "SIGPROF",
-  "SIGWINCH",
-  "SIGIO",
-  "SIGSYS",
-];
-
 const SYMBOLS = {
   posix_spawn: {
     parameters: ["buffer", "buffer", "pointer", "buffer", "buffer", "buffer"],
@@ -79,19 +62,11 @@ const SYMBOLS = {
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** The C library of this OS, if we know its name. */
-function libcPath(os: typeof Deno.build.os): string | undefined {
-  if (os === "linux") return "libc.so.6";
-  if (os === "darwin") return "/usr/lib/libSystem.B.dylib";
-  return undefined;
-}
-
 /** A spawner over the C library, or undefined where Deno.Command must do (see the module doc). */
 export function libcSpawner(os: typeof Deno.build.os = Deno.build.os): Spawner | undefined {
   const path = libcPath(os);
-  if (!path || typeof Deno.dlopen !== "function") return undefined;
-  // Never a permission prompt for this: without --allow-ffi, Deno.Command starts the child.
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+  // Without --allow-ffi (never a prompt for it), Deno.Command starts the child.
+  if (!path || !ffiAllowed()) return undefined;
   let libc: Libc;
   try {
     libc = Deno.dlopen(path, SYMBOLS).symbols;
@@ -116,10 +91,7 @@ function spawn(
     // to bind, so sigemptyset/sigaddset are not called for this.)
     const defaults = new Uint8Array(SIGSET_BYTES);
     const mask = new Uint8Array(SIGSET_BYTES); // empty: nothing blocked
-    for (const name of DEFAULT_SIGNALS) {
-      const n = signalNumber(name, os);
-      if (n !== undefined) defaults[(n - 1) >> 3] |= 1 << ((n - 1) & 7);
-    }
+    for (const n of defaultSignalNumbers(os)) defaults[(n - 1) >> 3] |= 1 << ((n - 1) & 7);
     check(libc.posix_spawnattr_setsigdefault(attr, defaults), file);
     check(libc.posix_spawnattr_setsigmask(attr, mask), file);
     check(
@@ -155,18 +127,4 @@ async function waitFor(libc: Libc, pid: number): Promise<{ code: number; signal?
 
 function check(result: number, file: string): void {
   if (result !== 0) throw new Error(`cannot start ${file}: posix_spawn attributes (${result})`);
-}
-
-function cString(text: string): Uint8Array<ArrayBuffer> {
-  if (text.includes("\0")) throw new TypeError("argument or environment contains NUL");
-  return new TextEncoder().encode(`${text}\0`);
-}
-
-/** A NULL-terminated array of pointers to these strings (which must outlive its use). */
-function pointerArray(strings: Uint8Array<ArrayBuffer>[]): BigUint64Array<ArrayBuffer> {
-  const array = new BigUint64Array(strings.length + 1);
-  strings.forEach((s, i) => {
-    array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s)));
-  });
-  return array;
 }

@@ -8,8 +8,9 @@
  * region). Never the child command line of `exec`: the call is the part of argv up to `--`.
  *
  * Format: one JSON file per call in ~/.awsvault/locks/replay (0700), named by a hash of the call,
- * 0600, written atomically; at most MAX_RECORDS files, the oldest removed first. A plain small
- * file: read on every call of `export` and `exec`, where each cold line of code costs.
+ * 0600, written atomically: an array of up to RECORDS_PER_CALL records, newest first; at most
+ * MAX_CALLS files, the oldest removed first. A plain small file: it is read on every call of
+ * `export` and `exec`, where each cold line of code costs.
  */
 import { bytesToHex, fnv1a64Hex } from "../encoding.ts";
 import { isTempFileName, removeStaleTempFiles, writeFileAtomic } from "../fs/atomic.ts";
@@ -20,10 +21,12 @@ import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./names.ts";
 
 /** The `format` field of every record (its version is in it). */
 export const RECORD_FORMAT = "aws-vault replay record 1";
-/** Records kept; a user with more calls than this in turn only loses speed. */
-export const MAX_RECORDS = 256;
-/** A larger file is not a record of ours. */
-const MAX_RECORD_BYTES = 64 * 1024;
+/** Calls with records; a user with more calls than this in turn only loses speed. */
+export const MAX_CALLS = 256;
+/** Records of one call with different inputs (the newest kept). */
+export const RECORDS_PER_CALL = 4;
+/** A larger file is not one of ours. */
+const MAX_FILE_BYTES = 64 * 1024;
 /** Temp files of a write killed midway are removed after this long. */
 const STALE_TEMP_MS = 10 * 60_000;
 
@@ -99,7 +102,7 @@ export async function inputsDigest(
 }
 
 /**
- * The record of this call if its inputs have their current values; undefined for anything else:
+ * The record of this call whose inputs have their current values; undefined for anything else:
  * no file, not a regular file of ours (owner, not group- or world-writable), too large,
  * malformed, another call, inputs changed. Throws only what the digest may throw.
  */
@@ -109,45 +112,53 @@ export async function findRecord(
   runtime: Runtime,
 ): Promise<ReplayRecord | undefined> {
   const hash = callHash(call);
-  const record = readRecord(`${dir}/${hash}.json`);
-  if (record?.call !== hash) return undefined;
-  return (await inputsDigest(call, record.env, runtime)) === record.inputs ? record : undefined;
+  for (const record of readRecords(`${dir}/${hash}.json`)) {
+    if (record.call !== hash) continue;
+    if ((await inputsDigest(call, record.env, runtime)) === record.inputs) return record;
+  }
+  return undefined;
 }
 
-function readRecord(path: string): ReplayRecord | undefined {
+/** The records in a call's file, newest first; none for anything but a good file of ours. */
+function readRecords(path: string): ReplayRecord[] {
   try {
     const info = Deno.lstatSync(path);
     const uid = Deno.uid();
-    if (!info.isFile || info.size > MAX_RECORD_BYTES || ((info.mode ?? 0) & 0o022) !== 0) {
-      return undefined;
-    }
-    if (uid !== null && info.uid !== null && info.uid !== uid) return undefined;
+    if (!info.isFile || info.size > MAX_FILE_BYTES || ((info.mode ?? 0) & 0o022) !== 0) return [];
+    if (uid !== null && info.uid !== null && info.uid !== uid) return [];
     const text = Deno.readTextFileSync(path);
-    return text.length <= MAX_RECORD_BYTES ? parseRecord(text) : undefined;
+    const list: unknown = text.length <= MAX_FILE_BYTES ? JSON.parse(text) : undefined;
+    if (!Array.isArray(list) || list.length > RECORDS_PER_CALL) return [];
+    const records = list.map((r) => parseRecord(r));
+    return records.every((r) => r !== undefined) ? records as ReplayRecord[] : [];
   } catch {
-    return undefined;
+    return [];
   }
 }
 
 /**
- * Writes the record of its call, atomically; nothing is written when an equal record is there
- * (a call that is never replayed must not rewrite its file each time). Then, past MAX_RECORDS,
- * the oldest records go. Throws on I/O errors.
+ * Adds the record to its call's file (atomically), in front of the others of the call with other
+ * inputs (RECORDS_PER_CALL at most: e.g. a terminal with the agent, a tool with the passphrase);
+ * nothing is written when an equal record is there (a call that is never replayed must not
+ * rewrite its file each time). Then, past MAX_CALLS, the files used longest ago go. Throws on
+ * I/O errors.
  */
 export async function saveRecord(dir: string, record: ReplayRecord, now: Date): Promise<void> {
   const path = `${dir}/${record.call}.json`;
-  const old = readRecord(path);
-  if (old && sameDecision(old, record)) return;
+  const old = readRecords(path);
+  if (old.some((r) => sameDecision(r, record))) return;
+  const records = [record, ...old.filter((r) => r.inputs !== record.inputs)]
+    .slice(0, RECORDS_PER_CALL);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-  const records: { name: string; at: number }[] = [];
+  await writeFileAtomic(path, `${JSON.stringify(records)}\n`, { mode: 0o600 });
+  const files: { name: string; at: number }[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isFile || isTempFileName(entry.name) || !entry.name.endsWith(".json")) continue;
     const info = await Deno.lstat(`${dir}/${entry.name}`).catch(() => undefined);
-    records.push({ name: entry.name, at: info?.mtime?.getTime() ?? 0 });
+    files.push({ name: entry.name, at: info?.mtime?.getTime() ?? 0 });
   }
-  records.sort((a, b) => b.at - a.at);
-  for (const { name } of records.slice(MAX_RECORDS)) {
+  files.sort((a, b) => b.at - a.at);
+  for (const { name } of files.slice(MAX_CALLS)) {
     await Deno.remove(`${dir}/${name}`).catch(() => {});
   }
   await removeStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, now });
@@ -157,14 +168,8 @@ function sameDecision(a: ReplayRecord, b: ReplayRecord): boolean {
   return JSON.stringify({ ...a, at: 0 }) === JSON.stringify({ ...b, at: 0 });
 }
 
-/** A record line, checked field by field; undefined for anything else. */
-export function parseRecord(line: string): ReplayRecord | undefined {
-  let r: unknown;
-  try {
-    r = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
+/** A record (parsed JSON), checked field by field; undefined for anything else. */
+export function parseRecord(r: unknown): ReplayRecord | undefined {
   if (!isObject(r) || r.format !== RECORD_FORMAT) return undefined;
   const { call, inputs, env, config, vault, item, minRemainingMs, plan, at } = r;
   if (!isString(call) || !/^[0-9a-f]{16}$/.test(call)) return undefined;

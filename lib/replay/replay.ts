@@ -40,12 +40,12 @@ export async function replay(
     runtime.stdout(formatExport(plan.format, credentials, plan));
     return 0;
   }
-  const [{ childEnvironment }, { runChild }] = await Promise.all([
+  const [{ childEnvironment }, { execOrRunChild }] = await Promise.all([
     import("../exec/child_env.ts"),
     import("../exec/run_child.ts"),
   ]);
   const env = childEnvironment(runtime.env.toObject(), { ...plan, credentials });
-  return await runChild(child[0], child.slice(1), {
+  return await execOrRunChild(child[0], child.slice(1), {
     env,
     interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),

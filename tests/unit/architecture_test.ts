@@ -1,5 +1,5 @@
 /**
- * Imports run one way (../shared/design.md): cli → vault/exec/server/agent → config/store/
+ * Imports run one way (../shared/design.md): cli → replay → vault/exec/server/agent → config/store/
  * prompt/aws → backends → the ground floor (lib/*.ts: credentials, errors, durations, time,
  * encodings, runtime, terminal; lib/fs, lib/process). Checked on the real module graph
  * (`deno info --json`, static and dynamic imports) of every module under lib/ and backends/.
@@ -14,6 +14,8 @@ interface Place {
 
 const RANKS: Record<string, number> = {
   cli: 4,
+  // Between the command line and what it runs: it serves export and exec again from a record.
+  replay: 3.5,
   vault: 3,
   exec: 3,
   server: 3,

@@ -1,0 +1,70 @@
+/**
+ * Replaces this process with exec's command, as aws-vault does in its environment mode
+ * (execve): the command keeps our pid, terminal and process group, receives every signal
+ * itself and ends with its own exit status, so there is nothing to forward, wait for or
+ * report. Before the call, every signal Deno may ignore or handle is put back to its default
+ * and none is blocked (an ignored SIGPIPE would otherwise outlive the exec); if execve fails,
+ * both are restored and the caller starts a child instead. Undefined from
+ * {@link libcReplacer}: no FFI permission, no known C library, or Windows.
+ */
+import {
+  cString,
+  defaultSignalNumbers,
+  ffiAllowed,
+  libcPath,
+  pointerArray,
+  SIGSET_BYTES,
+} from "./libc.ts";
+
+/** Replaces the process with `path` (argv, env); returns only when that failed. */
+export type Replacer = (path: string, argv: string[], env: Record<string, string>) => void;
+
+const SYMBOLS = {
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** pthread_sigmask's `how` for "set the mask to": Linux 2, macOS 3. */
+function sigSetMask(os: typeof Deno.build.os): number {
+  return os === "darwin" ? 3 : 2;
+}
+
+/** A replacer over the C library, or undefined where none can be (see the module doc). */
+export function libcReplacer(os: typeof Deno.build.os = Deno.build.os): Replacer | undefined {
+  const path = libcPath(os);
+  if (!path || !ffiAllowed()) return undefined;
+  let libc: Libc;
+  try {
+    libc = Deno.dlopen(path, SYMBOLS).symbols;
+  } catch {
+    return undefined; // another C library (musl), or none at that name
+  }
+  return (file, argv, env) => replace(libc, os, file, argv, env);
+}
+
+function replace(
+  libc: Libc,
+  os: typeof Deno.build.os,
+  file: string,
+  argv: string[],
+  env: Record<string, string>,
+): void {
+  // Everything that can throw (a NUL in a string) happens before anything is changed.
+  const strings = [file, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)]
+    .map(cString);
+  const argvArray = pointerArray(strings.slice(1, 1 + argv.length));
+  const envArray = pointerArray(strings.slice(1 + argv.length));
+  const previous: [number, Deno.PointerValue][] = [];
+  const oldMask = new Uint8Array(SIGSET_BYTES);
+  const how = sigSetMask(os);
+  for (const n of defaultSignalNumbers(os)) previous.push([n, libc.signal(n, null)]);
+  libc.pthread_sigmask(how, new Uint8Array(SIGSET_BYTES), oldMask);
+  libc.execve(strings[0], argvArray, envArray);
+  // Still here: execve failed and changed nothing; neither did we, once this is undone
+  // (signal() puts the handlers back with its own flags: they still run).
+  libc.pthread_sigmask(how, oldMask, null);
+  for (const [n, handler] of previous) libc.signal(n, handler);
+}

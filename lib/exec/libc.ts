@@ -1,0 +1,70 @@
+/**
+ * What exec's two ways of starting a command through the C library share (lib/exec/posix_spawn.ts
+ * starts a child; lib/exec/execve.ts replaces this process): where the library is, whether FFI
+ * is allowed, C strings and pointer arrays, and the signals that must start at their defaults.
+ */
+import { signalNumber } from "./signal_numbers.ts";
+
+/** Room for a sigset_t (glibc: 128 bytes; macOS: 4). */
+export const SIGSET_BYTES = 256;
+
+/** Signals that may be ignored or handled in Deno and must start at their default in the child. */
+export const DEFAULT_SIGNALS: Deno.Signal[] = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGCHLD",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGSYS",
+];
+
+/** The numbers of DEFAULT_SIGNALS on this OS. */
+export function defaultSignalNumbers(os: typeof Deno.build.os): number[] {
+  const numbers: number[] = [];
+  for (const name of DEFAULT_SIGNALS) {
+    const n = signalNumber(name, os);
+    if (n !== undefined) numbers.push(n);
+  }
+  return numbers;
+}
+
+/** The C library of this OS, if we know its name. */
+export function libcPath(os: typeof Deno.build.os): string | undefined {
+  if (os === "linux") return "libc.so.6";
+  if (os === "darwin") return "/usr/lib/libSystem.B.dylib";
+  return undefined;
+}
+
+/** Whether FFI is granted (asked without a prompt: a denied one means "do without"). */
+export function ffiAllowed(): boolean {
+  return typeof Deno.dlopen === "function" &&
+    Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+}
+
+/** A NUL-terminated copy of text; a NUL inside cannot be passed on (TypeError). */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  if (text.includes("\0")) throw new TypeError("argument or environment contains NUL");
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+/** A NULL-terminated array of pointers to these strings (which must outlive its use). */
+export function pointerArray(strings: Uint8Array<ArrayBuffer>[]): BigUint64Array<ArrayBuffer> {
+  const array = new BigUint64Array(strings.length + 1);
+  strings.forEach((s, i) => {
+    array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s)));
+  });
+  return array;
+}

@@ -1,0 +1,351 @@
+/**
+ * Replay (lib/replay): a full run of `export` that hands out a cached session records its
+ * decision; the same call is then served from the record, with the same output, while every
+ * input holds, and runs in full (replay says undefined) after any change. Real file vault, real
+ * config file, the real command line in-process; the clock is set a minute ahead so that the
+ * files the test just wrote count as left alone (lib/fs/stamp.ts).
+ */
+import assert from "node:assert/strict";
+import { FileKeyring } from "../../backends/file.ts";
+import { newItem } from "../../backends/keyring.ts";
+import { runCli } from "../../lib/cli/mod.ts";
+import { UserError } from "../../lib/errors.ts";
+import { fnv1a64Hex } from "../../lib/encoding.ts";
+import { SILENT_LOGGER } from "../../lib/logger.ts";
+import { replayDir } from "../../lib/replay/record.ts";
+import { replay } from "../../lib/replay/replay.ts";
+import { CredentialStore, SessionStore } from "../../lib/store/mod.ts";
+import { type TestRuntime, testRuntime } from "../support/runtime.ts";
+
+const PASSPHRASE = "replay-passphrase";
+const HOUR = 3_600_000;
+const SECRET = "session/secret/REPLAYKEY";
+const TOKEN = "session-token-REPLAY";
+const LONG_TERM_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYREPLAYKEY";
+
+interface Home {
+  dir: string;
+  env: Record<string, string>;
+  /** A runtime over this home, the clock a minute ahead (plus `aheadMs`). */
+  runtime(extra?: Record<string, string | undefined>, aheadMs?: number): TestRuntime;
+}
+
+async function withHome(fn: (home: Home) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "replay-" });
+  const env: Record<string, string> = {
+    HOME: dir,
+    AWS_CONFIG_FILE: `${dir}/config`,
+    AWS_VAULT_BACKEND: "file",
+    AWS_VAULT_FILE_DIR: `${dir}/keys`,
+    AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
+  };
+  await Deno.writeTextFile(
+    `${dir}/config`,
+    "[profile p]\nregion = eu-west-1\n\n[profile r]\nsource_profile = p\n",
+  );
+  const keyring = new FileKeyring(`${dir}/keys`, {
+    passphrase: PASSPHRASE,
+    terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+  });
+  await new CredentialStore(keyring).set("p", {
+    accessKeyId: "AKIAREPLAYEXAMPLE",
+    secretAccessKey: LONG_TERM_SECRET,
+  });
+  await new SessionStore(keyring, () => new Date()).set(
+    { type: "sts.GetSessionToken", profileName: "p", mfaSerial: "" },
+    {
+      accessKeyId: "ASIAREPLAYEXAMPLE",
+      secretAccessKey: SECRET,
+      sessionToken: TOKEN,
+      expiration: new Date(Date.now() + 8 * HOUR),
+    },
+  );
+  const runtime = (extra: Record<string, string | undefined> = {}, aheadMs = 0) => {
+    const vars: Record<string, string> = { ...env };
+    for (const [k, v] of Object.entries(extra)) {
+      if (v === undefined) delete vars[k];
+      else vars[k] = v;
+    }
+    return testRuntime({ env: vars, home: dir, now: new Date(Date.now() + 60_000 + aheadMs) });
+  };
+  try {
+    await fn({ dir, env, runtime });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs the whole command line; returns its stdout (and fails on a non-zero exit). */
+async function fullRun(rt: TestRuntime, argv: string[]): Promise<string> {
+  const code = await runCli(argv, rt);
+  assert.equal(code, 0, rt.err.join(""));
+  return rt.out.join("");
+}
+
+/** Replays; the exit code (undefined: a miss) and what it printed. */
+async function replayed(rt: TestRuntime, argv: string[]) {
+  const code = await replay(argv, rt, SILENT_LOGGER);
+  return { code, out: rt.out.join(""), err: rt.err.join("") };
+}
+
+async function recordFiles(home: Home): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(replayDir(`${home.dir}/.awsvault/locks`))) {
+      names.push(e.name);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}
+
+const EXPORT = ["export", "--format=json", "p"];
+
+Deno.test("a replayed cache hit prints what the full run printed, in every format", async () => {
+  await withHome(async (home) => {
+    const calls = [
+      ...["json", "env", "export-env", "ini", "fish", "powershell"].map((f) => [
+        "export",
+        `--format=${f}`,
+        "p",
+      ]),
+      ["exec", "--json", "p"],
+      ["--backend=file", "export", "p"],
+    ];
+    for (const argv of calls) {
+      const full = await fullRun(home.runtime(), argv);
+      const again = await replayed(home.runtime(), argv);
+      assert.equal(again.code, 0, argv.join(" "));
+      assert.equal(again.out, full, argv.join(" "));
+      assert.equal(again.err, "");
+    }
+    // One record per call, and none holds a secret or the passphrase.
+    const files = await recordFiles(home);
+    assert.equal(files.length, calls.length);
+    for (const name of files) {
+      const dir = replayDir(`${home.dir}/.awsvault/locks`);
+      const text = await Deno.readTextFile(`${dir}/${name}`);
+      for (const secret of [SECRET, TOKEN, PASSPHRASE, LONG_TERM_SECRET, "ASIAREPLAYEXAMPLE"]) {
+        assert.ok(!text.includes(secret), `${name} holds a secret`);
+      }
+      assert.equal((await Deno.stat(`${dir}/${name}`)).mode! & 0o777, 0o600);
+    }
+    assert.equal((await Deno.stat(replayDir(`${home.dir}/.awsvault/locks`))).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("any change to what the decision read means a full run", async () => {
+  await withHome(async (home) => {
+    await fullRun(home.runtime(), EXPORT);
+    assert.equal((await replayed(home.runtime(), EXPORT)).code, 0);
+    const misses: [string, () => Promise<TestRuntime>][] = [
+      ["a variable read changed", () => Promise.resolve(home.runtime({ AWS_REGION: "us-west-2" }))],
+      ["a variable read got set", () => Promise.resolve(home.runtime({ AWS_MIN_TTL: "2h" }))],
+      [
+        "a wrong passphrase",
+        () => Promise.resolve(home.runtime({ AWS_VAULT_FILE_PASSPHRASE: "x" })),
+      ],
+      // No passphrase and no agent: the full run prompts; a replay never does.
+      [
+        "no passphrase",
+        () => Promise.resolve(home.runtime({ AWS_VAULT_FILE_PASSPHRASE: undefined })),
+      ],
+      ["inside an exec subshell", () => Promise.resolve(home.runtime({ AWS_VAULT: "p" }))],
+      // The session has 8 h; export asks 15 min of it.
+      [
+        "the session is about to expire",
+        () => Promise.resolve(home.runtime({}, 8 * HOUR - 60_000)),
+      ],
+    ];
+    for (const [why, make] of misses) {
+      const rt = await make();
+      const r = await replayed(rt, EXPORT);
+      assert.equal(r.code, undefined, why);
+      assert.equal(r.out + r.err + rt.prompts.join(""), "", why);
+    }
+    for (const argv of [["export", "--format=env", "p"], ["export", "p"], ["--debug", ...EXPORT]]) {
+      assert.equal((await replayed(home.runtime(), argv)).code, undefined, argv.join(" "));
+    }
+  });
+});
+
+Deno.test("a change to the config or the vault means a full run", async () => {
+  const changes: [string, (home: Home) => Promise<void>][] = [
+    [
+      "a comment appended to the config",
+      (h) => Deno.writeTextFile(`${h.dir}/config`, "# more\n", { append: true }),
+    ],
+    ["the config replaced by rename", async (h) => {
+      const text = await Deno.readTextFile(`${h.dir}/config`);
+      await Deno.writeTextFile(`${h.dir}/config.new`, text);
+      await Deno.rename(`${h.dir}/config.new`, `${h.dir}/config`);
+    }],
+    ["the config removed", (h) => Deno.remove(`${h.dir}/config`)],
+    ["the config's mode changed", (h) => Deno.chmod(`${h.dir}/config`, 0o640)],
+    ["an item added to the vault", async (h) => {
+      const k = new FileKeyring(`${h.dir}/keys`, {
+        passphrase: PASSPHRASE,
+        terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+      });
+      await k.set(newItem({ key: "other", data: new TextEncoder().encode("x") }));
+    }],
+    ["the sessions cleared", async (h) => {
+      const k = new FileKeyring(`${h.dir}/keys`, {
+        passphrase: PASSPHRASE,
+        terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+      });
+      await new SessionStore(k, () => new Date()).removeAll();
+    }],
+    ["the vault's mode changed", (h) => Deno.chmod(`${h.dir}/keys`, 0o750)],
+  ];
+  for (const [why, change] of changes) {
+    await withHome(async (home) => {
+      if (why.includes("mode")) {
+        // A chmod changes only ctime, which Deno reports in whole seconds: a user's change comes
+        // 2.5 s or more after the files were last touched (lib/fs/stamp.ts), and so here.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+      }
+      await fullRun(home.runtime(), EXPORT);
+      assert.equal((await replayed(home.runtime(), EXPORT)).code, 0, why);
+      await change(home);
+      const r = await replayed(home.runtime(), EXPORT);
+      assert.equal(r.code, undefined, why);
+      assert.equal(r.out + r.err, "", why);
+    });
+  }
+});
+
+Deno.test("a record that is not ours, damaged or forged is never used", async () => {
+  await withHome(async (home) => {
+    await fullRun(home.runtime(), EXPORT);
+    const dir = replayDir(`${home.dir}/.awsvault/locks`);
+    const [name] = await recordFiles(home);
+    const path = `${dir}/${name}`;
+    const good = await Deno.readTextFile(path);
+    const [record] = JSON.parse(good);
+    const variants: [string, () => Promise<void>][] = [
+      ["garbage", () => Deno.writeTextFile(path, "{not json")],
+      ["empty", () => Deno.writeTextFile(path, "")],
+      ["cut short", () => Deno.writeTextFile(path, good.slice(0, good.length / 2))],
+      [
+        "another format",
+        () => Deno.writeTextFile(path, JSON.stringify([{ ...record, format: "x" }])),
+      ],
+      ["not a list", () => Deno.writeTextFile(path, JSON.stringify(record))],
+      [
+        "one bad record among good ones",
+        () => Deno.writeTextFile(path, JSON.stringify([record, { ...record, item: 7 }])),
+      ],
+      ["too many records", () => Deno.writeTextFile(path, JSON.stringify(Array(5).fill(record)))],
+      ["group-writable", async () => {
+        await Deno.writeTextFile(path, good);
+        await Deno.chmod(path, 0o620);
+      }],
+      ["a symlink to a good copy", async () => {
+        await Deno.writeTextFile(`${home.dir}/copy.json`, good);
+        await Deno.symlink(`${home.dir}/copy.json`, path);
+      }],
+      ["a FIFO", async () => {
+        await new Deno.Command("mkfifo", { args: [path] }).output();
+      }],
+      [
+        "larger than a record may be",
+        () => Deno.writeTextFile(path, good.replace("}", `,"pad":"${"x".repeat(70_000)}"}`)),
+      ],
+      // Pointing at the long-term credential instead of the session: not a session item.
+      [
+        "forged to name the stored keys",
+        () => Deno.writeTextFile(path, JSON.stringify([{ ...record, item: "p" }])),
+      ],
+      [
+        "forged to name a missing item",
+        () => Deno.writeTextFile(path, JSON.stringify([{ ...record, item: "sts.none" }])),
+      ],
+      [
+        "with inputs of another call",
+        () => Deno.writeTextFile(path, JSON.stringify([{ ...record, inputs: "0".repeat(64) }])),
+      ],
+      [
+        "with a relative vault path",
+        () =>
+          Deno.writeTextFile(
+            path,
+            JSON.stringify([{ ...record, vault: { ...record.vault, dir: "keys" } }]),
+          ),
+      ],
+    ];
+    for (const [why, make] of variants) {
+      await Deno.remove(path).catch(() => {});
+      await make();
+      const r = await replayed(home.runtime(), EXPORT);
+      assert.equal(r.code, undefined, why);
+      assert.equal(r.out + r.err, "", why);
+    }
+    // The full run still works and writes a good record again.
+    await Deno.remove(path).catch(() => {});
+    await fullRun(home.runtime(), EXPORT);
+    assert.equal((await replayed(home.runtime(), EXPORT)).code, 0);
+  });
+});
+
+Deno.test("runs that must not be replayed write no record", async () => {
+  await withHome(async (home) => {
+    // (exec's cases run in the e2e tests: in-process, exec would replace the test runner.)
+    const cases: [string, string[], Record<string, string | undefined>][] = [
+      ["--debug", ["--debug", ...EXPORT], {}],
+      [
+        "an MFA code on the command line",
+        ["export", "--format=json", "--mfa-token=123456", "p"],
+        {},
+      ],
+      ["the backend chosen automatically", EXPORT, { AWS_VAULT_BACKEND: undefined }],
+      ["a relative config path", EXPORT, { AWS_CONFIG_FILE: "config" }],
+      ["long-term keys, no session", ["export", "--no-session", "--format=json", "p"], {}],
+    ];
+    for (const [why, argv, extra] of cases) {
+      const rt = home.runtime(extra);
+      const code = await runCli(argv, rt);
+      assert.equal(code, 0, `${why}: ${rt.err.join("")}`);
+      assert.deepEqual(await recordFiles(home), [], why);
+    }
+    // Files changed within 2.5 s of the run: nothing is trusted yet.
+    const now = testRuntimeAt(home, new Date());
+    assert.equal(await runCli(EXPORT, now), 0);
+    assert.deepEqual(await recordFiles(home), []);
+  });
+});
+
+function testRuntimeAt(home: Home, now: Date): TestRuntime {
+  return testRuntime({ env: home.env, home: home.dir, now });
+}
+
+Deno.test("a record is rewritten only when the decision changed; a call keeps four", async () => {
+  await withHome(async (home) => {
+    await fullRun(home.runtime(), EXPORT);
+    const dir = replayDir(`${home.dir}/.awsvault/locks`);
+    const [name] = await recordFiles(home);
+    const before = await Deno.stat(`${dir}/${name}`);
+    await fullRun(home.runtime(), EXPORT);
+    const after = await Deno.stat(`${dir}/${name}`);
+    assert.equal(after.ino, before.ino, "an equal record is not written again");
+    // The same call from other environments (a terminal with the agent, a tool with the
+    // passphrase...): each keeps its record, up to four; the oldest goes.
+    const regions = ["us-west-2", "us-east-2", "eu-north-1", "ap-south-1"];
+    for (const region of regions) await fullRun(home.runtime({ AWS_REGION: region }), EXPORT);
+    assert.equal((await recordFiles(home)).length, 1, "one file per call");
+    for (const region of regions) {
+      assert.equal((await replayed(home.runtime({ AWS_REGION: region }), EXPORT)).code, 0, region);
+    }
+    assert.equal((await replayed(home.runtime(), EXPORT)).code, undefined, "the oldest went");
+  });
+});
+
+Deno.test("fnv1a64Hex: the FNV-1a 64-bit test vectors", () => {
+  assert.equal(fnv1a64Hex(""), "cbf29ce484222325");
+  assert.equal(fnv1a64Hex("a"), "af63dc4c8601ec8c");
+  assert.equal(fnv1a64Hex("foobar"), "85944171f73967e8");
+  // Past one byte per character: the UTF-8 bytes are hashed.
+  assert.equal(fnv1a64Hex("é"), fnv1a64Hex("\u00e9"));
+  assert.notEqual(fnv1a64Hex("é"), fnv1a64Hex("e"));
+});
