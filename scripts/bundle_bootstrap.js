@@ -1,13 +1,13 @@
 // The start of the single-file aws-vault (scripts/bundle.ts puts the program after it, on the
 // last line). V8 parses the whole file at every start, and parsing is what a big bundle costs,
 // so the program is not code here: its modules (code-split, minified) and the AWS SDK are one
-// brotli + base64 archive inside the last line's block comment, which the parser only skips.
+// brotli + base64 archive inside the last line's comment, which the parser only skips.
 // The first run unpacks them into a per-user cache directory named by the archive's SHA-256;
 // every run imports the program from there, so only the modules a command needs are parsed,
 // each from a file that Deno's code cache knows.
 const PROGRAM_ID = "@@PROGRAM_ID@@";
 const PROGRAM_ENTRY = "@@PROGRAM_ENTRY@@";
-const ARCHIVE_MARK = "/*@@ARCHIVE_MARK@@";
+const ARCHIVE_MARK = "//@@ARCHIVE_MARK@@";
 // Unpack directories older than this belong to a version nobody ran for a month.
 const STALE_PROGRAM_MS = 30 * 24 * 3600_000;
 // An unpack directory not renamed into place after this was left by a killed process.
@@ -61,9 +61,7 @@ async function readArchive() {
   const self = await ownText();
   const at = self.lastIndexOf(`\n${ARCHIVE_MARK}`);
   if (at < 0) throw new Error("this file has no program archive (cut short?)");
-  const end = self.lastIndexOf("*/");
-  if (end < at) throw new Error("this file's program archive is cut short");
-  const base64 = self.slice(at + ARCHIVE_MARK.length + 1, end);
+  const base64 = self.slice(at + ARCHIVE_MARK.length + 1).trim();
   const packed = Uint8Array.fromBase64(base64);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", packed));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");

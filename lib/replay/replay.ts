@@ -16,17 +16,25 @@ import type { Credentials } from "../credentials.ts";
 import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
 import { lockDir } from "../fs/lock.ts";
 import { fileStamp } from "../fs/stamp.ts";
+import type { RunChildOptions } from "../exec/run_child.ts";
 import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Terminal } from "../terminal.ts";
 import { decodeSessionData, SESSION_DESCRIPTION } from "../store/session_data.ts";
 import { findRecord, replayDir, type ReplayRecord, splitCall } from "./record.ts";
 
+/** Options for replay. */
+export interface ReplayOptions {
+  /** Runs exec's command (default: execOrRunChild, which replaces this process). */
+  runCommand?: (command: string, args: string[], options: RunChildOptions) => Promise<number>;
+}
+
 /** Serves the call from its record; undefined when there is none that holds (run it in full). */
 export async function replay(
   argv: string[],
   runtime: Runtime,
   log: Logger,
+  options: ReplayOptions = {},
 ): Promise<number | undefined> {
   const found = await recordedSession(argv, runtime, log);
   if (!found) return undefined;
@@ -45,7 +53,7 @@ export async function replay(
     import("../exec/run_child.ts"),
   ]);
   const env = childEnvironment(runtime.env.toObject(), { ...plan, credentials });
-  return await execOrRunChild(child[0], child.slice(1), {
+  return await (options.runCommand ?? execOrRunChild)(child[0], child.slice(1), {
     env,
     interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),

@@ -116,13 +116,21 @@ Deno.test("exec of a command that does not exist: one line, exit 127", async () 
   });
 });
 
-Deno.test("exec reports a child killed by a signal", async () => {
+Deno.test("exec becomes the command (execve): same pid, its own death by a signal", async () => {
   await setup(async (_home, env) => {
-    const r = await runCli(["exec", "-n", "jonsmith", "--", "/bin/sh", "-c", "kill -9 $$"], {
-      env,
-    });
-    assert.equal(r.code, 137);
-    assert.match(r.stderr, /\/bin\/sh was killed by SIGKILL/);
+    // As aws-vault's environment mode: the command replaces aws-vault, so its pid is the one
+    // aws-vault was started with, and a signal that kills it is seen by the caller itself.
+    const r = await runCli(
+      ["exec", "-n", "jonsmith", "--", "/bin/sh", "-c", 'echo "pid $$ parent $PPID"; kill -9 $$'],
+      { env, wrapper: ["sh", "-c", '"$@" & wait $!; echo "child $! exit $?"', "sh"] },
+    );
+    const [, pid, parent] = /pid (\d+) parent (\d+)/.exec(r.stdout) ?? [];
+    const [, child, code] = /child (\d+) exit (\d+)/.exec(r.stdout) ?? [];
+    assert.equal(pid, child, r.stdout);
+    assert.notEqual(parent, pid);
+    assert.equal(code, "137");
+    // The shell says so ("Killed"), as it would of any command; aws-vault says nothing.
+    assert.doesNotMatch(r.stderr, /aws-vault/);
   });
 });
 

@@ -141,3 +141,96 @@ Deno.test("signal tables: a number names the signal of that OS (macOS has no SIG
   assert.equal(signalNumber("SIGPWR", "darwin"), undefined);
   assert.equal(signalName(64, "linux"), undefined);
 });
+
+/**
+ * Runs a Deno process that calls execOrRunChild with `command args`; its exit code, stdout and
+ * stderr, and the pid it had before the call.
+ */
+async function execIn(command: string, args: string[], options: { replacer?: "none" } = {}) {
+  const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const script = [
+    `import { execOrRunChild } from ${module("../../lib/exec/run_child.ts")};`,
+    `import { errorLine, exitCodeOf } from ${module("../../lib/errors.ts")};`,
+    `console.log("before " + Deno.pid);`,
+    `try {`,
+    `  Deno.exit(await execOrRunChild(${JSON.stringify(command)}, ${JSON.stringify(args)}, {`,
+    `    env: { PATH: "/usr/bin:/bin", ONLY: "this" }, interactive: false,`,
+    `    report: (t) => console.error("report: " + t),`,
+    options.replacer === "none" ? "    replacer: null," : "",
+    `  }));`,
+    `} catch (err) {`,
+    `  console.error(errorLine(err));`,
+    `  Deno.exit(exitCodeOf(err));`,
+    `}`,
+  ].join("\n");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout,
+    stderr: new TextDecoder().decode(out.stderr),
+    before: /before (\d+)/.exec(stdout)?.[1],
+  };
+}
+
+Deno.test({
+  name: "execOrRunChild: the command replaces the process (pid, defaults, environment, exit code)",
+  ignore: !linux,
+  async fn() {
+    const r = await execIn("sh", [
+      "-c",
+      'echo "pid $$"; grep -E "^Sig(Blk|Ign)" /proc/self/status; env | sort; exit 7',
+    ]);
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(/pid (\d+)/.exec(r.stdout)?.[1], r.before, "the same pid: no child");
+    assert.match(r.stdout, /SigBlk:\s+0+\n/);
+    // None of the signals Deno ignores or handles stays ignored (SIGPIPE above all). (Deno's
+    // own child processes, this one included, start with glibc's 32 and 33 ignored.)
+    const ignored = BigInt(`0x${/SigIgn:\s+([0-9a-f]+)/.exec(r.stdout)?.[1]}`);
+    for (const name of ["SIGHUP", "SIGINT", "SIGQUIT", "SIGPIPE", "SIGTERM", "SIGCHLD"] as const) {
+      const n = BigInt(signalNumber(name)!);
+      assert.equal((ignored >> (n - 1n)) & 1n, 0n, `${name} is ignored`);
+    }
+    // Only the given environment (sh adds PWD, SHLVL and _ itself).
+    const vars = r.stdout.split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) =>
+      l.split("=")[0]
+    );
+    assert.deepEqual(vars.filter((v) => !["PWD", "SHLVL", "_"].includes(v)), ["ONLY", "PATH"]);
+    assert.equal(r.stderr, "");
+  },
+});
+
+Deno.test({
+  name: "execOrRunChild: what cannot be exec'd runs as a child or fails as runChild says",
+  ignore: !linux,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      // Not executable: execve fails, everything is put back, and runChild says why.
+      await Deno.writeTextFile(`${dir}/plain`, "echo hi\n", { mode: 0o644 });
+      const denied = await execIn(`${dir}/plain`, []);
+      assert.equal(denied.code, 126, denied.stderr);
+      assert.match(denied.stderr, /permission denied/);
+      const missing = await execIn("no-such-command-xyz", []);
+      assert.equal(missing.code, 127);
+      assert.match(missing.stderr, /no-such-command-xyz: command not found/);
+      const absent = await execIn(`${dir}/absent`, []);
+      assert.equal(absent.code, 127);
+      // A NUL cannot reach execve: runChild refuses it in one line.
+      const nul = await execIn("sh", ["-c", "echo a\0b"]);
+      assert.equal(nul.code, 126);
+      assert.match(nul.stderr, /NUL/);
+      // Without the C library (replacer: null) the command runs as a child: another pid.
+      const child = await execIn("sh", ["-c", 'echo "pid $$"; exit 3'], { replacer: "none" });
+      assert.equal(child.code, 3);
+      assert.notEqual(/pid (\d+)/.exec(child.stdout)?.[1], child.before);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

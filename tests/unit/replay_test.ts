@@ -349,3 +349,53 @@ Deno.test("fnv1a64Hex: the FNV-1a 64-bit test vectors", () => {
   assert.equal(fnv1a64Hex("é"), fnv1a64Hex("\u00e9"));
   assert.notEqual(fnv1a64Hex("é"), fnv1a64Hex("e"));
 });
+
+Deno.test("exec: a run with `--` before the command is replayed with the child's environment", async () => {
+  await withHome(async (home) => {
+    // A real full run (in-process, exec would replace the test runner), once the files it
+    // reads were left alone long enough to be recorded (lib/fs/stamp.ts).
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    const main = new URL("../../main.ts", import.meta.url).pathname;
+    const full = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", main, ...args],
+        env: { ...home.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const without = await full(["exec", "p", "true"]);
+    assert.equal(without.code, 0, new TextDecoder().decode(without.stderr));
+    assert.deepEqual(await recordFiles(home), [], "no `--`: nothing recorded");
+    const ran = await full(["exec", "p", "--", "true"]);
+    assert.equal(ran.code, 0, new TextDecoder().decode(ran.stderr));
+    assert.equal((await recordFiles(home)).length, 1);
+
+    const started: { command: string; args: string[]; env: Record<string, string> }[] = [];
+    const rt = testRuntime({
+      env: { ...home.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      home: home.dir,
+    });
+    const code = await replay(["exec", "p", "--", "printenv", "-0"], rt, SILENT_LOGGER, {
+      runCommand: (command, args, options) => {
+        started.push({ command, args, env: options.env });
+        return Promise.resolve(5);
+      },
+    });
+    assert.equal(code, 5, "the child's exit code");
+    assert.equal(started.length, 1);
+    const [{ command, args, env }] = started;
+    assert.deepEqual([command, args], ["printenv", ["-0"]]);
+    assert.equal(env.AWS_SECRET_ACCESS_KEY, SECRET);
+    assert.equal(env.AWS_SESSION_TOKEN, TOKEN);
+    assert.equal(env.AWS_REGION, "eu-west-1");
+    assert.equal(env.AWS_VAULT, "p");
+    assert.equal(env.AWS_VAULT_FILE_PASSPHRASE, undefined, "the passphrase never reaches it");
+    // The same call without a command, or with another call before `--`: a full run.
+    assert.equal(await replay(["exec", "p", "--"], rt, SILENT_LOGGER), undefined);
+    assert.equal(
+      await replay(["exec", "-d", "2h", "p", "--", "true"], rt, SILENT_LOGGER),
+      undefined,
+    );
+  });
+});
