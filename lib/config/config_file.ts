@@ -33,6 +33,12 @@ export interface ConfigFile {
    * Optional so hand-built ConfigFiles (in tests) need not provide it.
    */
   lineOf?(header: string, key?: string): number | undefined;
+  /**
+   * The stamp (section_table.ts) the file had while all that was used of it was read: null when
+   * there was no file, undefined when unknown (it changed during a read, or was read again
+   * whole). lib/replay records a decision only while the file still has it.
+   */
+  readStamp?(): string | null | undefined;
 }
 
 /** The header text of a profile's section: `default` or `profile NAME`. */
@@ -99,7 +105,7 @@ export async function loadConfig(
       ).catch((err) => log.debug(`cannot write ${tablePath}: ${(err as Error).message}`));
     }
   }
-  return configOf(path, source);
+  return configOf(path, source, () => read === undefined ? null : read.stamp);
 }
 
 /** The config's text read whole (empty when it does not exist). */
@@ -265,7 +271,11 @@ interface SectionSource {
   section(header: string): IniSection | undefined;
 }
 
-function configOf(path: string, source: SectionSource): ConfigFile {
+function configOf(
+  path: string,
+  source: SectionSource,
+  readStamp?: () => string | null | undefined,
+): ConfigFile {
   const raw = (header: string): Record<string, string> | undefined => {
     const section = source.section(header);
     if (!section) return undefined;
@@ -275,6 +285,7 @@ function configOf(path: string, source: SectionSource): ConfigFile {
   };
   return {
     path,
+    ...(readStamp ? { readStamp } : {}),
     profileNames: () => {
       const names: string[] = [];
       for (const header of source.headers()) {
@@ -473,6 +484,7 @@ export function configFromTable(path: string, tablePath: string): ConfigFile | u
   if (!table || stamp === undefined) return undefined;
   let whole: SectionSource | undefined;
   const fallback = () => whole ??= indexedSource(path);
+  // Every range read checks the stamp; a whole read again does not.
   const parsed = new Map<string, IniSection | undefined>();
   const readOccurrences = (header: string): SectionText[] | undefined => {
     const ranges = table.ranges(header);
@@ -501,7 +513,7 @@ export function configFromTable(path: string, tablePath: string): ConfigFile | u
       parsed.set(header, result);
       return result;
     },
-  });
+  }, () => whole ? undefined : stamp);
 }
 
 /** How to find the header lines of one normalized header: a literal to look for, then a check. */

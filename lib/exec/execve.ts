@@ -2,8 +2,9 @@
  * Replaces this process with exec's command, as aws-vault does in its environment mode
  * (execve): the command keeps our pid, terminal and process group, receives every signal
  * itself and ends with its own exit status, so there is nothing to forward, wait for or
- * report. Before the call, every signal Deno may ignore or handle is put back to its default
- * and none is blocked (an ignored SIGPIPE would otherwise outlive the exec); if execve fails,
+ * report. Before the call, every signal Deno may handle is put back to its default, SIGPIPE
+ * too (the Rust runtime ignores it; that would outlive the exec), while a signal ignored since
+ * we were started stays ignored (`nohup`), and none is blocked; if execve fails,
  * both are restored and the caller starts a child instead. Undefined from
  * {@link libcReplacer}: no FFI permission, no known C library, or Windows.
  */
@@ -26,6 +27,10 @@ const SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** signal()'s "ignore" handler; SIGPIPE's number (the same on Linux and macOS). */
+const SIG_IGN = 1n;
+const SIGPIPE = 13;
 
 /** pthread_sigmask's `how` for "set the mask to": Linux 2, macOS 3. */
 function sigSetMask(os: typeof Deno.build.os): number {
@@ -60,7 +65,16 @@ function replace(
   const previous: [number, Deno.PointerValue][] = [];
   const oldMask = new Uint8Array(SIGSET_BYTES);
   const how = sigSetMask(os);
-  for (const n of defaultSignalNumbers(os)) previous.push([n, libc.signal(n, null)]);
+  for (const n of defaultSignalNumbers(os)) {
+    const handler = libc.signal(n, null);
+    previous.push([n, handler]);
+    // A signal ignored since we were started (nohup, a shell's background job) stays ignored,
+    // as execve itself would keep it; only SIGPIPE, which Rust ignores in every Deno process,
+    // goes back to its default.
+    if (n !== SIGPIPE && Deno.UnsafePointer.value(handler) === SIG_IGN) {
+      libc.signal(n, Deno.UnsafePointer.create(SIG_IGN));
+    }
+  }
   libc.pthread_sigmask(how, new Uint8Array(SIGSET_BYTES), oldMask);
   libc.execve(strings[0], argvArray, envArray);
   // Still here: execve failed and changed nothing; neither did we, once this is undone

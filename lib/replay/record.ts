@@ -17,6 +17,7 @@ import { isTempFileName, removeStaleTempFiles, writeFileAtomic } from "../fs/ato
 import { PRIVATE_VARIABLES } from "../process/env.ts";
 import type { Runtime } from "../runtime.ts";
 import { EXPORT_FORMATS, type ExportFormat } from "../exec/export_format.ts";
+import { VERSION } from "../version.ts";
 import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./names.ts";
 
 /** The `format` field of every record (its version is in it). */
@@ -96,7 +97,9 @@ export async function inputsDigest(
   names: readonly string[],
   runtime: Runtime,
 ): Promise<string> {
-  const text = JSON.stringify([RECORD_FORMAT, call, names.map((n) => [n, inputValue(n, runtime)])]);
+  // The version too: another version of the program may decide otherwise.
+  const values = names.map((n) => [n, inputValue(n, runtime)]);
+  const text = JSON.stringify([RECORD_FORMAT, VERSION, call, values]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return bytesToHex(new Uint8Array(digest));
 }
@@ -122,8 +125,12 @@ export async function findRecord(
 /** The records in a call's file, newest first; none for anything but a good file of ours. */
 function readRecords(path: string): ReplayRecord[] {
   try {
-    const info = Deno.lstatSync(path);
+    // Only in a directory of ours that nobody else can write to: nobody can swap a file in.
     const uid = Deno.uid();
+    const dir = Deno.lstatSync(path.slice(0, path.lastIndexOf("/")));
+    if (!dir.isDirectory || ((dir.mode ?? 0) & 0o022) !== 0) return [];
+    if (uid !== null && dir.uid !== null && dir.uid !== uid) return [];
+    const info = Deno.lstatSync(path);
     if (!info.isFile || info.size > MAX_FILE_BYTES || ((info.mode ?? 0) & 0o022) !== 0) return [];
     if (uid !== null && info.uid !== null && info.uid !== uid) return [];
     const text = Deno.readTextFileSync(path);

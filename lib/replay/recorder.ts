@@ -84,8 +84,12 @@ async function whyNot(
   const snapshot = await (await services.keyring()).keysSnapshot?.();
   const dir = snapshot?.store.startsWith("file:") ? snapshot.store.slice(5) : undefined;
   if (!snapshot || !dir?.startsWith("/")) return "the vault changed within 2.5 s";
+  // The vault and the config as they are now must be what the decision was made from.
+  if (use.keysStamp !== snapshot.stamp) return "the vault changed since the session was found";
   const config = await services.config();
   if (!config.path.startsWith("/")) return "the config path is relative";
+  const readStamp = config.readStamp?.();
+  if (readStamp === undefined) return "the config changed while it was read";
   let stamp: string | null;
   try {
     const info = Deno.statSync(config.path);
@@ -96,6 +100,7 @@ async function whyNot(
     if (!(err instanceof Deno.errors.NotFound)) throw err;
     stamp = null;
   }
+  if (stamp !== readStamp) return "the config changed since it was read";
   // Taken after everything above has read what it reads.
   const names = [...watch.names].sort();
   return {

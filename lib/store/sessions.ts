@@ -47,6 +47,8 @@ export interface SessionStoreOptions {
 /** A session handed out: the item it was read from and the least life that was asked of it. */
 export interface SessionUse {
   itemKey: string;
+  /** The keyring's snapshot stamp when the lookup began (none: it gave none). */
+  keysStamp?: string;
   credentials: Credentials;
   minRemainingMs: number;
 }
@@ -69,8 +71,8 @@ export class SessionStore {
   #notice: (text: string) => void;
   #told = false;
   #options: SessionStoreOptions;
-  /** The item each credentials object that `get` returned was read from. */
-  #readFrom = new WeakMap<Credentials, string>();
+  /** The item each credentials object that `get` returned was read from, and the snapshot. */
+  #readFrom = new WeakMap<Credentials, { itemKey: string; keysStamp?: string }>();
 
   constructor(keyring: Keyring, now: () => Date, options: SessionStoreOptions = {}) {
     this.#keyring = keyring;
@@ -98,27 +100,30 @@ export class SessionStore {
       const index = await lookUpSessionIndex(indexPath, snapshot, sessionKeyPrefix(key));
       indexHolds = index !== undefined && this.#now().getTime() <= index.nextExpiry;
       if (index && indexHolds) {
-        const hit = await this.#firstReadable(this.#keysWithPrefix(key, index.keys));
+        const hit = await this.#firstReadable(this.#keysWithPrefix(key, index.keys), snapshot);
         if (hit) return hit;
         this.#options.debug?.("the session index names no readable session for this key: listing");
       }
     }
     const current = await this.#removeOldFrom(await this.#keyring.keys());
-    const found = await this.#firstReadable(this.#keysWithPrefix(key, current));
+    const found = await this.#firstReadable(this.#keysWithPrefix(key, current), snapshot);
     // An index that holds says what this listing says: it is not written again.
     if (snapshot && indexPath && !indexHolds) await this.#saveIndex(indexPath, snapshot, current);
     return found;
   }
 
   /** The credentials of the first of these keys that reads back as a session. */
-  async #firstReadable(keys: string[]): Promise<Credentials | undefined> {
+  async #firstReadable(
+    keys: string[],
+    snapshot?: KeysSnapshot,
+  ): Promise<Credentials | undefined> {
     // Newest first; one unreadable item must not hide a good one.
     for (const found of keys) {
       const item = await this.#sessionItem(found);
       if (!item) continue;
       const creds = decodeSessionData(new TextDecoder().decode(item.data));
       if (!creds) continue;
-      this.#readFrom.set(creds, found);
+      this.#readFrom.set(creds, { itemKey: found, keysStamp: snapshot?.stamp });
       return creds;
     }
     return undefined;
@@ -126,8 +131,8 @@ export class SessionStore {
 
   /** Passes a hand-out of credentials this store read on to `onUse`. */
   used(credentials: Credentials, minRemainingMs: number): void {
-    const itemKey = this.#readFrom.get(credentials);
-    if (itemKey) this.#options.onUse?.({ itemKey, credentials, minRemainingMs });
+    const read = this.#readFrom.get(credentials);
+    if (read) this.#options.onUse?.({ ...read, credentials, minRemainingMs });
   }
 
   /**

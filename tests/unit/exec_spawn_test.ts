@@ -146,7 +146,11 @@ Deno.test("signal tables: a number names the signal of that OS (macOS has no SIG
  * Runs a Deno process that calls execOrRunChild with `command args`; its exit code, stdout and
  * stderr, and the pid it had before the call.
  */
-async function execIn(command: string, args: string[], options: { replacer?: "none" } = {}) {
+async function execIn(
+  command: string,
+  args: string[],
+  options: { replacer?: "none"; ignoring?: string } = {},
+) {
   const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
   const script = [
     `import { execOrRunChild } from ${module("../../lib/exec/run_child.ts")};`,
@@ -163,8 +167,12 @@ async function execIn(command: string, args: string[], options: { replacer?: "no
     `  Deno.exit(exitCodeOf(err));`,
     `}`,
   ].join("\n");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", script],
+  // `ignoring`: started as nohup starts it, with these signals ignored.
+  const [cmd, ...cmdArgs] = options.ignoring
+    ? ["sh", "-c", `trap "" ${options.ignoring}; exec "$@"`, "sh", Deno.execPath()]
+    : [Deno.execPath()];
+  const out = await new Deno.Command(cmd, {
+    args: [...cmdArgs, "eval", "--ext=ts", script],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -202,6 +210,23 @@ Deno.test({
     );
     assert.deepEqual(vars.filter((v) => !["PWD", "SHLVL", "_"].includes(v)), ["ONLY", "PATH"]);
     assert.equal(r.stderr, "");
+  },
+});
+
+Deno.test({
+  name: "execOrRunChild: a signal ignored when aws-vault started (nohup) stays ignored",
+  ignore: !linux,
+  async fn() {
+    const r = await execIn("sh", ["-c", 'grep -E "^SigIgn" /proc/self/status'], {
+      ignoring: "HUP INT",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const ignored = BigInt(`0x${/SigIgn:\s+([0-9a-f]+)/.exec(r.stdout)?.[1]}`);
+    const bit = (name: Deno.Signal) => (ignored >> BigInt(signalNumber(name)! - 1)) & 1n;
+    assert.equal(bit("SIGHUP"), 1n);
+    assert.equal(bit("SIGINT"), 1n);
+    assert.equal(bit("SIGPIPE"), 0n, "SIGPIPE, which Deno ignores, is back at its default");
+    assert.equal(bit("SIGTERM"), 0n);
   },
 });
 

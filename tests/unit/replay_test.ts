@@ -399,3 +399,25 @@ Deno.test("exec: a run with `--` before the command is replayed with the child's
     );
   });
 });
+
+Deno.test("a config edited while the run used it is not recorded", async () => {
+  await withHome(async (home) => {
+    const rt = home.runtime();
+    const env = rt.env;
+    let edited = false;
+    // The keyring opens after the config was read: the edit lands between read and record.
+    rt.env = {
+      get: (name) => {
+        if (name === "AWS_VAULT_FILE_PASSPHRASE" && !edited) {
+          edited = true;
+          Deno.writeTextFileSync(`${home.dir}/config`, "region = us-west-2\n", { append: true });
+        }
+        return env.get(name);
+      },
+      toObject: () => env.toObject(),
+    };
+    assert.equal(await runCli(EXPORT, rt), 0, rt.err.join(""));
+    assert.ok(edited);
+    assert.deepEqual(await recordFiles(home), []);
+  });
+});
