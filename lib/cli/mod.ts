@@ -4,7 +4,6 @@
  * completion modules are imported only when asked for.
  */
 import { NotImplementedError, UsageError } from "../errors.ts";
-import { agentFileCrypto } from "../agent/file_crypto.ts";
 import { DebugLogger } from "../logger.ts";
 import { type RunWatch, watchRun } from "../replay/watch.ts";
 import type { Runtime } from "../runtime.ts";
@@ -118,10 +117,13 @@ function context(
   if (options.debug) log.enable();
   let services: Promise<Services> | undefined;
   const servicesOnce = () =>
-    services ??= import("../vault/services.ts").then((m) =>
+    services ??= Promise.all([
+      import("../vault/services.ts"),
+      import("../agent/file_crypto.ts"),
+    ]).then(([m, agent]) =>
       m.buildServices(runtime, {
         ...options,
-        fileCrypto: agentFileCrypto(runtime, log),
+        fileCrypto: agent.agentFileCrypto(runtime, log),
         onSessionUse: (use) => watch.uses.push(use),
       }, log)
     );

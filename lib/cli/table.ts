@@ -8,7 +8,7 @@
  * using it is an error (exit 1) until the branch that builds it removes the mark.
  */
 import { BACKEND_NAMES, UNSUPPORTED_BACKENDS } from "../../backends/names.ts";
-import { EXPORT_FORMATS } from "../exec/export_format.ts";
+import { EXPORT_FORMATS } from "../exec/names.ts";
 import { PROMPT_NAMES, UNSERVABLE_PROMPTS } from "../prompt/names.ts";
 import type { CommandContext } from "./global.ts";
 import { arg, command, type CommandSpec, flag, runs } from "./spec.ts";

@@ -2,12 +2,7 @@
 import type { Credentials } from "../credentials.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { UserError } from "../errors.ts";
-
-/** Every `--format`. */
-export const EXPORT_FORMATS = ["env", "export-env", "json", "ini", "fish", "powershell"] as const;
-
-/** One `--format` value. */
-export type ExportFormat = typeof EXPORT_FORMATS[number];
+import type { ExportFormat } from "./names.ts";
 
 /** Credentials as the JSON `credential_process` expects (two-space indent, newline). */
 export function credentialProcessJson(c: Credentials): string {

@@ -16,7 +16,7 @@ import { bytesToHex, fnv1a64Hex } from "../encoding.ts";
 import { isTempFileName, removeStaleTempFiles, writeFileAtomic } from "../fs/atomic.ts";
 import { PRIVATE_VARIABLES } from "../process/env.ts";
 import type { Runtime } from "../runtime.ts";
-import { EXPORT_FORMATS, type ExportFormat } from "../exec/export_format.ts";
+import { EXPORT_FORMATS, type ExportFormat } from "../exec/names.ts";
 import { VERSION } from "../version.ts";
 import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./names.ts";
 

@@ -3,7 +3,8 @@
  * real shells (dash, bash, fish) verbatim, and never running anything; hostile regions refused.
  */
 import assert from "node:assert/strict";
-import { type ExportFormat, formatExport } from "../../lib/exec/export_format.ts";
+import { formatExport } from "../../lib/exec/export_format.ts";
+import type { ExportFormat } from "../../lib/exec/names.ts";
 import { resolveProfile } from "../../lib/config/resolve.ts";
 import { parseConfig } from "../../lib/config/config_file.ts";
 import { envFromObject } from "../../lib/runtime.ts";
