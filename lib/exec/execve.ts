@@ -8,14 +8,7 @@
  * both are restored and the caller starts a child instead. Undefined from
  * {@link libcReplacer}: no FFI permission, no known C library, or Windows.
  */
-import {
-  cString,
-  defaultSignalNumbers,
-  ffiAllowed,
-  libcPath,
-  pointerArray,
-  SIGSET_BYTES,
-} from "./libc.ts";
+import { cCommand, defaultSignalNumbers, openLibc, SIGSET_BYTES } from "./libc.ts";
 
 /** Replaces the process with `path` (argv, env); returns only when that failed. */
 export type Replacer = (path: string, argv: string[], env: Record<string, string>) => void;
@@ -39,15 +32,8 @@ function sigSetMask(os: typeof Deno.build.os): number {
 
 /** A replacer over the C library, or undefined where none can be (see the module doc). */
 export function libcReplacer(os: typeof Deno.build.os = Deno.build.os): Replacer | undefined {
-  const path = libcPath(os);
-  if (!path || !ffiAllowed()) return undefined;
-  let libc: Libc;
-  try {
-    libc = Deno.dlopen(path, SYMBOLS).symbols;
-  } catch {
-    return undefined; // another C library (musl), or none at that name
-  }
-  return (file, argv, env) => replace(libc, os, file, argv, env);
+  const libc = openLibc(os, SYMBOLS);
+  return libc && ((file, argv, env) => replace(libc, os, file, argv, env));
 }
 
 function replace(
@@ -58,10 +44,7 @@ function replace(
   env: Record<string, string>,
 ): void {
   // Everything that can throw (a NUL in a string) happens before anything is changed.
-  const strings = [file, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)]
-    .map(cString);
-  const argvArray = pointerArray(strings.slice(1, 1 + argv.length));
-  const envArray = pointerArray(strings.slice(1 + argv.length));
+  const command = cCommand(file, argv, env);
   const previous: [number, Deno.PointerValue][] = [];
   const oldMask = new Uint8Array(SIGSET_BYTES);
   const how = sigSetMask(os);
@@ -76,7 +59,7 @@ function replace(
     }
   }
   libc.pthread_sigmask(how, new Uint8Array(SIGSET_BYTES), oldMask);
-  libc.execve(strings[0], argvArray, envArray);
+  libc.execve(command.path, command.argv, command.envp);
   // Still here: execve failed and changed nothing; neither did we, once this is undone
   // (signal() puts the handlers back with its own flags: they still run).
   libc.pthread_sigmask(how, oldMask, null);

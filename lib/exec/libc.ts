@@ -42,26 +42,64 @@ export function defaultSignalNumbers(os: typeof Deno.build.os): number[] {
 }
 
 /** The C library of this OS, if we know its name. */
-export function libcPath(os: typeof Deno.build.os): string | undefined {
+function libcPath(os: typeof Deno.build.os): string | undefined {
   if (os === "linux") return "libc.so.6";
   if (os === "darwin") return "/usr/lib/libSystem.B.dylib";
   return undefined;
 }
 
 /** Whether FFI is granted (asked without a prompt: a denied one means "do without"). */
-export function ffiAllowed(): boolean {
+function ffiAllowed(): boolean {
   return typeof Deno.dlopen === "function" &&
     Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 }
 
+/**
+ * These symbols of this OS's C library; undefined without FFI permission (never a prompt for
+ * it), on an OS whose C library we do not know, or when it does not open (musl).
+ */
+export function openLibc<S extends Deno.ForeignLibraryInterface>(
+  os: typeof Deno.build.os,
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] | undefined {
+  const path = libcPath(os);
+  if (!path || !ffiAllowed()) return undefined;
+  try {
+    return Deno.dlopen(path, symbols).symbols;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A command's path, argv and environment as C strings and NULL-terminated pointer arrays. */
+export interface CCommand {
+  path: Uint8Array<ArrayBuffer>;
+  argv: BigUint64Array<ArrayBuffer>;
+  envp: BigUint64Array<ArrayBuffer>;
+  /** The strings the arrays point into: they must stay reachable until the call returns. */
+  strings: Uint8Array<ArrayBuffer>[];
+}
+
+/** The C form of `path argv` with `env`; a NUL in any of it is a TypeError (see cString). */
+export function cCommand(path: string, argv: string[], env: Record<string, string>): CCommand {
+  const strings = [path, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)]
+    .map(cString);
+  return {
+    path: strings[0],
+    argv: pointerArray(strings.slice(1, 1 + argv.length)),
+    envp: pointerArray(strings.slice(1 + argv.length)),
+    strings,
+  };
+}
+
 /** A NUL-terminated copy of text; a NUL inside cannot be passed on (TypeError). */
-export function cString(text: string): Uint8Array<ArrayBuffer> {
+function cString(text: string): Uint8Array<ArrayBuffer> {
   if (text.includes("\0")) throw new TypeError("argument or environment contains NUL");
   return new TextEncoder().encode(`${text}\0`);
 }
 
 /** A NULL-terminated array of pointers to these strings (which must outlive its use). */
-export function pointerArray(strings: Uint8Array<ArrayBuffer>[]): BigUint64Array<ArrayBuffer> {
+function pointerArray(strings: Uint8Array<ArrayBuffer>[]): BigUint64Array<ArrayBuffer> {
   const array = new BigUint64Array(strings.length + 1);
   strings.forEach((s, i) => {
     array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s)));

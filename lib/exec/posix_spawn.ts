@@ -8,14 +8,7 @@
  * not inherit that). Undefined from {@link libcSpawner} means "use Deno.Command" (no FFI
  * permission, no known C library, Windows).
  */
-import {
-  cString,
-  defaultSignalNumbers,
-  ffiAllowed,
-  libcPath,
-  pointerArray,
-  SIGSET_BYTES,
-} from "./libc.ts";
+import { cCommand, defaultSignalNumbers, openLibc, SIGSET_BYTES } from "./libc.ts";
 
 /** A started child. */
 export interface SpawnedChild {
@@ -64,16 +57,9 @@ type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** A spawner over the C library, or undefined where Deno.Command must do (see the module doc). */
 export function libcSpawner(os: typeof Deno.build.os = Deno.build.os): Spawner | undefined {
-  const path = libcPath(os);
-  // Without --allow-ffi (never a prompt for it), Deno.Command starts the child.
-  if (!path || !ffiAllowed()) return undefined;
-  let libc: Libc;
-  try {
-    libc = Deno.dlopen(path, SYMBOLS).symbols;
-  } catch {
-    return undefined; // another C library (musl), or none at that name
-  }
-  return (file, argv, env) => spawn(libc, os, file, argv, env);
+  // Without it (no FFI permission, another C library), Deno.Command starts the child.
+  const libc = openLibc(os, SYMBOLS);
+  return libc && ((file, argv, env) => spawn(libc, os, file, argv, env));
 }
 
 function spawn(
@@ -98,14 +84,10 @@ function spawn(
       libc.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK),
       file,
     );
-    const strings = [file, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)]
-      .map(cString);
-    const path = strings[0];
-    const argvArray = pointerArray(strings.slice(1, 1 + argv.length));
-    const envArray = pointerArray(strings.slice(1 + argv.length));
+    const command = cCommand(file, argv, env);
     const pid = new Int32Array(1);
     // posix_spawn returns the error number itself (errno is not touched).
-    const err = libc.posix_spawn(pid, path, null, attr, argvArray, envArray);
+    const err = libc.posix_spawn(pid, command.path, null, attr, command.argv, command.envp);
     if (err !== 0) throw spawnErrno(err, file);
     return { pid: pid[0], status: waitFor(libc, pid[0]) };
   } finally {
