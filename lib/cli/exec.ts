@@ -9,7 +9,6 @@ import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec
 import { execOrRunChild } from "../exec/run_child.ts";
 import { recordReplay } from "../replay/recorder.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
-import { replayRefusal } from "./export.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { EXEC } from "./table.ts";
@@ -55,15 +54,13 @@ export async function execCommand(
       minRemainingMs: opts.json ? HANDOUT_MIN_REMAINING_MS : undefined,
     },
   );
-  const refuse = replayRefusal(ctx, opts) ??
-    (opts.profileEnv ? "--profile-env writes the AWS CLI's SSO cache" : undefined);
   if (opts.json) {
     runtime.stdout(credentialProcessJson(credentials));
     await recordReplay(ctx, {
       plan: { kind: "credential_process" },
       credentials,
       services,
-      refuse,
+      flags: opts,
     });
     return 0;
   }
@@ -80,7 +77,7 @@ export async function execCommand(
     credentials,
     child: cmd === undefined ? [] : [cmd, ...args],
     services,
-    refuse,
+    flags: opts,
   });
   return await execOrRunChild(defaultCommand(ctx, cmd), args, {
     env,

@@ -50,18 +50,7 @@ export async function exportCommand(
     plan: { kind: "export", format: opts.format, profileName, region: profile.region },
     credentials,
     services,
-    refuse: replayRefusal(ctx, opts),
+    flags: opts,
   });
   return 0;
-}
-
-/** Why a call must not be replayed whatever it decided (lib/replay/recorder.ts), if it must not. */
-export function replayRefusal(
-  ctx: CommandContext,
-  opts: { mfaToken?: string; ssoSync?: boolean },
-): string | undefined {
-  if (ctx.options.debug || ctx.log.debugEnabled) return "--debug (a replay would not log)";
-  if (opts.mfaToken) return "an MFA code is on the command line";
-  if (opts.ssoSync) return "--sso-sync writes the AWS CLI's SSO cache";
-  return undefined;
 }

@@ -32,8 +32,8 @@ export interface ReplayDecision {
   /** exec: the child's command line (`[command, ...args]`); export: none. */
   child?: readonly string[];
   services: Services;
-  /** Why this run must not be recorded (e.g. `--debug`), if it must not. */
-  refuse?: string;
+  /** The command's flags that rule a record out whatever it decided. */
+  flags: { mfaToken?: string; ssoSync?: boolean; profileEnv?: boolean };
 }
 
 /** What recordReplay needs of the command's context. */
@@ -51,24 +51,28 @@ export async function recordReplay(ctx: RecordContext, decision: ReplayDecision)
   const { watch, log } = ctx;
   if (!watch) return;
   try {
-    const why = await whyNot(ctx.runtime, watch, decision);
-    if (typeof why === "string") {
-      log.debug(`not recording this call for replay: ${why}`);
+    const record = log.debugEnabled
+      ? "--debug (a replay would not log)"
+      : await recordOf(ctx.runtime, watch, decision);
+    if (typeof record === "string") {
+      log.debug(`not recording this call for replay: ${record}`);
       return;
     }
-    await saveRecord(replayDir(lockDir(ctx.runtime)), why, ctx.runtime.now());
+    await saveRecord(replayDir(lockDir(ctx.runtime)), record, ctx.runtime.now());
   } catch (err) {
     log.debug(`cannot record this call for replay: ${(err as Error).message}`);
   }
 }
 
 /** The record of this run, or why there is none. */
-async function whyNot(
+async function recordOf(
   runtime: Runtime,
   watch: RunWatch,
   decision: ReplayDecision,
 ): Promise<ReplayRecord | string> {
-  if (decision.refuse) return decision.refuse;
+  const { flags } = decision;
+  if (flags.mfaToken) return "an MFA code is on the command line";
+  if (flags.ssoSync || flags.profileEnv) return "the run writes the AWS CLI's SSO cache";
   if (watch.spoke) return "it wrote to stderr or used the terminal";
   const use = watch.uses.findLast((u) => u.credentials === decision.credentials);
   if (!use) return "the credentials are not a cached session's";
