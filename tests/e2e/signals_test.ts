@@ -13,6 +13,13 @@ import { cliCommand, DENO_DIR, runCli } from "../support/cli.ts";
 
 const PASS = "signals";
 
+/**
+ * Runs a command with every signal at its default action. A test started in the background by
+ * a non-interactive shell inherits SIGINT and SIGQUIT ignored, and exec rightly keeps inherited
+ * ignores (nohup), so without this the tests would depend on how the runner was started.
+ */
+const DEFAULT_SIGNALS = ["env", "--default-signal"];
+
 async function vault(): Promise<{ home: string; env: Record<string, string> }> {
   const home = await Deno.makeTempDir({ prefix: "signals-e2e-" });
   await Deno.writeTextFile(`${home}/config`, "[profile work]\nregion = eu-west-1\n");
@@ -81,7 +88,7 @@ Deno.test("item 14: the child's death by any signal is exit code 128+n", async (
           // status cannot name a realtime signal.)
           const r = await runCli(["exec", "work", "--", "sh", "-c", `kill -${n} $$`], {
             env,
-            wrapper: ["sh", "-c", '"$@"; echo "exit $?" >&2', "sh"],
+            wrapper: [...DEFAULT_SIGNALS, "sh", "-c", '"$@"; echo "exit $?" >&2', "sh"],
           });
           assert.match(r.stderr, new RegExp(`exit ${128 + n}\n$`), `SIG${name}: ${r.stderr}`);
           assert.doesNotMatch(r.stderr, /TypeError|at .*\.ts/, `SIG${name}`);
@@ -125,7 +132,7 @@ Deno.test("item 14: every catchable signal sent to aws-vault reaches the child; 
           const pidFile = `${home}/child-${n}.pid`;
           const script =
             `echo $$ > ${pidFile}; trap 'echo GOT-${n}; exit 7' ${n}; echo READY; while :; do sleep 0.05; done`;
-          const [cmd, ...args] = cliCommand();
+          const [cmd, ...args] = [...DEFAULT_SIGNALS, ...cliCommand()];
           const proc = new Deno.Command(cmd, {
             args: [...args, "exec", "work", "--", "sh", "-c", script],
             env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DENO_DIR, ...env },
@@ -143,7 +150,10 @@ Deno.test("item 14: every catchable signal sent to aws-vault reaches the child; 
           }
           proc.kill(signal);
           // Our exit first: a regression leaves the child running and holding the pipe open.
+          // A signal that never arrives must fail the test, not hang it.
+          const deadline = setTimeout(() => proc.kill("SIGKILL"), 10_000);
           const status = await proc.status;
+          clearTimeout(deadline);
           await proc.stderr.cancel();
           const childPid = Number(await Deno.readTextFile(pidFile));
           const orphan = await Deno.stat(`/proc/${childPid}`).then(() => true, () => false);
