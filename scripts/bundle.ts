@@ -18,6 +18,8 @@
 
 import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { SDK_PARTS } from "../lib/aws/sdk_parts.ts";
+import { helpText } from "../lib/cli/help.ts";
+import { ROOT as COMMAND_TABLE } from "../lib/cli/table.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SHIMS = new URL("bundle_node_shims.js", import.meta.url);
@@ -119,6 +121,8 @@ export async function singleFile(
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", packed));
   const id = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
   const head = bootstrap
+    // A function, so that `$` in the help is not a replacement pattern.
+    .replace("@@ROOT_HELP@@", () => JSON.stringify(helpText([COMMAND_TABLE])))
     .replace("@@PROGRAM_ID@@", id)
     .replace("@@PROGRAM_ENTRY@@", PROGRAM_ENTRY)
     .replace("@@ARCHIVE_MARK@@", ARCHIVE_MARK);

@@ -6,6 +6,9 @@
 // every run imports the program from there, so only the modules a command needs are parsed,
 // each from a file that Deno's code cache knows.
 const PROGRAM_ID = "@@PROGRAM_ID@@";
+// `aws-vault --help` (and `help`): the program's own root help, made from the command table
+// when the file was built (it depends on nothing else), so printing it loads no module.
+const ROOT_HELP = @@ROOT_HELP@@;
 const PROGRAM_ENTRY = "@@PROGRAM_ENTRY@@";
 const ARCHIVE_MARK = "//@@ARCHIVE_MARK@@";
 // Unpack directories older than this belong to a version nobody ran for a month.
@@ -144,6 +147,17 @@ async function programDir() {
     }
   }
   throw new Error(`cannot unpack the program (${problems.join("; ")})`);
+}
+
+if (Deno.args.length === 1 && (Deno.args[0] === "--help" || Deno.args[0] === "help")) {
+  try {
+    let data = new TextEncoder().encode(ROOT_HELP);
+    while (data.length > 0) data = data.subarray(Deno.stdout.writeSync(data));
+  } catch (err) {
+    console.error(`aws-vault: error: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  }
+  Deno.exit(0);
 }
 
 let programUrl;

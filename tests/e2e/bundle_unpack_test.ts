@@ -5,6 +5,8 @@
  * parallel first runs and kill -9; a damaged file or no usable place is one line and exit 1.
  */
 import assert from "node:assert/strict";
+import { helpText } from "../../lib/cli/help.ts";
+import { ROOT } from "../../lib/cli/table.ts";
 import { bundle } from "../../scripts/bundle.ts";
 import { runCli } from "../support/cli.ts";
 
@@ -65,6 +67,22 @@ Deno.test("the bundle unpacks its program once, safely, and runs it from the cac
       const after = await Deno.stat(`${program}/main.js`);
       assert.equal(after.ino, before.ino);
       assert.equal(after.mtime?.getTime(), before.mtime?.getTime());
+    });
+
+    await t.step("--help and help: the table's root help, built in, nothing unpacked", async () => {
+      const home = await place();
+      for (const args of [["--help"], ["help"]]) {
+        const out = await run(home, args);
+        assert.deepEqual([out.code, out.stderr], [0, ""], args.join(" "));
+        assert.equal(out.stdout, helpText([ROOT]), args.join(" "));
+      }
+      assert.deepEqual(await entries(cache(home)), []);
+      // Any other call runs the program: help of a command, or a flag beside --help.
+      const sub = await run(home, ["help", "list"]);
+      assert.equal(sub.stdout, helpText([ROOT, ROOT.subcommands!.find((c) => c.name === "list")!]));
+      const debug = await run(home, ["--help", "--debug"]);
+      assert.equal(debug.stdout, helpText([ROOT]));
+      assert.equal((await entries(cache(home))).length, 1);
     });
 
     await t.step("XDG_CACHE_HOME is preferred to ~/.cache", async () => {
