@@ -122,7 +122,7 @@ export async function singleFile(
   const id = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
   const head = bootstrap
     // A function, so that `$` in the help is not a replacement pattern.
-    .replace("@@ROOT_HELP@@", () => JSON.stringify(helpText([COMMAND_TABLE])))
+    .replace('"@@ROOT_HELP@@"', () => JSON.stringify(helpText([COMMAND_TABLE])))
     .replace("@@PROGRAM_ID@@", id)
     .replace("@@PROGRAM_ENTRY@@", PROGRAM_ENTRY)
     .replace("@@ARCHIVE_MARK@@", ARCHIVE_MARK);

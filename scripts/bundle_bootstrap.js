@@ -8,7 +8,7 @@
 const PROGRAM_ID = "@@PROGRAM_ID@@";
 // `aws-vault --help` (and `help`): the program's own root help, made from the command table
 // when the file was built (it depends on nothing else), so printing it loads no module.
-const ROOT_HELP = @@ROOT_HELP@@;
+const ROOT_HELP = "@@ROOT_HELP@@";
 const PROGRAM_ENTRY = "@@PROGRAM_ENTRY@@";
 const ARCHIVE_MARK = "//@@ARCHIVE_MARK@@";
 // Unpack directories older than this belong to a version nobody ran for a month.
