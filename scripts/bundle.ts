@@ -11,6 +11,8 @@
  * - All modules travel as one brotli + base64 archive in the last line's comment (skipped, not
  *   parsed) after a small bootstrap (scripts/bundle_bootstrap.js), which unpacks them once per
  *   version into a per-user cache directory and imports the program from there.
+ * - The root help (`--help`, `help`) is made here from the command table, which is all it depends
+ *   on, and printed by the bootstrap itself: that call loads no module.
  *
  * Usage: deno task bundle [--output dist/aws-vault.js]
  * Run the result with `deno run -A dist/aws-vault.js <args>` (or directly: it has a shebang).

@@ -4,7 +4,8 @@
 // brotli + base64 archive inside the last line's comment, which the parser only skips.
 // The first run unpacks them into a per-user cache directory named by the archive's SHA-256;
 // every run imports the program from there, so only the modules a command needs are parsed,
-// each from a file that Deno's code cache knows.
+// each from a file that Deno's code cache knows. Only `--help` (and `help`) is answered here,
+// from the root help built in, before anything is unpacked or imported.
 const PROGRAM_ID = "@@PROGRAM_ID@@";
 // `aws-vault --help` (and `help`): the program's own root help, made from the command table
 // when the file was built (it depends on nothing else), so printing it loads no module.
