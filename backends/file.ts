@@ -631,7 +631,7 @@ export async function encryptItem(
   now: Date,
   options: { keyHeader?: string } = {},
 ): Promise<string> {
-  const { CompactEncrypt } = await import("jose");
+  const { CompactEncrypt } = await import("./jose_encrypt.ts");
   const payload = new TextEncoder().encode(goJsonEscape(encodeItemJson(item)));
   const header: { alg: string; enc: string; [name: string]: string } = {
     alg: FILE_ALG,

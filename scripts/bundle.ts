@@ -6,6 +6,9 @@
  * - The program is bundled code-split and minified (one module per lazily loaded command, plus
  *   shared chunks), with the AWS SDK left out; a CommonJS `require`, if one appears, gets
  *   scripts/bundle_node_shims.js in place of `createRequire`, so no Node module loads at startup.
+ * - Every function of the program is marked for V8 to compile with its module
+ *   (scripts/bundle_eager.ts), so Deno's code cache holds it: a function compiled at its first
+ *   call is compiled again at every start.
  * - The AWS SDK packages the program imports lazily are bundled on their own into one more
  *   module, `sdk.js`; `import("@aws-sdk/x")` becomes an import of `./sdk.js` and a pick.
  * - All modules travel as one brotli + base64 archive in the last line's comment (skipped, not
@@ -20,6 +23,7 @@
 
 import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { SDK_PARTS } from "../lib/aws/sdk_parts.ts";
+import { assertNoImportCycle, eagerFunctions } from "./bundle_eager.ts";
 import { helpText } from "../lib/cli/help.ts";
 import { ROOT as COMMAND_TABLE } from "../lib/cli/table.ts";
 
@@ -73,9 +77,10 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
       modules[SDK_MODULE] = prepareSdkModule(await Deno.readTextFile(`${work}/sdk.js`));
     }
     const shims = await Deno.readTextFile(SHIMS);
+    assertNoImportCycle(modules);
     for (const [name, text] of Object.entries(modules)) {
       if (name === SDK_MODULE) continue;
-      modules[name] = replaceLazyImports(replaceNodeRequire(text, shims));
+      modules[name] = eagerFunctions(replaceLazyImports(replaceNodeRequire(text, shims)));
     }
     const text = await singleFile(modules, await Deno.readTextFile(BOOTSTRAP));
     const tmp = `${output}.tmp`;

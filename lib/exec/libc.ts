@@ -48,10 +48,15 @@ function libcPath(os: typeof Deno.build.os): string | undefined {
   return undefined;
 }
 
-/** Whether FFI is granted (asked without a prompt: a denied one means "do without"). */
+/**
+ * Whether FFI may be tried. Only a terminal can answer a permission prompt: with one, FFI is
+ * asked about first (without a prompt; denied means "do without"); without one, Deno cannot
+ * prompt and dlopen fails at once where FFI is not granted, so the query (~1 ms cold) is skipped.
+ */
 function ffiAllowed(): boolean {
-  return typeof Deno.dlopen === "function" &&
-    Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  if (typeof Deno.dlopen !== "function") return false;
+  if (!Deno.stdin.isTerminal()) return true;
+  return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 }
 
 /**
@@ -80,29 +85,31 @@ export interface CCommand {
   strings: Uint8Array<ArrayBuffer>[];
 }
 
-/** The C form of `path argv` with `env`; a NUL in any of it is a TypeError (see cString). */
+/**
+ * The C form of `path argv` with `env`; a NUL in any of it is a TypeError. All strings are one
+ * buffer (one encoding, one pointer: a command can carry hundreds of variables).
+ */
 export function cCommand(path: string, argv: string[], env: Record<string, string>): CCommand {
-  const strings = [path, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)]
-    .map(cString);
+  const texts = [path, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+  if (texts.some((t) => t.includes("\0"))) {
+    throw new TypeError("argument or environment contains NUL");
+  }
+  const block = new TextEncoder().encode(`${texts.join("\0")}\0`);
+  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(block)));
+  // Each string starts after the NUL that ends the one before it.
+  const starts: bigint[] = [];
+  for (let at = 0; at < block.length; at = block.indexOf(0, at) + 1) starts.push(base + BigInt(at));
   return {
-    path: strings[0],
-    argv: pointerArray(strings.slice(1, 1 + argv.length)),
-    envp: pointerArray(strings.slice(1 + argv.length)),
-    strings,
+    path: block.subarray(0, block.indexOf(0) + 1),
+    argv: pointerArray(starts.slice(1, 1 + argv.length)),
+    envp: pointerArray(starts.slice(1 + argv.length)),
+    strings: [block],
   };
 }
 
-/** A NUL-terminated copy of text; a NUL inside cannot be passed on (TypeError). */
-function cString(text: string): Uint8Array<ArrayBuffer> {
-  if (text.includes("\0")) throw new TypeError("argument or environment contains NUL");
-  return new TextEncoder().encode(`${text}\0`);
-}
-
-/** A NULL-terminated array of pointers to these strings (which must outlive its use). */
-function pointerArray(strings: Uint8Array<ArrayBuffer>[]): BigUint64Array<ArrayBuffer> {
-  const array = new BigUint64Array(strings.length + 1);
-  strings.forEach((s, i) => {
-    array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s)));
-  });
+/** A NULL-terminated array of these pointers. */
+function pointerArray(pointers: bigint[]): BigUint64Array<ArrayBuffer> {
+  const array = new BigUint64Array(pointers.length + 1);
+  array.set(pointers);
   return array;
 }

@@ -83,10 +83,12 @@ export async function execOrRunChild(
   // LookPath, absolute hits only). A miss is left to runChild, which says so.
   const path = command.includes("/")
     ? command
-    : lookPath(command, options.env.PATH ?? Deno.env.get("PATH"));
+    : lookPath(command, options.env.PATH ?? Deno.env.get("PATH"), {
+      mayExist: replacer?.mayExist,
+    });
   if (replacer && path) {
     try {
-      replacer(path, [command, ...args], options.env);
+      replacer.replace(path, [command, ...args], options.env);
     } catch {
       // a NUL in an argument or variable: runChild refuses it with the reason
     }

@@ -5,6 +5,15 @@
  * never run from whatever directory the user happens to be in.
  */
 
+/** Options for {@link lookPath}. */
+export interface LookPathOptions {
+  /**
+   * A cheap first test of each candidate: false only when nothing is there (the C library's
+   * access(2)); the others are then checked as always.
+   */
+  mayExist?: (file: string) => boolean;
+}
+
 /**
  * The absolute path of `name` on `path` (a PATH value), or undefined. A name with a `/` is
  * checked as given (it must be executable).
@@ -12,11 +21,13 @@
 export function lookPath(
   name: string,
   path: string | undefined,
+  options: LookPathOptions = {},
 ): string | undefined {
   if (name.includes("/")) return isExecutable(name) ? name : undefined;
   for (const dir of (path ?? "").split(":")) {
     if (!dir.startsWith("/")) continue;
     const candidate = `${dir.replace(/\/+$/, "")}/${name}`;
+    if (options.mayExist && !options.mayExist(candidate)) continue;
     if (isExecutable(candidate)) return candidate;
   }
   return undefined;

@@ -4,6 +4,10 @@ import { cliCommand, runCli } from "../support/cli.ts";
 import { TestSts } from "../support/test_sts.ts";
 import { type VaultHome, vaultHome } from "../support/vault_home.ts";
 import { readUntil } from "../support/read_until.ts";
+import { ignoreWithout } from "../support/peers.ts";
+import { PTY, runOnPty } from "../support/pty.ts";
+
+const noPty = await ignoreWithout(PTY);
 
 const M = "arn:aws:iam::111111111111:mfa/jonsmith";
 const JON = {
@@ -131,6 +135,55 @@ Deno.test("exec becomes the command (execve): same pid, its own death by a signa
     assert.equal(code, "137");
     // The shell says so ("Killed"), as it would of any command; aws-vault says nothing.
     assert.doesNotMatch(r.stderr, /aws-vault/);
+  });
+});
+
+/** The command line of cliCommand() with every permission but FFI (a compiled binary: main.ts). */
+function launcherWithoutFfi(): string[] {
+  const launcher = cliCommand();
+  const program = launcher.includes("-A")
+    ? launcher.at(-1)!
+    : new URL("../../main.ts", import.meta.url).pathname;
+  const all = ["read", "write", "env", "run", "net", "sys"].map((p) => `--allow-${p}`);
+  return [Deno.execPath(), "run", ...all, "--quiet", program];
+}
+
+Deno.test("exec without FFI permission runs the command as a child and never asks for FFI", {
+  ignore: noPty,
+}, async () => {
+  await setup(async (_home, env) => {
+    // No --allow-ffi: exec cannot replace itself, so the command is its child (another pid).
+    // With stdin not a terminal Deno cannot prompt, and exec tries FFI without asking first.
+    const piped = await runCli(
+      ["exec", "-n", "jonsmith", "--", "/bin/sh", "-c", 'echo "pid $$"; exit 7'],
+      {
+        env,
+        launcher: launcherWithoutFfi(),
+        wrapper: ["sh", "-c", '"$@" & wait $!; echo "child $! exit $?"', "sh"],
+      },
+    );
+    const [, pid] = /pid (\d+)/.exec(piped.stdout) ?? [];
+    const [, parent, code] = /child (\d+) exit (\d+)/.exec(piped.stdout) ?? [];
+    assert.ok(pid && parent && pid !== parent, piped.stdout + piped.stderr);
+    assert.equal(code, "7");
+    assert.equal(piped.stderr, "");
+    // On a terminal Deno could prompt: exec asks for the permission without a prompt first.
+    const tty = await runOnPty([
+      "exec",
+      "-n",
+      "jonsmith",
+      "--",
+      "/bin/sh",
+      "-c",
+      "echo ran; exit 3",
+    ], {
+      env,
+      launcher: launcherWithoutFfi(),
+      timeout: 20,
+    });
+    assert.doesNotMatch(tty.output, /requests|ffi|Allow\?/i, tty.output);
+    assert.match(tty.output, /ran/);
+    assert.equal(tty.code, 3, tty.output);
   });
 });
 

@@ -22,6 +22,10 @@ export interface PtyOptions {
   stdinNull?: boolean;
   /** A program that runs aws-vault with its own arguments (as in cli.ts), e.g. `sh -c '...'`. */
   wrapper?: string[];
+  /** The command line that starts aws-vault; default cliCommand(). */
+  launcher?: string[];
+  /** Seconds before the run is killed (default 60). */
+  timeout?: number;
 }
 
 /** A pseudo-terminal (python3 with the pty module). */
@@ -40,7 +44,7 @@ export const PTY: Peer = {
 /** Runs `aws-vault <args>` with a pseudo-terminal as its controlling terminal. */
 export async function runOnPty(args: string[], options: PtyOptions): Promise<PtyResult> {
   const spec = {
-    cmd: [...(options.wrapper ?? []), ...cliCommand(), ...args],
+    cmd: [...(options.wrapper ?? []), ...(options.launcher ?? cliCommand()), ...args],
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       NO_COLOR: "1",
@@ -49,6 +53,7 @@ export async function runOnPty(args: string[], options: PtyOptions): Promise<Pty
     },
     steps: options.steps ?? [],
     stdin_null: options.stdinNull ?? false,
+    timeout: options.timeout,
   };
   return await runPtySpec(spec);
 }
@@ -59,6 +64,7 @@ export interface PtySpec {
   env: Record<string, string>;
   steps: [string, string][];
   stdin_null?: boolean;
+  timeout?: number;
 }
 
 /** Runs any command on a pseudo-terminal through pty_run.py (runOnPty runs aws-vault). */

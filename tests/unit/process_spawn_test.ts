@@ -1,6 +1,7 @@
 /** lib/process: one PATH lookup, one spawn helper, one spawn-error mapping. */
 import assert from "node:assert/strict";
 import { lookPath } from "../../lib/process/path_lookup.ts";
+import { libcReplacer } from "../../lib/exec/execve.ts";
 import {
   ProgramLimitError,
   runProgram,
@@ -29,6 +30,41 @@ Deno.test("lookPath: only absolute hits; empty and relative PATH entries are ski
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(rel, { recursive: true });
+  }
+});
+
+Deno.test("lookPath with the C library's access(2) probe gives the same answers", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const libc = libcReplacer();
+  assert.ok(libc, "no C library with --allow-ffi on Linux");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/tool`, "#!/bin/sh\n", { mode: 0o755 });
+    await Deno.writeTextFile(`${dir}/plain`, "not executable", { mode: 0o644 });
+    await Deno.mkdir(`${dir}/sub/tool`, { recursive: true });
+    await Deno.symlink(`${dir}/missing`, `${dir}/dangling`);
+    const asked: string[] = [];
+    const mayExist = (file: string) => (asked.push(file), libc.mayExist(file));
+    const cases: [string, string][] = [
+      ["tool", `/nonexistent:${dir}/sub:${dir}`],
+      ["plain", dir],
+      ["dangling", dir],
+      ["tool", `${dir}/plain:${dir}/nonexistent`],
+      ["tool", `rel:${dir}`],
+      ["nul\0tool", dir],
+      [`${dir}/tool`, ""],
+    ];
+    for (const [name, path] of cases) {
+      assert.equal(lookPath(name, path, { mayExist }), lookPath(name, path), `${name} on ${path}`);
+    }
+    assert.equal(lookPath("tool", `/nonexistent:${dir}`, { mayExist }), `${dir}/tool`);
+    assert.ok(asked.includes("/nonexistent/tool"), "the probe is asked before the stat");
+    assert.equal(libc.mayExist(`${dir}/tool`), true);
+    assert.equal(libc.mayExist(`${dir}/nonexistent`), false);
+    assert.equal(libc.mayExist(`${dir}/dangling`), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
