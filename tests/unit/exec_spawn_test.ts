@@ -4,6 +4,7 @@
  * environment, every signal at its default and none blocked in the child.
  */
 import assert from "node:assert/strict";
+import { cCommand } from "../../lib/exec/libc.ts";
 import { libcSpawner, type Spawner } from "../../lib/exec/posix_spawn.ts";
 import { runChild } from "../../lib/exec/run_child.ts";
 import { signalName, signalNumber } from "../../lib/exec/signal_numbers.ts";
@@ -258,4 +259,28 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+/** The strings a NULL-terminated pointer array points to. */
+function cStrings(array: BigUint64Array): string[] {
+  assert.equal(array.at(-1), 0n, "not NULL-terminated");
+  return Array.from(
+    array.subarray(0, -1),
+    (p) => Deno.UnsafePointerView.getCString(Deno.UnsafePointer.create(p)!),
+  );
+}
+
+Deno.test("cCommand: path, argv and environment as C strings, empty and non-ASCII ones too", () => {
+  const argv = ["prog", "", "with space", "ü€𝄞", "-n", "a=b", ""];
+  const env = { EMPTY: "", "A_B": "x=y=z", UNI: "ß" };
+  const c = cCommand("/usr/bin/prog", argv, env);
+  assert.equal(new TextDecoder().decode(c.path), "/usr/bin/prog\0");
+  assert.deepEqual(cStrings(c.argv), argv);
+  assert.deepEqual(cStrings(c.envp), ["EMPTY=", "A_B=x=y=z", "UNI=ß"]);
+  assert.deepEqual(cStrings(cCommand("/bin/true", [], {}).envp), []);
+  for (const bad of [["a\0b"], ["ok"]]) {
+    const badEnv: Record<string, string> = bad[0] === "ok" ? { K: "v\0w" } : {};
+    assert.throws(() => cCommand("/bin/x", bad, badEnv), TypeError);
+  }
+  assert.throws(() => cCommand("/bin/\0x", [], {}), TypeError);
 });
