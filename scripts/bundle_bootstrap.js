@@ -12,6 +12,8 @@ const PROGRAM_ID = "@@PROGRAM_ID@@";
 const ROOT_HELP = "@@ROOT_HELP@@";
 const PROGRAM_ENTRY = "@@PROGRAM_ENTRY@@";
 const ARCHIVE_MARK = "//@@ARCHIVE_MARK@@";
+// The file's last line, after the archive's: a file without it was cut short.
+const ARCHIVE_END = "//@@ARCHIVE_END@@";
 // Unpack directories older than this belong to a version nobody ran for a month.
 const STALE_PROGRAM_MS = 30 * 24 * 3600_000;
 // An unpack directory not renamed into place after this was left by a killed process.
@@ -64,8 +66,11 @@ async function ownText() {
 async function readArchive() {
   const self = await ownText();
   const at = self.lastIndexOf(`\n${ARCHIVE_MARK}`);
-  if (at < 0) throw new Error("this file has no program archive (cut short?)");
-  const base64 = self.slice(at + ARCHIVE_MARK.length + 1).trim();
+  const end = at < 0 ? -1 : self.indexOf("\n", at + 1);
+  if (end < 0 || self.slice(end + 1).trim() !== ARCHIVE_END) {
+    throw new Error("this file has no whole program archive (cut short?)");
+  }
+  const base64 = self.slice(at + ARCHIVE_MARK.length + 1, end).trim();
   const packed = Uint8Array.fromBase64(base64);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", packed));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");

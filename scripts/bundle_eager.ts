@@ -77,7 +77,7 @@ export function eagerFunctions(source: string): string {
     const id = node.id as Node & { name: string };
     const keyword = `${node.async ? "async " : ""}function${node.generator ? "*" : ""}`;
     out.overwrite(node.start, id.end, `var ${id.name} = (${keyword} `);
-    out.appendLeft(node.end, ");");
+    out.appendLeft(node.end, ");\n");
     hoisted.set(parent, [...(hoisted.get(parent) ?? []), node]);
   });
   for (const [body, declarations] of hoisted) {

@@ -181,6 +181,14 @@ Deno.test("the bundle unpacks its program once, safely, and runs it from the cac
       assert.equal(out.code, 1);
       assert.match(out.stderr, /^aws-vault: error: cannot unpack the program \(.*\)\n$/);
       assert.deepEqual(await entries(`${cache(home)}`), []);
+      // Cut right after the archive's line, before the short last line: the archive may be whole,
+      // but the file is not, and it says so.
+      const lastLine = text.slice(0, -1).lastIndexOf("\n") + 1;
+      await Deno.writeTextFile(damaged, text.slice(0, lastLine), { mode: 0o755 });
+      const cut = await runCli(["--version"], { env: envOf(home), cwd: home, launcher: [damaged] });
+      assert.equal(cut.code, 1);
+      assert.match(cut.stderr, /^aws-vault: error: cannot unpack the program \(.*cut short.*\)\n$/);
+      assert.deepEqual(await entries(`${cache(home)}`), []);
     });
 
     await t.step("no usable place at all: one line, exit 1", async () => {
