@@ -31,6 +31,20 @@ const CASES: Record<string, string> = {
     class C { static s = () => "s"; method() { return super.toString !== undefined; } }
     export const result = [arrow.name, expr.name, named(), named.name, obj.m(), obj.p(), obj.g,
       obj.p.name, C.s(), C.s.name, new C().method(), [1, 2].map((v) => v * 2)];`,
+  "object literal methods: this, names, async and generator ones; super keeps its method": `
+    const base = { hello() { return "base"; } };
+    const o = {
+      n: 2,
+      twice(x) { return x * this.n; },
+      async later() { return this.n; },
+      *gen() { yield this.n; },
+      viaSuper() { return super.hello(); },
+      get g() { return this.n; },
+      ["comp" + "uted"]() { return "c"; },
+    };
+    Object.setPrototypeOf(o, base);
+    export const result = [o.twice(3), await o.later(), [...o.gen()], o.viaSuper(), o.g,
+      o.computed(), o.twice.name, o.later.name, o.gen.name, o.viaSuper.name];`,
   "this, arguments and new.target keep their meaning": `
     function f() { return [this === undefined, arguments.length, new.target === undefined]; }
     function Ctor() { this.made = new.target === Ctor; }
@@ -66,10 +80,12 @@ for (const [name, source] of Object.entries(CASES)) {
   });
 }
 
-Deno.test("eagerFunctions: every function literal is in parentheses, methods are left alone", () => {
+Deno.test("eagerFunctions: every function literal is in parentheses, class methods are left alone", () => {
   const out = eagerFunctions(
-    "function f(a){return a}const g=a=>a,h=async function(){};class K{m(){return 1}}",
+    "function f(a){return a}const g=a=>a,h=async function(){};class K{m(){return 1}}" +
+      "const o={m(a){return a},s(){return super.m()}};",
   );
+  assert.match(out, /o=\{m: \(function\(a\)\{return a\}\),s\(\)\{return super\.m\(\)\}\}/);
   assert.match(out, /var f = \(function ?\(a\)\{return a\}\);/);
   assert.match(out, /g=\(a=>a\)/);
   assert.match(out, /h=\(async function\(\)\{\}\)/);
