@@ -11,9 +11,10 @@
  *   call is compiled again at every start.
  * - The AWS SDK packages the program imports lazily are bundled on their own into one more
  *   module, `sdk.js`; `import("@aws-sdk/x")` becomes an import of `./sdk.js` and a pick.
- * - All modules travel as one brotli + base64 archive in the last line's comment (skipped, not
- *   parsed) after a small bootstrap (scripts/bundle_bootstrap.js), which unpacks them once per
- *   version into a per-user cache directory and imports the program from there.
+ * - All modules travel as one brotli + base64 archive in a line comment (skipped, not parsed)
+ *   after a small bootstrap (scripts/bundle_bootstrap.js), with one short line after it; the
+ *   bootstrap unpacks them once per version into a per-user cache directory and imports the
+ *   program from there.
  * - The root help (`--help`, `help`) is made here from the command table, which is all it depends
  *   on, and printed by the bootstrap itself: that call loads no module.
  *
@@ -144,8 +145,8 @@ export async function singleFile(
   }
   // A line comment, not a block one: a file cut short (a broken download) still parses, and
   // the bootstrap says what is wrong. A short line after it: with the archive as the file's last
-  // line, every start cost ~2 ms more (measured; the runtime looks at a module's last line for a
-  // source map comment).
+  // line, every start cost ~2 ms more here (measured; most likely the runtime looking through a
+  // module's last line for a source map comment).
   return `#!/usr/bin/env -S deno run -A\n${head}\n//${ARCHIVE_MARK}${packed.toBase64()}\n` +
     `//${ARCHIVE_END}\n`;
 }

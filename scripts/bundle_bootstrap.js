@@ -1,7 +1,7 @@
 // The start of the single-file aws-vault (scripts/bundle.ts puts the program after it, on the
-// last line). V8 parses the whole file at every start, and parsing is what a big bundle costs,
-// so the program is not code here: its modules (code-split, minified) and the AWS SDK are one
-// brotli + base64 archive inside the last line's comment, which the parser only skips.
+// line before the last). V8 parses the whole file at every start, and parsing is what a big
+// bundle costs, so the program is not code here: its modules (code-split, minified) and the AWS
+// SDK are one brotli + base64 archive inside a line comment, which the parser only skips.
 // The first run unpacks them into a per-user cache directory named by the archive's SHA-256;
 // every run imports the program from there, so only the modules a command needs are parsed,
 // each from a file that Deno's code cache knows. Only `--help` (and `help`) is answered here,
