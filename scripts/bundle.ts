@@ -6,9 +6,9 @@
  * - The program is bundled code-split and minified (one module per lazily loaded command, plus
  *   shared chunks), with the AWS SDK left out; a CommonJS `require`, if one appears, gets
  *   scripts/bundle_node_shims.js in place of `createRequire`, so no Node module loads at startup.
- * - Every function of the program is marked for V8 to compile with its module
- *   (scripts/bundle_eager.ts), so Deno's code cache holds it: a function compiled at its first
- *   call is compiled again at every start.
+ * - The program's functions (all but class methods, getters and setters) are marked for V8 to
+ *   compile with their module (scripts/bundle_eager.ts), so Deno's code cache holds them: a
+ *   function compiled at its first call is compiled again at every start.
  * - The AWS SDK packages the program imports lazily are bundled on their own into one more
  *   module, `sdk.js`; `import("@aws-sdk/x")` becomes an import of `./sdk.js` and a pick.
  * - All modules travel as one brotli + base64 archive in a line comment (skipped, not parsed)
