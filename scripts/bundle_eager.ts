@@ -61,6 +61,11 @@ function scopeBody(body: Node, owner: Node | undefined): Node[] | undefined {
   return body.type === "BlockStatement" && isFunction ? body.body as Node[] : undefined;
 }
 
+/** `function`, `async function`, `function*` or `async function*`, as `fn` is. */
+function functionKeyword(fn: Node): string {
+  return `${fn.async ? "async " : ""}function${fn.generator ? "*" : ""}`;
+}
+
 function isPrologue(statement: Node): boolean {
   return statement.type === "ImportDeclaration" ||
     (statement.type === "ExpressionStatement" && typeof statement.directive === "string");
@@ -82,8 +87,8 @@ export function eagerFunctions(source: string): string {
     if (isPlainObjectMethod(node, source)) {
       const value = node.value as Node;
       const key = node.key as Node;
-      const keyword = `${value.async ? "async " : ""}function${value.generator ? "*" : ""}`;
-      out.overwrite(node.start, value.start, `${source.slice(key.start, key.end)}: (${keyword}`);
+      const head = `${source.slice(key.start, key.end)}: (${functionKeyword(value)}`;
+      out.overwrite(node.start, value.start, head);
       out.appendLeft(value.end, ")");
       return;
     }
@@ -97,8 +102,7 @@ export function eagerFunctions(source: string): string {
     const statements = scopeBody(parent, path[path.length - 3]);
     if (!statements?.includes(node)) return;
     const id = node.id as Node & { name: string };
-    const keyword = `${node.async ? "async " : ""}function${node.generator ? "*" : ""}`;
-    out.overwrite(node.start, id.end, `var ${id.name} = (${keyword} `);
+    out.overwrite(node.start, id.end, `var ${id.name} = (${functionKeyword(node)} `);
     out.appendLeft(node.end, ");\n");
     hoisted.set(parent, [...(hoisted.get(parent) ?? []), node]);
   });

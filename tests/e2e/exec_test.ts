@@ -148,13 +148,11 @@ function launcherWithoutFfi(): string[] {
   return [Deno.execPath(), "run", ...all, "--quiet", program];
 }
 
-Deno.test("exec without FFI permission runs the command as a child and never asks for FFI", {
-  ignore: noPty,
-}, async () => {
+Deno.test("exec without FFI permission on a pipe: the command runs as a child, no prompt", async () => {
   await setup(async (_home, env) => {
     // No --allow-ffi: exec cannot replace itself, so the command is its child (another pid).
     // With stdin not a terminal Deno cannot prompt, and exec tries FFI without asking first.
-    const piped = await runCli(
+    const r = await runCli(
       ["exec", "-n", "jonsmith", "--", "/bin/sh", "-c", 'echo "pid $$"; exit 7'],
       {
         env,
@@ -162,28 +160,24 @@ Deno.test("exec without FFI permission runs the command as a child and never ask
         wrapper: ["sh", "-c", '"$@" & wait $!; echo "child $! exit $?"', "sh"],
       },
     );
-    const [, pid] = /pid (\d+)/.exec(piped.stdout) ?? [];
-    const [, parent, code] = /child (\d+) exit (\d+)/.exec(piped.stdout) ?? [];
-    assert.ok(pid && parent && pid !== parent, piped.stdout + piped.stderr);
+    const [, pid] = /pid (\d+)/.exec(r.stdout) ?? [];
+    const [, parent, code] = /child (\d+) exit (\d+)/.exec(r.stdout) ?? [];
+    assert.ok(pid && parent && pid !== parent, r.stdout + r.stderr);
     assert.equal(code, "7");
-    assert.equal(piped.stderr, "");
+    assert.equal(r.stderr, "");
+  });
+});
+
+Deno.test("exec without FFI permission on a terminal: asked without a prompt, runs as a child", {
+  ignore: noPty,
+}, async () => {
+  await setup(async (_home, env) => {
     // On a terminal Deno could prompt: exec asks for the permission without a prompt first.
-    const tty = await runOnPty([
-      "exec",
-      "-n",
-      "jonsmith",
-      "--",
-      "/bin/sh",
-      "-c",
-      "echo ran; exit 3",
-    ], {
-      env,
-      launcher: launcherWithoutFfi(),
-      timeout: 20,
-    });
-    assert.doesNotMatch(tty.output, /Deno requests|--allow-ffi|Allow\?/, tty.output);
-    assert.match(tty.output, /ran/);
-    assert.equal(tty.code, 3, tty.output);
+    const args = ["exec", "-n", "jonsmith", "--", "/bin/sh", "-c", "echo ran; exit 3"];
+    const r = await runOnPty(args, { env, launcher: launcherWithoutFfi(), timeout: 20 });
+    assert.doesNotMatch(r.output, /Deno requests|--allow-ffi|Allow\?/, r.output);
+    assert.match(r.output, /ran/);
+    assert.equal(r.code, 3, r.output);
   });
 });
 
