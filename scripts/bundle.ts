@@ -33,6 +33,14 @@ const SHIMS = new URL("bundle_node_shims.js", import.meta.url);
 const BOOTSTRAP = new URL("bundle_bootstrap.js", import.meta.url);
 /** Packages bundled apart from the program and loaded at their first use. */
 const LAZY_PACKAGES = ["@aws-sdk/"];
+/**
+ * The SDK clients' default credential chain (environment, ~/.aws files, SSO, processes, web
+ * identity, ECS and EC2 metadata), which their runtime config imports. aws-vault gives every
+ * client its credentials (or calls without any), so the chain is left out of the SDK module:
+ * 106 KB of its 513 (25 KB of the file, which every start reads), and no path on which a
+ * client could pick up ambient credentials instead of the vault's.
+ */
+const DEFAULT_CREDENTIALS_PACKAGE = "@aws-sdk/credential-provider-node";
 /** The module holding the lazily loaded packages, beside the program's modules. */
 const SDK_MODULE = "sdk.js";
 /** The program's entry module, as `deno bundle` names it. */
@@ -76,7 +84,11 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
     if (packages.length > 0) {
       const entry = `${work}/sdk_entry.js`;
       await Deno.writeTextFile(entry, sdkEntry(packages));
-      await denoBundle(entry, ["--minify", `--output=${work}/sdk.js`]);
+      await denoBundle(entry, [
+        "--minify",
+        `--external=${DEFAULT_CREDENTIALS_PACKAGE}`,
+        `--output=${work}/sdk.js`,
+      ]);
       modules[SDK_MODULE] = prepareSdkModule(await Deno.readTextFile(`${work}/sdk.js`));
     }
     const shims = await Deno.readTextFile(SHIMS);
@@ -244,21 +256,45 @@ export function replaceLazyImports(bundled: string): string {
 }
 
 /**
- * Checks that the SDK module is whole: it is unpacked beside the program's modules, so nothing
- * in it may resolve against its own URL, except the `createRequire(import.meta.url)` of its
- * CommonJS parts, which require only Node built-ins.
+ * What the SDK module gets for the default credential chain's `defaultProvider`: a provider
+ * that fails, with the reason (see DEFAULT_CREDENTIALS_PACKAGE).
+ */
+const NO_DEFAULT_CREDENTIALS = "()=>()=>Promise.reject(new Error(" +
+  JSON.stringify(
+    "the AWS SDK's default credential chain is not in this build: aws-vault passes the credentials of every call itself",
+  ) + "))";
+
+/**
+ * Makes the SDK module whole: its imports of the default credential chain (left out, see
+ * DEFAULT_CREDENTIALS_PACKAGE) become {@link NO_DEFAULT_CREDENTIALS}, and then nothing in it may
+ * resolve against its own URL (it is unpacked beside the program's modules), except the
+ * `createRequire(import.meta.url)` of its CommonJS parts, which require only Node built-ins.
  */
 export function prepareSdkModule(bundled: string): string {
-  const alias = bundled.match(
+  const stubbed = bundled.replace(
+    /\bimport\s*\{\s*defaultProvider(?:\s+as\s+([\w$]+))?\s*\}\s*from\s*"@aws-sdk\/credential-provider-node"\s*;?/g,
+    (_, alias: string | undefined) =>
+      `var ${alias ?? "defaultProvider"}=${NO_DEFAULT_CREDENTIALS};`,
+  );
+  // (The name itself stays: the clients' package.json, inlined for their version, lists it.)
+  if (
+    /\bfrom\s*"@aws-sdk\/credential-provider-node"|import\(\s*"@aws-sdk\/credential-provider-node"/
+      .test(stubbed)
+  ) {
+    throw new Error(
+      `the SDK bundle uses ${DEFAULT_CREDENTIALS_PACKAGE} for more than defaultProvider: cannot leave it out`,
+    );
+  }
+  const alias = stubbed.match(
     /import\s*\{\s*createRequire as ([\w$]+)\s*\}\s*from\s*"node:module"/,
   );
-  const rest = alias ? bundled.replaceAll(`${alias[1]}(import.meta.url)`, "") : bundled;
+  const rest = alias ? stubbed.replaceAll(`${alias[1]}(import.meta.url)`, "") : stubbed;
   const relative = rest
-    .match(/\bimport\.meta\b|\bimport\("(?!node:)[^"]*"\)|\bfrom "(?!node:)/);
+    .match(/\bimport\.meta\b|\bimport\("(?!node:)[^"]*"\)|\bfrom\s*"(?!node:)/);
   if (relative) {
     throw new Error(`the SDK bundle refers to files beside it (${relative[0]}): cannot ship it`);
   }
-  return bundled;
+  return stubbed;
 }
 
 function dirname(path: string): string {

@@ -105,18 +105,25 @@ export async function inputsDigest(
 }
 
 /**
- * The record of this call whose inputs have their current values; undefined for anything else:
- * no file, not a regular file of ours (owner, not group- or world-writable), too large,
- * malformed, another call, inputs changed. Throws only what the digest may throw.
+ * The records of this call, newest first; none for anything else: no file, not a regular file
+ * of ours (owner, not group- or world-writable), too large, malformed, another call. Whether
+ * their inputs hold is {@link matchingRecord}'s question.
  */
-export async function findRecord(
-  dir: string,
+export function callRecords(dir: string, call: string[]): ReplayRecord[] {
+  const hash = callHash(call);
+  return readRecords(`${dir}/${hash}.json`).filter((record) => record.call === hash);
+}
+
+/**
+ * The first of these records (of this call) whose inputs have their current values; undefined
+ * when none has. Throws only what the digest may throw.
+ */
+export async function matchingRecord(
+  records: readonly ReplayRecord[],
   call: string[],
   runtime: Runtime,
 ): Promise<ReplayRecord | undefined> {
-  const hash = callHash(call);
-  for (const record of readRecords(`${dir}/${hash}.json`)) {
-    if (record.call !== hash) continue;
+  for (const record of records) {
     if ((await inputsDigest(call, record.env, runtime)) === record.inputs) return record;
   }
   return undefined;

@@ -16,17 +16,17 @@ import type { Credentials } from "../credentials.ts";
 import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
 import { lockDir } from "../fs/lock.ts";
 import { fileStamp } from "../fs/stamp.ts";
-import type { RunChildOptions } from "../exec/run_child.ts";
+import type { ExecOrRunOptions } from "../exec/run_child.ts";
 import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Terminal } from "../terminal.ts";
 import { decodeSessionData, SESSION_DESCRIPTION } from "../store/session_data.ts";
-import { findRecord, replayDir, type ReplayRecord, splitCall } from "./record.ts";
+import { callRecords, matchingRecord, replayDir, type ReplayRecord, splitCall } from "./record.ts";
 
 /** Options for replay. */
 export interface ReplayOptions {
   /** Runs exec's command (default: execOrRunChild, which replaces this process). */
-  runCommand?: (command: string, args: string[], options: RunChildOptions) => Promise<number>;
+  runCommand?: (command: string, args: string[], options: ExecOrRunOptions) => Promise<number>;
 }
 
 /** Serves the call from its record; undefined when there is none that holds (run it in full). */
@@ -36,43 +36,70 @@ export async function replay(
   log: Logger,
   options: ReplayOptions = {},
 ): Promise<number | undefined> {
-  const found = await recordedSession(argv, runtime, log);
+  const found = await recordedCall(argv, runtime, log);
   if (!found) return undefined;
-  const { record, credentials, child } = found;
+  const { record, child, session } = found;
   const plan = record.plan;
-  if (plan.kind === "credential_process") {
-    runtime.stdout(credentialProcessJson(credentials));
+  if (plan.kind !== "exec") {
+    const credentials = await served(session, runtime);
+    if (!credentials) return undefined;
+    runtime.stdout(
+      plan.kind === "credential_process"
+        ? credentialProcessJson(credentials)
+        : formatExport(plan.format, credentials, plan),
+    );
     return 0;
   }
-  if (plan.kind === "export") {
-    runtime.stdout(formatExport(plan.format, credentials, plan));
-    return 0;
-  }
-  const [{ childEnvironment }, { execOrRunChild }] = await Promise.all([
+  // While the session item decrypts (its key derivation, PBKDF2, runs on another thread): the
+  // child's modules, and the C library that replaces this process with the command (opening it
+  // costs ~2.5 ms here, about what the derivation takes).
+  const [{ childEnvironment }, { execOrRunChild }, { libcReplacer }] = await Promise.all([
     import("../exec/child_env.ts"),
     import("../exec/run_child.ts"),
+    import("../exec/execve.ts"),
   ]);
+  const run = options.runCommand ?? execOrRunChild;
+  const replacer = options.runCommand ? undefined : libcReplacer() ?? null;
+  const credentials = await served(session, runtime);
+  if (!credentials) return undefined;
   const env = childEnvironment(runtime.env.toObject(), { ...plan, credentials });
-  return await (options.runCommand ?? execOrRunChild)(child[0], child.slice(1), {
+  return await run(child[0], child.slice(1), {
     env,
     interactive: runtime.stdinIsTerminal(),
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
+    replacer,
   });
 }
 
-/** The record of this call and its session, when all of it holds; never throws. */
-async function recordedSession(
+/** A session being read: its credentials, or undefined (a miss), and the notices held back. */
+type PendingSession = Promise<{ credentials: Credentials; notices: string[] } | undefined>;
+
+/** The session's credentials once read, its held-back notices told; undefined on a miss. */
+async function served(session: PendingSession, runtime: Runtime): Promise<Credentials | undefined> {
+  const read = await session;
+  if (!read) return undefined;
+  for (const text of read.notices) runtime.stderr(text);
+  return read.credentials;
+}
+
+/**
+ * The record of this call, when its inputs and stamps all hold, with its session item being
+ * read (started, not awaited: exec loads what it needs meanwhile); undefined otherwise. Never
+ * throws.
+ */
+async function recordedCall(
   argv: string[],
   runtime: Runtime,
   log: Logger,
-): Promise<{ record: ReplayRecord; credentials: Credentials; child: string[] } | undefined> {
+): Promise<{ record: ReplayRecord; child: string[]; session: PendingSession } | undefined> {
   try {
     const { call, child } = splitCall(argv);
-    const record = await findRecord(replayDir(lockDir(runtime)), call, runtime);
+    const records = callRecords(replayDir(lockDir(runtime)), call);
+    if (records.length === 0) return undefined;
+    const record = await matchingRecord(records, call, runtime);
     if (!record || (record.plan.kind === "exec") !== (child.length > 0)) return undefined;
     if (!stampsHold(record)) return undefined;
-    const credentials = await session(record, runtime, log);
-    return credentials && { record, credentials, child };
+    return { record, child, session: sessionOf(record, runtime, log) };
   } catch {
     return undefined;
   }
@@ -97,26 +124,32 @@ const NO_TERMINAL: Terminal = {
   readLine: () => Promise.reject(new Error("no prompt on replay")),
 };
 
-/** The recorded session item's credentials if it still is a session with the life asked. */
-async function session(
+/**
+ * The recorded session item's credentials if it still is a session with the life asked, with
+ * the notices its reading held back; undefined for anything else. Never rejects.
+ */
+async function sessionOf(
   record: ReplayRecord,
   runtime: Runtime,
   log: Logger,
-): Promise<Credentials | undefined> {
-  // Notices (a refused agent socket) are held back: on a miss the full run tells them itself.
-  const notices: string[] = [];
-  const quiet: Runtime = { ...runtime, terminal: NO_TERMINAL, stderr: (t) => notices.push(t) };
-  const keyring = await openFileKeyring(
-    { fileDir: record.vault.dir, fileCrypto: agentFileCrypto(quiet, log) },
-    quiet,
-    log,
-  );
-  const item = await keyring.get(record.item);
-  if (item?.description !== SESSION_DESCRIPTION) return undefined;
-  const creds = decodeSessionData(new TextDecoder().decode(item.data));
-  if (!creds?.sessionToken || !creds.expiration) return undefined;
-  const left = creds.expiration.getTime() - runtime.now().getTime();
-  if (left < record.minRemainingMs) return undefined;
-  for (const text of notices) runtime.stderr(text);
-  return creds;
+): PendingSession {
+  try {
+    // Notices (a refused agent socket) are held back: on a miss the full run tells them itself.
+    const notices: string[] = [];
+    const quiet: Runtime = { ...runtime, terminal: NO_TERMINAL, stderr: (t) => notices.push(t) };
+    const keyring = await openFileKeyring(
+      { fileDir: record.vault.dir, fileCrypto: agentFileCrypto(quiet, log) },
+      quiet,
+      log,
+    );
+    const item = await keyring.get(record.item);
+    if (item?.description !== SESSION_DESCRIPTION) return undefined;
+    const creds = decodeSessionData(new TextDecoder().decode(item.data));
+    if (!creds?.sessionToken || !creds.expiration) return undefined;
+    const left = creds.expiration.getTime() - runtime.now().getTime();
+    if (left < record.minRemainingMs) return undefined;
+    return { credentials: creds, notices };
+  } catch {
+    return undefined;
+  }
 }

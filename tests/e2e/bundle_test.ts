@@ -168,6 +168,30 @@ Deno.test("the bundled single file runs alone, offline, like main.ts", async (t)
       const fetched = (await filesUnder(denoDir)).filter((f) => /^(npm|remote|dl)\//.test(f));
       assert.deepEqual(fetched, []);
     });
+
+    await t.step("the embedded SDK has no default credential chain to fall back on", async () => {
+      // A client given no credentials would find ambient ones (variables, ~/.aws files, ECS and
+      // EC2 metadata) through the SDK's default chain; the bundle leaves that chain out.
+      const [program] = await programDirs(`${dir}/.cache/aws-vault`);
+      const sdk = await import(`file://${program}/sdk.js`);
+      const text = await Deno.readTextFile(`${program}/sdk.js`);
+      for (const part of ["credential_process", "AWS_WEB_IDENTITY_TOKEN_FILE", "sso_start_url"]) {
+        assert.equal(text.includes(part), false, `no provider reading ${part}`);
+      }
+      assert.equal(text.includes("AWS_CONTAINER_CREDENTIALS"), false, "no ECS provider");
+      const sts = new TestSts([]);
+      try {
+        const { STSClient, GetCallerIdentityCommand } = sdk["@aws-sdk/client-sts"];
+        const client = new STSClient({ region: "us-east-1", endpoint: sts.url, maxAttempts: 1 });
+        await assert.rejects(
+          client.send(new GetCallerIdentityCommand({})),
+          /default credential chain is not in this build/,
+        );
+        assert.equal(sts.calls.length, 0, "nothing was sent");
+      } finally {
+        await sts.close();
+      }
+    });
   } finally {
     await home.cleanup();
   }

@@ -391,6 +391,31 @@ Deno.test("exec: a run with `--` before the command is replayed with the child's
     assert.equal(env.AWS_REGION, "eu-west-1");
     assert.equal(env.AWS_VAULT, "p");
     assert.equal(env.AWS_VAULT_FILE_PASSPHRASE, undefined, "the passphrase never reaches it");
+    // And in a process of its own, as `aws-vault exec` replays: the C library opened while the
+    // session decrypts, then this process replaced by the command (99: not replayed).
+    const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const driver = `import { replay } from ${url("../../lib/replay/replay.ts")};
+      import { denoRuntime } from ${url("../../lib/runtime.ts")};
+      import { SILENT_LOGGER } from ${url("../../lib/logger.ts")};
+      Deno.exit((await replay(Deno.args, denoRuntime(), SILENT_LOGGER)) ?? 99);`;
+    const replaced = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        driver,
+        "exec",
+        "p",
+        "--",
+        "sh",
+        "-c",
+        'printf %s "$AWS_SESSION_TOKEN"; exit 7',
+      ],
+      env: { ...home.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(replaced.code, 7, new TextDecoder().decode(replaced.stderr));
+    assert.equal(new TextDecoder().decode(replaced.stdout), TOKEN);
     // The same call without a command, or with another call before `--`: a full run.
     assert.equal(await replay(["exec", "p", "--"], rt, SILENT_LOGGER), undefined);
     assert.equal(
