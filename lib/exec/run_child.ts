@@ -8,6 +8,10 @@ import { libcReplacer, type Replacer } from "./execve.ts";
 import { libcSpawner, type Spawner } from "./posix_spawn.ts";
 import { signalName, signalNumber } from "./signal_numbers.ts";
 
+// Also from here, for a caller that opens the replacer ahead of execOrRunChild (replay): one
+// module less to load than importing execve.ts beside this one.
+export { libcReplacer };
+
 /**
  * Signals passed on to the child: every catchable signal whose default action would end us and
  * leave the child running. Not forwarded: SIGKILL and SIGSTOP (nobody can catch them), SIGILL,

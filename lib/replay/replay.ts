@@ -53,10 +53,9 @@ export async function replay(
   // While the session item decrypts (its key derivation, PBKDF2, runs on another thread): the
   // child's modules, and the C library that replaces this process with the command (opening it
   // costs ~2.5 ms on a 2-core test VM, about what the derivation takes).
-  const [{ childEnvironment }, { execOrRunChild }, { libcReplacer }] = await Promise.all([
+  const [{ childEnvironment }, { execOrRunChild, libcReplacer }] = await Promise.all([
     import("../exec/child_env.ts"),
     import("../exec/run_child.ts"),
-    import("../exec/execve.ts"),
   ]);
   const run = options.runCommand ?? execOrRunChild;
   const replacer = options.runCommand ? undefined : (libcReplacer() ?? null);
