@@ -271,16 +271,17 @@ const NO_DEFAULT_CREDENTIALS = "()=>()=>Promise.reject(new Error(" +
  * `createRequire(import.meta.url)` of its CommonJS parts, which require only Node built-ins.
  */
 export function prepareSdkModule(bundled: string): string {
+  const name = DEFAULT_CREDENTIALS_PACKAGE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const stubbed = bundled.replace(
-    /\bimport\s*\{\s*defaultProvider(?:\s+as\s+([\w$]+))?\s*\}\s*from\s*"@aws-sdk\/credential-provider-node"\s*;?/g,
+    new RegExp(
+      `\\bimport\\s*\\{\\s*defaultProvider(?:\\s+as\\s+([\\w$]+))?\\s*\\}\\s*from\\s*"${name}"\\s*;?`,
+      "g",
+    ),
     (_, alias: string | undefined) =>
       `var ${alias ?? "defaultProvider"}=${NO_DEFAULT_CREDENTIALS};`,
   );
   // (The name itself stays: the clients' package.json, inlined for their version, lists it.)
-  if (
-    /\bfrom\s*"@aws-sdk\/credential-provider-node"|import\(\s*"@aws-sdk\/credential-provider-node"/
-      .test(stubbed)
-  ) {
+  if (new RegExp(`\\bfrom\\s*"${name}"|\\bimport\\(\\s*"${name}"`).test(stubbed)) {
     throw new Error(
       `the SDK bundle uses ${DEFAULT_CREDENTIALS_PACKAGE} for more than defaultProvider: cannot leave it out`,
     );

@@ -398,7 +398,7 @@ Deno.test("exec: a run with `--` before the command is replayed with the child's
       import { denoRuntime } from ${url("../../lib/runtime.ts")};
       import { SILENT_LOGGER } from ${url("../../lib/logger.ts")};
       Deno.exit((await replay(Deno.args, denoRuntime(), SILENT_LOGGER)) ?? 99);`;
-    const replaced = await new Deno.Command(Deno.execPath(), {
+    const replacing = new Deno.Command(Deno.execPath(), {
       args: [
         "eval",
         driver,
@@ -407,15 +407,17 @@ Deno.test("exec: a run with `--` before the command is replayed with the child's
         "--",
         "sh",
         "-c",
-        'printf %s "$AWS_SESSION_TOKEN"; exit 7',
+        'printf "%s %s" "$$" "$AWS_SESSION_TOKEN"; exit 7',
       ],
       env: { ...home.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
       clearEnv: true,
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    const replaced = await replacing.output();
     assert.equal(replaced.code, 7, new TextDecoder().decode(replaced.stderr));
-    assert.equal(new TextDecoder().decode(replaced.stdout), TOKEN);
+    // The shell has the pid we started: it is that process, not a child of it.
+    assert.equal(new TextDecoder().decode(replaced.stdout), `${replacing.pid} ${TOKEN}`);
     // The same call without a command, or with another call before `--`: a full run.
     assert.equal(await replay(["exec", "p", "--"], rt, SILENT_LOGGER), undefined);
     assert.equal(
