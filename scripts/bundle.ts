@@ -6,6 +6,10 @@
  * - The program is bundled code-split and minified (one module per lazily loaded command, plus
  *   shared chunks), with the AWS SDK left out; a CommonJS `require`, if one appears, gets
  *   scripts/bundle_node_shims.js in place of `createRequire`, so no Node module loads at startup.
+ * - Those modules are regrouped by Rollup (scripts/bundle_merge.ts) so that each hot path (a
+ *   cache-hit export or exec, the command line, opening the vault) is one module: a cache-hit
+ *   export loads 2 modules instead of 22, `list --profiles` 3 instead of 23. Dynamic imports come
+ *   out as imports of a computed URL (Deno loads every module a literal `import()` names).
  * - The program's functions (all but class methods, getters and setters) are marked for V8 to
  *   compile with their module (scripts/bundle_eager.ts), so Deno's code cache holds them: a
  *   function compiled at its first call is compiled again at every start.
@@ -25,6 +29,7 @@
 import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { SDK_PARTS } from "../lib/aws/sdk_parts.ts";
 import { assertNoImportCycle, eagerFunctions } from "./bundle_eager.ts";
+import { lazyImportCall, mergeModules } from "./bundle_merge.ts";
 import { helpText } from "../lib/cli/help.ts";
 import { ROOT as COMMAND_TABLE } from "../lib/cli/table.ts";
 
@@ -78,9 +83,11 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
       // --keep-names: its __name() calls on every function cost ~15 % of a start.)
       "--minify",
       ...LAZY_PACKAGES.map((p) => `--external=${p}*`),
+      // Read by programModules (which source is in which module), not shipped.
+      "--sourcemap=external",
     ]);
-    const modules = await programModules(`${work}/program`);
-    const packages = [...new Set(Object.values(modules).flatMap(lazyImports))].sort();
+    const { modules: split, moduleOf } = await programModules(`${work}/program`);
+    const packages = [...new Set(Object.values(split).flatMap(lazyImports))].sort();
     if (packages.length > 0) {
       const entry = `${work}/sdk_entry.js`;
       await Deno.writeTextFile(entry, sdkEntry(packages));
@@ -89,13 +96,20 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
         `--external=${DEFAULT_CREDENTIALS_PACKAGE}`,
         `--output=${work}/sdk.js`,
       ]);
-      modules[SDK_MODULE] = prepareSdkModule(await Deno.readTextFile(`${work}/sdk.js`));
     }
     const shims = await Deno.readTextFile(SHIMS);
+    assertNoImportCycle(split);
+    for (const [name, text] of Object.entries(split)) split[name] = replaceNodeRequire(text, shims);
+    const modules = await mergeModules(split, {
+      entry: PROGRAM_ENTRY,
+      moduleOf,
+      packageImport: sdkImport,
+    });
     assertNoImportCycle(modules);
-    for (const [name, text] of Object.entries(modules)) {
-      if (name === SDK_MODULE) continue;
-      modules[name] = eagerFunctions(replaceLazyImports(replaceNodeRequire(text, shims)));
+    for (const [name, text] of Object.entries(modules)) modules[name] = eagerFunctions(text);
+    if (SDK_MODULE in modules) throw new Error(`the program has a module named ${SDK_MODULE}`);
+    if (packages.length > 0) {
+      modules[SDK_MODULE] = prepareSdkModule(await Deno.readTextFile(`${work}/sdk.js`));
     }
     const text = await singleFile(modules, await Deno.readTextFile(BOOTSTRAP));
     const tmp = `${output}.tmp`;
@@ -107,17 +121,34 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
   return output;
 }
 
-/** The modules `deno bundle --code-splitting` wrote into dir: `{ file name: text }`. */
-async function programModules(dir: string): Promise<Record<string, string>> {
+/**
+ * The modules `deno bundle --code-splitting --sourcemap=external` wrote into dir (`{ file name:
+ * text }`), and which module each project source file is in (from their source maps).
+ */
+async function programModules(
+  dir: string,
+): Promise<{ modules: Record<string, string>; moduleOf: Map<string, string> }> {
   const modules: Record<string, string> = {};
+  const moduleOf = new Map<string, string>();
+  const root = decodeURIComponent(ROOT.pathname);
   for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile || !MODULE_NAME.test(entry.name)) {
+    const module = entry.name.replace(/\.map$/, "");
+    if (!entry.isFile || !MODULE_NAME.test(module)) {
       throw new Error(`deno bundle wrote ${entry.name}: expected only flat .js modules`);
     }
-    modules[entry.name] = await Deno.readTextFile(`${dir}/${entry.name}`);
+    const text = await Deno.readTextFile(`${dir}/${entry.name}`);
+    if (module === entry.name) {
+      modules[module] = text;
+      continue;
+    }
+    const { sources } = JSON.parse(text) as { sources: string[] };
+    for (const source of sources) {
+      const path = decodeURIComponent(new URL(source, `file://${dir}/`).pathname);
+      if (path.startsWith(root)) moduleOf.set(path.slice(root.length), module);
+    }
   }
   if (!(PROGRAM_ENTRY in modules)) throw new Error(`deno bundle wrote no ${PROGRAM_ENTRY}`);
-  return modules;
+  return { modules, moduleOf };
 }
 
 /**
@@ -239,20 +270,16 @@ export function sdkEntry(
 }
 
 /**
- * Rewrites the dynamic imports of the program's modules: `import("./chunk.js")` and
- * `import("@aws-sdk/x")` (the SDK module beside them, and a pick) become imports of a computed
- * URL. Deno loads every module a literal `import()` names, at every start, before running
- * anything (75 modules, the 1 MB SDK among them, for `--help`); a computed one is loaded when
- * the import runs.
+ * How the program imports an SDK package it left out: from the SDK module beside it, and a pick
+ * (`m["@aws-sdk/x"]`), by a computed URL (see lazyImportCall); undefined for anything else.
  */
-export function replaceLazyImports(bundled: string): string {
-  const beside = (name: string) => `import(new URL(${JSON.stringify(name)}, import.meta.url).href)`;
-  return bundled.replace(LAZY_IMPORT, (call, specifier: string) => {
-    if (isLazyPackage(specifier)) {
-      return `${beside(`./${SDK_MODULE}`)}.then((m) => m[${JSON.stringify(specifier)}])`;
-    }
-    return specifier.startsWith("./") ? beside(specifier) : call;
-  });
+function sdkImport(specifier: string): { left: string; right: string } | undefined {
+  if (!isLazyPackage(specifier)) return undefined;
+  return {
+    left: `${lazyImportCall.left}${JSON.stringify(`./${SDK_MODULE}`)}${lazyImportCall.right}` +
+      ".then((m) => m[",
+    right: "])",
+  };
 }
 
 /**
