@@ -27,9 +27,9 @@ export interface HotPath {
 }
 
 /**
- * The hot paths, most used first: a module both need goes into the earlier one's chunk. A
- * cache-hit `export` loads the first two chunks, `exec` three; a command run in full the first
- * and the command line's; `list` and a replay miss the vault's too.
+ * The hot paths, most used first: a module two of them need goes into the earlier one's chunk.
+ * A cache-hit `export` loads main and replay, `exec` exec too; `list --profiles` main, cli and
+ * replay (which holds the config code they share); `list` and a full run the vault's too.
  */
 export const HOT_PATHS: readonly HotPath[] = [
   { chunk: "main", entries: ["main.ts"] },

@@ -16,7 +16,6 @@ const SPLIT: Record<string, string> = {
     'export async function run(){const b=await import("./b-BBBBBBBB.js");' +
     'const sdk=await import("@aws-sdk/client-sts");return runA()+s(b.name)+sdk.x}',
   "b-BBBBBBBB.js": 'export{label as name}from"./chunk-ACHUNK01.js";',
-  "cold-CCCCCCCC.js": "export const cold=1;",
 };
 
 Deno.test("mergeModules: each hot path in one module, dynamic imports computed", async () => {
