@@ -12,7 +12,6 @@ import type { Terminal } from "../lib/terminal.ts";
 import type { Logger } from "../lib/logger.ts";
 import { expandHome, type Runtime } from "../lib/runtime.ts";
 import { LEGACY_TEMP_NAME, removeStaleTempFiles, writeFileAtomic } from "../lib/fs/atomic.ts";
-import { withLock } from "../lib/fs/lock.ts";
 import { fileStamp, isQuiet } from "../lib/fs/stamp.ts";
 import { goJsonEscape } from "../lib/go_json.ts";
 import { decodeItemJson, encodeItemJson } from "./item_json.ts";
@@ -172,6 +171,8 @@ export class FileKeyring implements Keyring {
       // The first item of a new vault fixes its passphrase: written under the vault lock, after
       // a second look, so a parallel first write with another passphrase cannot start a second
       // vault in the same directory.
+      // Loaded here, once per vault: reading (every cache-hit export) takes no lock.
+      const { withLock } = await import("../lib/fs/lock.ts");
       await withLock(`${this.dir}/${VAULT_LOCK}`, async () => {
         if (this.#creatingVault) {
           this.#creatingVault = false;

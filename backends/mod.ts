@@ -163,7 +163,10 @@ const keyctlBackend: BackendFactory = {
   },
   open: async (options, runtime) => {
     const { openKeyctlKeyring } = await import("./keyctl.ts");
-    const { lockDir, withLock } = await import("../lib/fs/lock.ts");
+    const [{ lockDir }, { withLock }] = await Promise.all([
+      import("../lib/fs/lock_dir.ts"),
+      import("../lib/fs/lock.ts"),
+    ]);
     const lockPath = `${lockDir(runtime)}/keyctl-${options.keyctlScope}.lock`;
     return openKeyctlKeyring({
       scope: options.keyctlScope,
@@ -201,7 +204,10 @@ const opBackend: BackendFactory = {
       );
     }
     const { openOpKeyring } = await import("./op.ts");
-    const { lockDir, withLock } = await import("../lib/fs/lock.ts");
+    const [{ lockDir }, { withLock }] = await Promise.all([
+      import("../lib/fs/lock_dir.ts"),
+      import("../lib/fs/lock.ts"),
+    ]);
     const lockPath = `${lockDir(runtime)}/op-${encodeURIComponent(vaultId)}.lock`;
     return openOpKeyring({
       vaultId,

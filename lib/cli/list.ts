@@ -8,8 +8,7 @@
 import { loadConfig, ssoStartUrlOf } from "../config/config_file.ts";
 import { rfc3339Nano } from "../rfc3339.ts";
 import { formatDuration } from "../duration.ts";
-import { isCredentialKey } from "../store/credentials.ts";
-import { OIDC_KEY_PREFIX } from "../store/oidc_tokens.ts";
+import { isCredentialKey, OIDC_KEY_PREFIX } from "../store/key_kinds.ts";
 import { parseSessionKey, type SessionKey } from "../store/session_key.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";

@@ -4,7 +4,7 @@
  * source copy is deleted (`--delete-source`), so a run killed at any point leaves every
  * credential in at least one backend.
  */
-import { isCredentialKey } from "../store/credentials.ts";
+import { isCredentialKey } from "../store/key_kinds.ts";
 import { UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";

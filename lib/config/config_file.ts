@@ -6,7 +6,7 @@
 import { UserError } from "../errors.ts";
 import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { expandHome, type Runtime } from "../runtime.ts";
-import { lockDir } from "../fs/lock.ts";
+import { lockDir } from "../fs/lock_dir.ts";
 import { type IniSection, parseIni } from "./ini.ts";
 import { isQuiet } from "../fs/stamp.ts";
 import {

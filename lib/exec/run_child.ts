@@ -5,7 +5,7 @@
 import { UserError } from "../errors.ts";
 import { lookPath } from "../process/path_lookup.ts";
 import { libcReplacer, type Replacer } from "./execve.ts";
-import { libcSpawner, type Spawner } from "./posix_spawn.ts";
+import type { Spawner } from "./posix_spawn.ts";
 import { signalName, signalNumber } from "./signal_numbers.ts";
 
 // Also from here, for a caller that opens the replacer ahead of execOrRunChild (replay): one
@@ -58,7 +58,7 @@ export interface RunChildOptions {
   report: (text: string) => void;
   /**
    * How the child is started: the C library's posix_spawn when FFI is allowed (the default,
-   * {@link libcSpawner}), or `null` for Deno.Command.
+   * libcSpawner of posix_spawn.ts), or `null` for Deno.Command.
    */
   spawner?: Spawner | null;
 }
@@ -132,7 +132,10 @@ export async function runChild(
     for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
   };
   try {
-    const spawner = options.spawner === undefined ? libcSpawner() : options.spawner;
+    // Loaded only to start a child: exec replaces this process where it can (execve.ts).
+    const spawner = options.spawner === undefined
+      ? (await import("./posix_spawn.ts")).libcSpawner()
+      : options.spawner;
     child = spawner
       ? startWithSpawner(spawner, command, args, options.env)
       : startWithDeno(command, args, options.env);

@@ -7,7 +7,6 @@
  * before removing it, so two waiters never both break and both take the lock.
  */
 import { UserError } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
 import { dirname } from "./atomic.ts";
 import { sleep } from "../timer.ts";
 
@@ -34,11 +33,6 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_STALE_MS = 5 * 60_000;
 /** A `.break` file older than this belongs to a breaker that died mid-break. */
 const BREAK_STALE_MS = 10_000;
-
-/** Where lock files live: `~/.awsvault/locks`. */
-export function lockDir(runtime: Runtime): string {
-  return `${runtime.homeDir().replace(/\/+$/, "")}/.awsvault/locks`;
-}
 
 /** Runs `fn` while holding the lock file `lockPath`; other processes wait for it. */
 export async function withLock<T>(

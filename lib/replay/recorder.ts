@@ -6,7 +6,7 @@
  * no debug output, no notice, no prompt; the credentials handed out are the session item's.
  */
 import type { Credentials } from "../credentials.ts";
-import { lockDir } from "../fs/lock.ts";
+import { lockDir } from "../fs/lock_dir.ts";
 import { isQuiet } from "../fs/stamp.ts";
 import { configStamp } from "../config/section_table.ts";
 import type { Logger } from "../logger.ts";

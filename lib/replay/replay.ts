@@ -14,7 +14,7 @@ import { openFileKeyring } from "../../backends/file.ts";
 import { agentFileCrypto } from "../agent/file_crypto.ts";
 import type { Credentials } from "../credentials.ts";
 import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
-import { lockDir } from "../fs/lock.ts";
+import { lockDir } from "../fs/lock_dir.ts";
 import { fileStamp } from "../fs/stamp.ts";
 import type { ExecOrRunOptions } from "../exec/run_child.ts";
 import type { Logger } from "../logger.ts";

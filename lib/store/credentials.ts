@@ -5,14 +5,8 @@
 import { type Keyring, newItem } from "../../backends/keyring.ts";
 import type { Credentials } from "../credentials.ts";
 import { goJsonEscape, parseGoObject, stringField } from "../go_json.ts";
-import { isLegacySessionKey, isSessionKey } from "./session_key.ts";
-import { OIDC_KEY_PREFIX } from "./oidc_tokens.ts";
+import { isCredentialKey } from "./key_kinds.ts";
 import { KeyringError } from "../../backends/keyring.ts";
-
-/** Whether a keyring key names long-term credentials (not a session, not an OIDC token). */
-export function isCredentialKey(key: string): boolean {
-  return !isSessionKey(key) && !isLegacySessionKey(key) && !key.startsWith(OIDC_KEY_PREFIX);
-}
 
 /** aws-vault's Data JSON for long-term credentials (99designs v7 field set and order). */
 export function encodeCredentialsData(creds: Credentials): string {

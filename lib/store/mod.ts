@@ -2,12 +2,8 @@
  * What we keep in a keyring and how: long-term credentials, cached sessions, OIDC tokens
  * (all in aws-vault's formats). Atomic writes and locks are lib/fs.
  */
-export {
-  CredentialStore,
-  decodeCredentialsData,
-  encodeCredentialsData,
-  isCredentialKey,
-} from "./credentials.ts";
+export { CredentialStore, decodeCredentialsData, encodeCredentialsData } from "./credentials.ts";
+export { isCredentialKey, OIDC_KEY_PREFIX } from "./key_kinds.ts";
 export {
   formatSessionKey,
   isLegacySessionKey,
@@ -24,7 +20,6 @@ export {
   decodeOidcRecord,
   decodeOidcTokenData,
   encodeOidcTokenData,
-  OIDC_KEY_PREFIX,
   type OidcClientRecord,
   type OidcRecord,
   type OidcToken,

@@ -5,9 +5,7 @@
 import { type Keyring, newItem } from "../../backends/keyring.ts";
 import { goJsonEscape, objectFields, parseGoObject, stringField, timeField } from "../go_json.ts";
 import { rfc3339, rfc3339Nano } from "../rfc3339.ts";
-
-/** Key prefix of OIDC token items. */
-export const OIDC_KEY_PREFIX = "oidc:";
+import { OIDC_KEY_PREFIX } from "./key_kinds.ts";
 
 /** An OIDC token for one SSO start URL. */
 export interface OidcToken {

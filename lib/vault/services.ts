@@ -18,7 +18,8 @@ import {
 import { type ConfigFile, loadConfig } from "../config/config_file.ts";
 import { UserError } from "../errors.ts";
 import { envFromObject, type Runtime } from "../runtime.ts";
-import { lockDir, withLock } from "../fs/lock.ts";
+import { withLock } from "../fs/lock.ts";
+import { lockDir } from "../fs/lock_dir.ts";
 import type { Logger } from "../logger.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import { MfaCodes } from "../prompt/mfa.ts";

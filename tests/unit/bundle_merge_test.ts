@@ -52,6 +52,29 @@ Deno.test("mergeModules: each hot path in one module, dynamic imports computed",
   }
 });
 
+Deno.test("mergeModules: a lazily imported module on main's path joins main's module", async () => {
+  // main imports `a` with import(), yet both are one hot path (as main.ts and lib/replay are).
+  const merged = await mergeModules(SPLIT, {
+    entry: "main.js",
+    moduleOf: new Map([["main.ts", "main.js"], ["a.ts", "a-AAAAAAAA.js"]]),
+    packageImport: (specifier) =>
+      specifier.startsWith("@aws-sdk/") ? { left: "Promise.resolve({x:", right: "})" } : undefined,
+    hotPaths: [{ chunk: "main", entries: ["main.ts", "a.ts"] }],
+  });
+  // b's stub re-exports from a chunk now in main: it joins main too.
+  assert.deepEqual(Object.keys(merged), ["main.js"]);
+  assert.deepEqual(staticImports(merged["main.js"]), []);
+  assert.doesNotMatch(merged["main.js"], /import\(/);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/main.js`, merged["main.js"]);
+    const { main } = await import(`file://${dir}/main.js`);
+    assert.equal(await main(), "[main][a][b]@aws-sdk/client-sts");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("mergeModules: a hot path source that no module holds is an error", async () => {
   await assert.rejects(
     () =>

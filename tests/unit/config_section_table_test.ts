@@ -18,7 +18,7 @@ import { configFromTable } from "../../lib/config/config_file.ts";
 import { sectionTablePath } from "../../lib/config/section_table.ts";
 import { QUIET_MS } from "../../lib/fs/stamp.ts";
 import { UserError } from "../../lib/errors.ts";
-import { lockDir } from "../../lib/fs/lock.ts";
+import { lockDir } from "../../lib/fs/lock_dir.ts";
 import { DebugLogger } from "../../lib/logger.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { type TestRuntime, testRuntime } from "../support/runtime.ts";

@@ -50,7 +50,7 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/remove.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/clear.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/profile.ts", "/lib/config/mod.ts"],
-  ["../../lib/cli/migrate_backend.ts", "/lib/store/credentials.ts"],
+  ["../../lib/cli/migrate_backend.ts", "/lib/store/key_kinds.ts"],
   ["../../backends/file.ts", "/lib/fs/atomic.ts"],
   // Commands that call AWS still load the SDK only when they make the call.
   ["../../lib/cli/login.ts", "/lib/console/signin_url.ts"],
