@@ -4,12 +4,11 @@
  * `--profiles` does not open the keyring at all.
  */
 // Leaf modules rather than the config and store barrels: those also bring config writing,
-// session storage and locks, which listing never uses (start-up time).
+// session storage and locks, which listing never uses (start-up time). What only the vault's
+// listing needs is imported after `--profiles` (what shell completion runs) has answered.
 import { loadConfig, ssoStartUrlOf } from "../config/config_file.ts";
-import { rfc3339Nano } from "../rfc3339.ts";
 import { formatDuration } from "../duration.ts";
-import { isCredentialKey, OIDC_KEY_PREFIX } from "../store/key_kinds.ts";
-import { parseSessionKey, type SessionKey } from "../store/session_key.ts";
+import type { SessionKey } from "../store/session_key.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { LIST } from "./table.ts";
@@ -41,7 +40,13 @@ export async function listCommand(
     return 0;
   }
 
-  const keys = await (await ctx.keyring()).keys();
+  const [keys, { isCredentialKey, OIDC_KEY_PREFIX }, { parseSessionKey }, { rfc3339Nano }] =
+    await Promise.all([
+      ctx.keyring().then((keyring) => keyring.keys()),
+      import("../store/key_kinds.ts"),
+      import("../store/session_key.ts"),
+      import("../rfc3339.ts"),
+    ]);
   const now = runtime.now();
   const credentials = keys.filter(isCredentialKey).sort();
   const sessions = keys.map(parseSessionKey)

@@ -2,13 +2,13 @@
  * Replaces this process with exec's command, as aws-vault does in its environment mode
  * (execve): the command keeps our pid, terminal and process group, receives every signal
  * itself and ends with its own exit status, so there is nothing to forward, wait for or
- * report. Before the call, every signal Deno may handle is put back to its default, SIGPIPE
- * too (the Rust runtime ignores it; that would outlive the exec), while a signal ignored since
- * we were started stays ignored (`nohup`), and none is blocked; if execve fails,
- * both are restored and the caller starts a child instead. Undefined from
- * {@link libcReplacer}: no FFI permission, no known C library, or Windows.
+ * report. execve itself puts every signal Deno handles back to its default and keeps the ignored
+ * ones ignored (`nohup`); before the call SIGPIPE, which the Rust runtime ignores in every Deno
+ * process, is put back to its default too, and no signal is left blocked. If execve fails, both
+ * are restored and the caller starts a child instead. Undefined from {@link libcReplacer}: no
+ * FFI permission, no known C library, or Windows.
  */
-import { cCommand, defaultSignalNumbers, openLibc, SIGSET_BYTES } from "./libc.ts";
+import { cCommand, openLibc, SIGSET_BYTES } from "./libc.ts";
 
 /** Replacing this process, over the C library. */
 export interface Replacer {
@@ -22,7 +22,8 @@ export interface Replacer {
 }
 
 // Pointers, not buffers: Deno builds each symbol's call stub when the library is opened, and a
-// buffer parameter costs more to build than a pointer (0.5 against 0.2 ms, measured).
+// buffer parameter costs more to build than a pointer (0.5 against 0.2 ms, measured). Not
+// nonblocking: no stub then, but a call hops to another thread and back (0.5 ms for signal()).
 const SYMBOLS = {
   access: { parameters: ["pointer", "i32"], result: "i32" },
   execve: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
@@ -34,8 +35,7 @@ type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** access()'s "does it exist" mode. */
 const F_OK = 0;
-/** signal()'s "ignore" handler; SIGPIPE's number (the same on Linux and macOS). */
-const SIG_IGN = 1n;
+/** SIGPIPE's number (the same on Linux and macOS). */
 const SIGPIPE = 13;
 
 /** pthread_sigmask's `how` for "set the mask to": Linux 2, macOS 3. */
@@ -65,25 +65,13 @@ function replace(
 ): void {
   // Everything that can throw (a NUL in a string) happens before anything is changed.
   const command = cCommand(file, argv, env);
-  const previous: [number, Deno.PointerValue][] = [];
-  const oldMask = new Uint8Array(SIGSET_BYTES);
-  const how = sigSetMask(os);
-  for (const n of defaultSignalNumbers(os)) {
-    const handler = libc.signal(n, null);
-    previous.push([n, handler]);
-    // A signal ignored since we were started (nohup, a shell's background job) stays ignored,
-    // as execve itself would keep it; only SIGPIPE, which Rust ignores in every Deno process,
-    // goes back to its default.
-    if (n !== SIGPIPE && Deno.UnsafePointer.value(handler) === SIG_IGN) {
-      libc.signal(n, Deno.UnsafePointer.create(SIG_IGN));
-    }
-  }
   const of = (buffer: BufferSource) => Deno.UnsafePointer.of(buffer);
-  const emptyMask = new Uint8Array(SIGSET_BYTES);
-  libc.pthread_sigmask(how, of(emptyMask), of(oldMask));
+  const how = sigSetMask(os);
+  const oldMask = new Uint8Array(SIGSET_BYTES);
+  const pipe = libc.signal(SIGPIPE, null);
+  libc.pthread_sigmask(how, of(new Uint8Array(SIGSET_BYTES)), of(oldMask));
   libc.execve(of(command.path), of(command.argv), of(command.envp));
-  // Still here: execve failed and changed nothing; neither did we, once this is undone
-  // (signal() puts the handlers back with its own flags: they still run).
+  // Still here: execve failed and changed nothing; neither did we, once this is undone.
   libc.pthread_sigmask(how, of(oldMask), null);
-  for (const [n, handler] of previous) libc.signal(n, handler);
+  libc.signal(SIGPIPE, pipe);
 }

@@ -8,7 +8,10 @@ import { signalNumber } from "./signal_numbers.ts";
 /** Room for a sigset_t (glibc: 128 bytes; macOS: 4). */
 export const SIGSET_BYTES = 256;
 
-/** Signals that may be ignored or handled in Deno and must start at their default in the child. */
+/**
+ * Signals that may be ignored or handled in Deno and must start at their default in a child
+ * (posix_spawn.ts; execve resets the handled ones itself, and execve.ts SIGPIPE).
+ */
 export const DEFAULT_SIGNALS: Deno.Signal[] = [
   "SIGHUP",
   "SIGINT",

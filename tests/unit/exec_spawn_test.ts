@@ -9,8 +9,10 @@ import { libcSpawner, type Spawner } from "../../lib/exec/posix_spawn.ts";
 import { runChild } from "../../lib/exec/run_child.ts";
 import { signalName, signalNumber } from "../../lib/exec/signal_numbers.ts";
 import { UserError } from "../../lib/errors.ts";
+import { commandPeer, ignoreWithout, python3, requirePeers } from "../support/peers.ts";
 
 const linux = Deno.build.os === "linux";
+const PYTHON = commandPeer("python3", "python3", ["-S", "-c", "import signal"]);
 const libc = linux ? libcSpawner() : undefined;
 const SPAWNERS: [string, Spawner | null][] = [["Deno.Command", null]];
 if (libc) SPAWNERS.push(["posix_spawn", libc]);
@@ -150,7 +152,7 @@ Deno.test("signal tables: a number names the signal of that OS (macOS has no SIG
 async function execIn(
   command: string,
   args: string[],
-  options: { replacer?: "none"; ignoring?: string } = {},
+  options: { replacer?: "none"; ignoring?: string; blocking?: boolean } = {},
 ) {
   const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
   const script = [
@@ -169,8 +171,19 @@ async function execIn(
     `}`,
   ].join("\n");
   // `ignoring`: started as nohup starts it, with these signals ignored.
+  // `blocking`: started by a parent that left SIGUSR1 and SIGTERM blocked (a shell cannot).
   const [cmd, ...cmdArgs] = options.ignoring
     ? ["sh", "-c", `trap "" ${options.ignoring}; exec "$@"`, "sh", Deno.execPath()]
+    : options.blocking
+    ? [
+      await python3(),
+      "-S",
+      "-c",
+      "import os, signal, sys\n" +
+      "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGTERM])\n" +
+      "os.execv(sys.argv[1], sys.argv[1:])",
+      Deno.execPath(),
+    ]
     : [Deno.execPath()];
   const out = await new Deno.Command(cmd, {
     args: [...cmdArgs, "eval", "--ext=ts", script],
@@ -228,6 +241,21 @@ Deno.test({
     assert.equal(bit("SIGINT"), 1n);
     assert.equal(bit("SIGPIPE"), 0n, "SIGPIPE, which Deno ignores, is back at its default");
     assert.equal(bit("SIGTERM"), 0n);
+  },
+});
+
+Deno.test({
+  name: "execOrRunChild: signals blocked when aws-vault started are not blocked in the command",
+  ignore: !linux || await ignoreWithout(PYTHON),
+  async fn() {
+    await requirePeers(PYTHON);
+    // grep itself replaces the process (a shell would clear the mask on its own start).
+    const r = await execIn("grep", ["-E", "^(SigBlk|Pid):", "/proc/self/status"], {
+      blocking: true,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(/Pid:\s+(\d+)/.exec(r.stdout)?.[1], r.before, "the same pid: no child");
+    assert.match(r.stdout, /SigBlk:\s+0+\n/);
   },
 });
 

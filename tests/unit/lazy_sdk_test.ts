@@ -45,7 +45,7 @@ const ENTRIES: [string, string][] = [
   ["../../lib/cli/mod.ts", "/lib/cli/parse.ts"],
   // A replayed cache hit (lib/replay): the file backend and the output, never the chain.
   ["../../lib/replay/replay.ts", "/backends/file.ts"],
-  ["../../lib/cli/list.ts", "/lib/store/session_key.ts"],
+  ["../../lib/cli/list.ts", "/lib/config/config_file.ts"],
   ["../../lib/cli/add.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/remove.ts", "/lib/store/mod.ts"],
   ["../../lib/cli/clear.ts", "/lib/store/mod.ts"],
