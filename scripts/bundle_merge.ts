@@ -37,7 +37,7 @@ export const HOT_PATHS: readonly HotPath[] = [
   // and one module of 35 KB started 1.2-1.8 ms sooner than 5 + 30 KB (medians of 80, 2-core VM).
   { chunk: "main", entries: ["main.ts", "lib/replay/replay.ts"] },
   // What exec adds: the child's environment and the process replacing this one.
-  { chunk: "exec", entries: ["lib/exec/child_env.ts", "lib/exec/run_child.ts"] },
+  { chunk: "exec", entries: ["lib/exec/child_env.ts", "lib/exec/exec_or_run.ts"] },
   // The command line, with list (the one command that needs nothing else for --profiles).
   { chunk: "cli", entries: ["lib/cli/mod.ts", "lib/cli/list.ts"] },
   // Opening the vault: the services, the file backend, export and exec in full.

@@ -6,7 +6,7 @@
 import { childEnvironment } from "../exec/child_env.ts";
 import { credentialProcessJson } from "../exec/export_format.ts";
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
-import { execOrRunChild } from "../exec/run_child.ts";
+import { execOrRunChild } from "../exec/exec_or_run.ts";
 import { recordReplay } from "../replay/recorder.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";
 import type { CommandContext } from "./global.ts";

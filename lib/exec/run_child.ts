@@ -1,16 +1,12 @@
 /**
  * Runs the command of `exec` as a child process: stdio inherited, signals forwarded, exit code
- * passed through. Secrets reach the child only through its environment, never its argv.
+ * passed through. Secrets reach the child only through its environment, never its argv. Where
+ * the C library can be reached, exec replaces this process instead (exec_or_run.ts).
  */
 import { UserError } from "../errors.ts";
 import { lookPath } from "../process/path_lookup.ts";
-import { libcReplacer, type Replacer } from "./execve.ts";
 import type { Spawner } from "./posix_spawn.ts";
 import { signalName, signalNumber } from "./signal_numbers.ts";
-
-// Also from here, for a caller that opens the replacer ahead of execOrRunChild (replay): one
-// module less to load than importing execve.ts beside this one.
-export { libcReplacer };
 
 /**
  * Signals passed on to the child: every catchable signal whose default action would end us and
@@ -61,43 +57,6 @@ export interface RunChildOptions {
    * libcSpawner of posix_spawn.ts), or `null` for Deno.Command.
    */
   spawner?: Spawner | null;
-}
-
-/** Options for execOrRunChild. */
-export interface ExecOrRunOptions extends RunChildOptions {
-  /**
-   * How this process is replaced: the C library's execve when FFI is allowed (the default,
-   * {@link libcReplacer}), or `null` for a child (runChild).
-   */
-  replacer?: Replacer | null;
-}
-
-/**
- * Runs exec's command in place of this process (execve, as aws-vault's environment mode does)
- * where the C library can be reached, so it returns only without FFI, on Windows, or when
- * execve failed; then, and for a command that is not found, the command runs as a child.
- */
-export async function execOrRunChild(
-  command: string,
-  args: string[],
-  options: ExecOrRunOptions,
-): Promise<number> {
-  const replacer = options.replacer === undefined ? libcReplacer() : options.replacer;
-  // A name with a slash is run as given; others are looked up on the child's PATH (as Go's
-  // LookPath, absolute hits only). A miss is left to runChild, which says so.
-  const path = command.includes("/")
-    ? command
-    : lookPath(command, options.env.PATH ?? Deno.env.get("PATH"), {
-      mayExist: replacer?.mayExist,
-    });
-  if (replacer && path) {
-    try {
-      replacer.replace(path, [command, ...args], options.env);
-    } catch {
-      // a NUL in an argument or variable: runChild refuses it with the reason
-    }
-  }
-  return await runChild(command, args, options);
 }
 
 /** Runs `command args...` and returns the exit code to exit with. */

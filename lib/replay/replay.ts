@@ -16,7 +16,7 @@ import type { Credentials } from "../credentials.ts";
 import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
 import { lockDir } from "../fs/lock_dir.ts";
 import { fileStamp } from "../fs/stamp.ts";
-import type { ExecOrRunOptions } from "../exec/run_child.ts";
+import type { ExecOrRunOptions } from "../exec/exec_or_run.ts";
 import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Terminal } from "../terminal.ts";
@@ -52,10 +52,10 @@ export async function replay(
   }
   // While the session item decrypts (its key derivation, PBKDF2, runs on another thread): the
   // child's modules, and the C library that replaces this process with the command (opening it
-  // costs ~2.5 ms on a 2-core test VM, about what the derivation takes).
+  // and building its four call stubs costs ~1 ms on a 2-core test VM, PBKDF2 ~2 ms).
   const [{ childEnvironment }, { execOrRunChild, libcReplacer }] = await Promise.all([
     import("../exec/child_env.ts"),
-    import("../exec/run_child.ts"),
+    import("../exec/exec_or_run.ts"),
   ]);
   const run = options.runCommand ?? execOrRunChild;
   const replacer = options.runCommand ? undefined : (libcReplacer() ?? null);

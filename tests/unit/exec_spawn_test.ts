@@ -156,7 +156,7 @@ async function execIn(
 ) {
   const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
   const script = [
-    `import { execOrRunChild } from ${module("../../lib/exec/run_child.ts")};`,
+    `import { execOrRunChild } from ${module("../../lib/exec/exec_or_run.ts")};`,
     `import { errorLine, exitCodeOf } from ${module("../../lib/errors.ts")};`,
     `console.log("before " + Deno.pid);`,
     `try {`,

@@ -81,6 +81,7 @@ const START_PATHS = [
   "../../lib/cli/exec.ts",
   "../../lib/replay/replay.ts",
   "../../lib/exec/run_child.ts",
+  "../../lib/exec/exec_or_run.ts",
   "../../backends/mod.ts",
   "../../backends/file.ts",
 ];
