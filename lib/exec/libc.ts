@@ -1,48 +1,10 @@
 /**
  * What exec's two ways of starting a command through the C library share (lib/exec/posix_spawn.ts
  * starts a child; lib/exec/execve.ts replaces this process): where the library is, whether FFI
- * is allowed, C strings and pointer arrays, and the signals that must start at their defaults.
+ * is allowed, C strings and pointer arrays.
  */
-import { signalNumber } from "./signal_numbers.ts";
-
 /** Room for a sigset_t (glibc: 128 bytes; macOS: 4). */
 export const SIGSET_BYTES = 256;
-
-/**
- * Signals that may be ignored or handled in Deno and must start at their default in a child
- * (posix_spawn.ts; execve resets the handled ones itself, and execve.ts SIGPIPE).
- */
-export const DEFAULT_SIGNALS: Deno.Signal[] = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGPIPE",
-  "SIGALRM",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGCHLD",
-  "SIGTSTP",
-  "SIGTTIN",
-  "SIGTTOU",
-  "SIGXCPU",
-  "SIGXFSZ",
-  "SIGVTALRM",
-  "SIGPROF",
-  "SIGWINCH",
-  "SIGIO",
-  "SIGSYS",
-];
-
-/** The numbers of DEFAULT_SIGNALS on this OS. */
-export function defaultSignalNumbers(os: typeof Deno.build.os): number[] {
-  const numbers: number[] = [];
-  for (const name of DEFAULT_SIGNALS) {
-    const n = signalNumber(name, os);
-    if (n !== undefined) numbers.push(n);
-  }
-  return numbers;
-}
 
 /** The C library of this OS, if we know its name. */
 function libcPath(os: typeof Deno.build.os): string | undefined {

@@ -8,7 +8,44 @@
  * not inherit that). Undefined from {@link libcSpawner} means "use Deno.Command" (no FFI
  * permission, no known C library, Windows).
  */
-import { cCommand, defaultSignalNumbers, openLibc, SIGSET_BYTES } from "./libc.ts";
+import { cCommand, openLibc, SIGSET_BYTES } from "./libc.ts";
+import { signalNumber } from "./signal_numbers.ts";
+
+/**
+ * Signals that may be ignored or handled in Deno and must start at their default in the child
+ * (POSIX_SPAWN_SETSIGDEF).
+ */
+export const DEFAULT_SIGNALS: Deno.Signal[] = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGCHLD",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGSYS",
+];
+
+/** The numbers of DEFAULT_SIGNALS on this OS. */
+export function defaultSignalNumbers(os: typeof Deno.build.os): number[] {
+  const numbers: number[] = [];
+  for (const name of DEFAULT_SIGNALS) {
+    const n = signalNumber(name, os);
+    if (n !== undefined) numbers.push(n);
+  }
+  return numbers;
+}
 
 /** A started child. */
 export interface SpawnedChild {
