@@ -1,8 +1,8 @@
 /**
  * `deno task bench`: startup time of the commands people run dozens of times a day, as the
- * median of N runs, and the ratio to `deno run` of an empty script in the project folder measured
- * in the same run (goals: `goalOf`; design.md); with /usr/bin/time, each run's CPU time too (a busy machine inflates it
- * less than wall time). A cache-hit `export` is also compared with the AWS CLI v2 handing out
+ * median of N runs, and the ratio to `deno run` of an empty script in the project folder
+ * measured in the same run (goals: `goalOf`; design.md); with /usr/bin/time, each run's CPU time
+ * too (a busy machine inflates it less than wall time). A cache-hit `export` is also compared with the AWS CLI v2 handing out
  * credentials (`aws configure export-credentials`; goal: 10x faster). Both `deno run main.ts`
  * and the bundled single file (scripts/bundle.ts) are measured. Runs are interleaved (one run of
  * every case per round) so a busy machine slows all cases alike. Prints only; never a test.

@@ -1,6 +1,6 @@
 /** scripts/bundle_merge.ts: hot paths regrouped into few modules, imports computed, code kept. */
 import assert from "node:assert/strict";
-import { mergeModules, reexportOnly } from "../../scripts/bundle_merge.ts";
+import { type HotPath, mergeModules, reexportOnly } from "../../scripts/bundle_merge.ts";
 import { assertNoImportCycle, staticImports } from "../../scripts/bundle_eager.ts";
 
 // What esbuild writes for a program whose entry imports `a` lazily and `a` imports `b` lazily:
@@ -18,14 +18,36 @@ const SPLIT: Record<string, string> = {
   "b-BBBBBBBB.js": 'export{label as name}from"./chunk-ACHUNK01.js";',
 };
 
-Deno.test("mergeModules: each hot path in one module, dynamic imports computed", async () => {
-  const merged = await mergeModules(SPLIT, {
+/** SPLIT regrouped by these hot paths (main.ts is main.js, a.ts is a's entry module). */
+function mergeSplit(hotPaths: HotPath[]): Promise<Record<string, string>> {
+  return mergeModules(SPLIT, {
     entry: "main.js",
     moduleOf: new Map([["main.ts", "main.js"], ["a.ts", "a-AAAAAAAA.js"]]),
     packageImport: (specifier) =>
       specifier.startsWith("@aws-sdk/") ? { left: "Promise.resolve({x:", right: "})" } : undefined,
-    hotPaths: [{ chunk: "main", entries: ["main.ts"] }, { chunk: "a", entries: ["a.ts"] }],
+    hotPaths,
   });
+}
+
+/** What the merged modules' main() returns: the same as the split ones'. */
+async function runMerged(merged: Record<string, string>): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [name, text] of Object.entries(merged)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    const { main } = await import(`file://${dir}/main.js`);
+    return await main();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("mergeModules: each hot path in one module, dynamic imports computed", async () => {
+  const merged = await mergeSplit([
+    { chunk: "main", entries: ["main.ts"] },
+    { chunk: "a", entries: ["a.ts"] },
+  ]);
   // main with the shared chunk; a with its chunk and b's re-export stub; nothing else.
   assert.deepEqual(Object.keys(merged).length, 2);
   assert.ok("main.js" in merged);
@@ -38,41 +60,17 @@ Deno.test("mergeModules: each hot path in one module, dynamic imports computed",
   );
   assert.doesNotMatch(Object.values(merged).join("\n"), /import\(\s*['"]/);
   assertNoImportCycle(merged);
-
-  // The merged modules still do what the split ones did.
-  const dir = await Deno.makeTempDir();
-  try {
-    for (const [name, text] of Object.entries(merged)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    const { main } = await import(`file://${dir}/main.js`);
-    assert.equal(await main(), "[main][a][b]@aws-sdk/client-sts");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  assert.equal(await runMerged(merged), "[main][a][b]@aws-sdk/client-sts");
 });
 
 Deno.test("mergeModules: a lazily imported module on main's path joins main's module", async () => {
   // main imports `a` with import(), yet both are one hot path (as main.ts and lib/replay are).
-  const merged = await mergeModules(SPLIT, {
-    entry: "main.js",
-    moduleOf: new Map([["main.ts", "main.js"], ["a.ts", "a-AAAAAAAA.js"]]),
-    packageImport: (specifier) =>
-      specifier.startsWith("@aws-sdk/") ? { left: "Promise.resolve({x:", right: "})" } : undefined,
-    hotPaths: [{ chunk: "main", entries: ["main.ts", "a.ts"] }],
-  });
+  const merged = await mergeSplit([{ chunk: "main", entries: ["main.ts", "a.ts"] }]);
   // b's stub re-exports from a chunk now in main: it joins main too.
   assert.deepEqual(Object.keys(merged), ["main.js"]);
   assert.deepEqual(staticImports(merged["main.js"]), []);
   assert.doesNotMatch(merged["main.js"], /import\(/);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/main.js`, merged["main.js"]);
-    const { main } = await import(`file://${dir}/main.js`);
-    assert.equal(await main(), "[main][a][b]@aws-sdk/client-sts");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  assert.equal(await runMerged(merged), "[main][a][b]@aws-sdk/client-sts");
 });
 
 Deno.test("mergeModules: a hot path source that no module holds is an error", async () => {
