@@ -4,6 +4,7 @@
  * package at start-up; writing still goes through jose (backends/file.ts). Tested against jose,
  * jwcrypto and joserfc (tests/integration/backends_file_interop_test.ts).
  */
+import { utf8Text } from "../lib/encoding.ts";
 
 /** The JWE does not open with this passphrase (wrong passphrase or tampered data). */
 export class JweDecryptionFailed extends Error {
@@ -57,7 +58,7 @@ export async function decryptPbes2Jwe(
   let header: unknown;
   try {
     header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(base64UrlDecode(headerText)),
+      utf8Text(base64UrlDecode(headerText), { fatal: true }),
     );
   } catch {
     throw new JweInvalid("bad JWE header");

@@ -36,7 +36,8 @@ export const HOT_PATHS: readonly HotPath[] = [
   // lazily, but nearly every run needs it (list --profiles too: it holds the code they share).
   // One module of 32 KB instead of 5 + 30 KB: list and exec 1.0-1.6 ms sooner, export the same
   // (median and first quartile of 50 runs, 2-core VM).
-  { chunk: "main", entries: ["main.ts", "lib/replay/replay.ts"] },
+  // (The agent's file crypto too, which replay imports only without a passphrase.)
+  { chunk: "main", entries: ["main.ts", "lib/replay/replay.ts", "lib/agent/file_crypto.ts"] },
   // What exec adds: the child's environment and the process replacing this one.
   { chunk: "exec", entries: ["lib/exec/child_env.ts", "lib/exec/exec_or_run.ts"] },
   // The command line, with list (the one command that needs nothing else for --profiles).

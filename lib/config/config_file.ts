@@ -3,6 +3,7 @@
  * `[profile NAME]` and `[sso-session NAME]` sections; any other section is ignored (so
  * `[profile default]` and `[NAME]` are not profiles, as in aws-vault).
  */
+import { utf8Text } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { expandHome, type Runtime } from "../runtime.ts";
@@ -165,6 +166,21 @@ function readConfigFile(path: string): ConfigRead | undefined {
         `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
       );
     }
+    if (info.size > 0) {
+      // A file that tells its size (every config does) is read in one call between two stats:
+      // 3 calls instead of 7, each cold on a cache hit. (Size 0 may be a pseudo file: below.)
+      const bytes = Deno.readFileSync(path);
+      if (bytes.length > MAX_CONFIG_BYTES) {
+        throw new UserError(
+          `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
+        );
+      }
+      const after = Deno.statSync(path);
+      const stamp = configStamp(info);
+      const held = stamp !== undefined && stamp === configStamp(after) &&
+        bytes.length === after.size;
+      return { bytes, info: after, ...(held ? { stamp } : {}) };
+    }
     const file = Deno.openSync(path, { read: true });
     try {
       const before = file.statSync();
@@ -219,7 +235,7 @@ export function decodeConfigText(bytes: Uint8Array, path: string): string {
       `config file ${path} is UTF-16 (or holds NUL bytes); AWS tools read it as UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8`,
     );
   }
-  return new TextDecoder().decode(bytes);
+  return utf8Text(bytes);
 }
 
 /** Options for parseConfig and indexConfig. */

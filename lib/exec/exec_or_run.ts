@@ -7,8 +7,9 @@ import { lookPath } from "../process/path_lookup.ts";
 import { libcReplacer, type Replacer } from "./execve.ts";
 import type { RunChildOptions } from "./run_child.ts";
 
-// Also from here, for a caller that opens the replacer ahead of execOrRunChild (replay): one
-// module less to load than importing execve.ts beside this one.
+// Also from here, for a caller that opens the replacer ahead of execOrRunChild and makes the
+// child's environment (replay): one import instead of three.
+export { childEnvironment } from "./child_env.ts";
 export { libcReplacer };
 
 /** Options for execOrRunChild. */

@@ -10,12 +10,12 @@
  * (no record, a change, a wrong or missing passphrase, a locked agent) is a miss: the full run
  * then does what it always does, errors and prompts included. Nothing here prompts or writes.
  */
-import { openFileKeyring } from "../../backends/file.ts";
-import { agentFileCrypto } from "../agent/file_crypto.ts";
+import { openFileKeyring, PASSPHRASE_ENV } from "../../backends/file.ts";
 import type { Credentials } from "../credentials.ts";
 import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
 import { lockDir } from "../fs/lock_dir.ts";
 import { fileStamp } from "../fs/stamp.ts";
+import { utf8Text } from "../encoding.ts";
 import type { ExecOrRunOptions } from "../exec/exec_or_run.ts";
 import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
@@ -51,12 +51,12 @@ export async function replay(
     return 0;
   }
   // While the session item decrypts (its key derivation, PBKDF2, runs on another thread): the
-  // child's modules, and the C library that replaces this process with the command (opening it
-  // and building its four call stubs costs ~1 ms on a 2-core test VM, PBKDF2 ~2 ms).
-  const [{ childEnvironment }, { execOrRunChild, libcReplacer }] = await Promise.all([
-    import("../exec/child_env.ts"),
-    import("../exec/exec_or_run.ts"),
-  ]);
+  // child's modules (one import: through `deno run main.ts` each builds a module graph of its
+  // own) and the C library that replaces this process with the command (opening it and building
+  // its call stub costs ~0.7 ms on a 2-core test VM, PBKDF2 ~1.3 ms).
+  const { childEnvironment, execOrRunChild, libcReplacer } = await import(
+    "../exec/exec_or_run.ts"
+  );
   const run = options.runCommand ?? execOrRunChild;
   const replacer = options.runCommand ? undefined : (libcReplacer() ?? null);
   const credentials = await served(session, runtime);
@@ -95,10 +95,15 @@ async function recordedCall(
     const { call, child } = splitCall(argv);
     const records = callRecords(replayDir(lockDir(runtime)), call);
     if (records.length === 0) return undefined;
+    // The newest record's session item is read while the inputs and stamps are checked (the
+    // inputs' digest runs on another thread, and so does the item's key derivation). Reading is
+    // all it does (no prompt, no write, notices held back): a record that does not hold drops it.
+    const newest = sessionOf(records[0], runtime, log);
     const record = await matchingRecord(records, call, runtime);
     if (!record || (record.plan.kind === "exec") !== (child.length > 0)) return undefined;
     if (!stampsHold(record)) return undefined;
-    return { record, child, session: sessionOf(record, runtime, log) };
+    const session = record === records[0] ? newest : sessionOf(record, runtime, log);
+    return { record, child, session };
   } catch {
     return undefined;
   }
@@ -136,14 +141,19 @@ async function sessionOf(
     // Notices (a refused agent socket) are held back: on a miss the full run tells them itself.
     const notices: string[] = [];
     const quiet: Runtime = { ...runtime, terminal: NO_TERMINAL, stderr: (t) => notices.push(t) };
+    // With the passphrase at hand the item is decrypted here, and no agent is asked: the same
+    // credentials, without looking for a socket (a path that is not there costs ~0.5 ms, cold).
+    const fileCrypto = runtime.env.get(PASSPHRASE_ENV) === undefined
+      ? (await import("../agent/file_crypto.ts")).agentFileCrypto(quiet, log)
+      : undefined;
     const keyring = await openFileKeyring(
-      { fileDir: record.vault.dir, fileCrypto: agentFileCrypto(quiet, log) },
+      { fileDir: record.vault.dir, fileCrypto },
       quiet,
       log,
     );
     const item = await keyring.get(record.item);
     if (item?.description !== SESSION_DESCRIPTION) return undefined;
-    const creds = decodeSessionData(new TextDecoder().decode(item.data));
+    const creds = decodeSessionData(utf8Text(item.data));
     if (!creds?.sessionToken || !creds.expiration) return undefined;
     const left = creds.expiration.getTime() - runtime.now().getTime();
     if (left < record.minRemainingMs) return undefined;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { cCommand } from "../../lib/exec/libc.ts";
+import { libcReplacer } from "../../lib/exec/execve.ts";
 import { libcSpawner, type Spawner } from "../../lib/exec/posix_spawn.ts";
 import { runChild } from "../../lib/exec/run_child.ts";
 import { signalName, signalNumber } from "../../lib/exec/signal_numbers.ts";
@@ -284,6 +285,46 @@ Deno.test({
       assert.equal(child.code, 3);
       assert.notEqual(/pid (\d+)/.exec(child.stdout)?.[1], child.before);
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "libcReplacer: a failed execve leaves SIGPIPE ignored and the blocked signals as they were",
+  ignore: !linux,
+  async fn() {
+    const replacer = libcReplacer();
+    assert.ok(replacer, "no C library with --allow-ffi on Linux");
+    // This thread's own mask (the replacer changes the calling thread's), read by this thread.
+    const status = () => {
+      const text = Deno.readTextFileSync("/proc/thread-self/status");
+      const field = (name: string) =>
+        BigInt(`0x${new RegExp(`${name}:\\s+([0-9a-f]+)`).exec(text)?.[1]}`);
+      return { ignored: field("SigIgn"), blocked: field("SigBlk") };
+    };
+    const bit = (mask: bigint, name: Deno.Signal) => (mask >> BigInt(signalNumber(name)! - 1)) & 1n;
+    const libc = Deno.dlopen("libc.so.6", {
+      pthread_sigmask: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
+    });
+    const usr1 = new Uint8Array(128);
+    const n = signalNumber("SIGUSR1")! - 1; // a sigset_t is a bit array, signal 1 at bit 0
+    usr1[n >> 3] = 1 << (n & 7);
+    const dir = await Deno.makeTempDir();
+    try {
+      const [SIG_BLOCK, SIG_UNBLOCK] = [0, 1];
+      libc.symbols.pthread_sigmask(SIG_BLOCK, Deno.UnsafePointer.of(usr1), null);
+      const before = status();
+      assert.equal(bit(before.ignored, "SIGPIPE"), 1n, "Deno ignores SIGPIPE");
+      assert.equal(bit(before.blocked, "SIGUSR1"), 1n);
+      await Deno.writeTextFile(`${dir}/plain`, "echo hi\n", { mode: 0o644 });
+      assert.equal(replacer.mayExist(`${dir}/plain`), true);
+      assert.equal(replacer.mayExist(`${dir}/absent`), false);
+      replacer.replace(`${dir}/plain`, ["plain"], { PATH: "/usr/bin:/bin" }); // EACCES: returns
+      assert.deepEqual(status(), before);
+      libc.symbols.pthread_sigmask(SIG_UNBLOCK, Deno.UnsafePointer.of(usr1), null);
+    } finally {
+      libc.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
