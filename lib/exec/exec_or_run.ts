@@ -19,6 +19,22 @@ export interface ExecOrRunOptions extends RunChildOptions {
    * {@link libcReplacer}), or `null` for a child (runChild).
    */
   replacer?: Replacer | null;
+  /** Where the command is, when the caller looked it up already ({@link commandPath}). */
+  commandPath?: string;
+}
+
+/**
+ * exec's command as execve takes it: a name with a slash as given, others looked up on the
+ * child's PATH (as Go's LookPath, absolute hits only); undefined when not found.
+ */
+export function commandPath(
+  command: string,
+  path: string | undefined,
+  replacer: Replacer | null | undefined,
+): string | undefined {
+  return command.includes("/")
+    ? command
+    : lookPath(command, path, { mayExist: replacer?.mayExist });
 }
 
 /**
@@ -32,13 +48,9 @@ export async function execOrRunChild(
   options: ExecOrRunOptions,
 ): Promise<number> {
   const replacer = options.replacer === undefined ? libcReplacer() : options.replacer;
-  // A name with a slash is run as given; others are looked up on the child's PATH (as Go's
-  // LookPath, absolute hits only). A miss is left to runChild, which says so.
-  const path = command.includes("/")
-    ? command
-    : lookPath(command, options.env.PATH ?? Deno.env.get("PATH"), {
-      mayExist: replacer?.mayExist,
-    });
+  // A miss is left to runChild, which says so.
+  const path = options.commandPath ??
+    commandPath(command, options.env.PATH ?? Deno.env.get("PATH"), replacer);
   if (replacer && path) {
     try {
       replacer.replace(path, [command, ...args], options.env);

@@ -54,19 +54,24 @@ export async function replay(
   // child's modules (one import: through `deno run main.ts` each builds a module graph of its
   // own) and the C library that replaces this process with the command (opening it and building
   // its call stub costs ~0.7 ms on a 2-core test VM, PBKDF2 ~1.3 ms).
-  const { childEnvironment, execOrRunChild, libcReplacer } = await import(
+  const { childEnvironment, commandPath, execOrRunChild, libcReplacer } = await import(
     "../exec/exec_or_run.ts"
   );
   const run = options.runCommand ?? execOrRunChild;
   const replacer = options.runCommand ? undefined : (libcReplacer() ?? null);
+  // What needs no credentials is done while the item still decrypts, the command's PATH lookup
+  // too (childEnvironment leaves PATH as it is).
+  const parent = runtime.env.toObject();
+  const interactive = runtime.stdinIsTerminal();
+  const path = commandPath(child[0], parent.PATH, replacer);
   const credentials = await served(session, runtime);
   if (!credentials) return undefined;
-  const env = childEnvironment(runtime.env.toObject(), { ...plan, credentials });
   return await run(child[0], child.slice(1), {
-    env,
-    interactive: runtime.stdinIsTerminal(),
+    env: childEnvironment(parent, { ...plan, credentials }),
+    interactive,
     report: (text) => runtime.stderr(`aws-vault: ${text}\n`),
     replacer,
+    ...(path !== undefined ? { commandPath: path } : {}),
   });
 }
 

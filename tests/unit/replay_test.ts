@@ -12,6 +12,7 @@ import { runCli } from "../../lib/cli/mod.ts";
 import { UserError } from "../../lib/errors.ts";
 import { fnv1a64Hex } from "../../lib/encoding.ts";
 import { SILENT_LOGGER } from "../../lib/logger.ts";
+import { lookPath } from "../../lib/process/path_lookup.ts";
 import { replayDir } from "../../lib/replay/record.ts";
 import { replay } from "../../lib/replay/replay.ts";
 import { CredentialStore, SessionStore } from "../../lib/store/mod.ts";
@@ -371,21 +372,29 @@ Deno.test("exec: a run with `--` before the command is replayed with the child's
     assert.equal(ran.code, 0, new TextDecoder().decode(ran.stderr));
     assert.equal((await recordFiles(home)).length, 1);
 
-    const started: { command: string; args: string[]; env: Record<string, string> }[] = [];
+    const started: {
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+      path?: string;
+    }[] = [];
     const rt = testRuntime({
       env: { ...home.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
       home: home.dir,
     });
     const code = await replay(["exec", "p", "--", "printenv", "-0"], rt, SILENT_LOGGER, {
       runCommand: (command, args, options) => {
-        started.push({ command, args, env: options.env });
+        started.push({ command, args, env: options.env, path: options.commandPath });
         return Promise.resolve(5);
       },
     });
     assert.equal(code, 5, "the child's exit code");
     assert.equal(started.length, 1);
-    const [{ command, args, env }] = started;
+    const [{ command, args, env, path }] = started;
     assert.deepEqual([command, args], ["printenv", ["-0"]]);
+    // Looked up on the child's PATH while the session decrypted.
+    assert.equal(path, lookPath("printenv", env.PATH));
+    assert.match(path ?? "", /^\/.*\/printenv$/);
     assert.equal(env.AWS_SECRET_ACCESS_KEY, SECRET);
     assert.equal(env.AWS_SESSION_TOKEN, TOKEN);
     assert.equal(env.AWS_REGION, "eu-west-1");
@@ -446,5 +455,33 @@ Deno.test("a config edited while the run used it is not recorded", async () => {
     assert.equal(await runCli(EXPORT, rt), 0, rt.err.join(""));
     assert.ok(edited);
     assert.deepEqual(await recordFiles(home), []);
+  });
+});
+
+Deno.test("with the passphrase at hand a replay asks no agent: what sits at its socket place is not looked at", async () => {
+  await withHome(async (home) => {
+    const run = `${home.dir}/run`;
+    await Deno.mkdir(run, { mode: 0o700 });
+    const rt = (extra: Record<string, string | undefined> = {}) =>
+      home.runtime({ XDG_RUNTIME_DIR: run, ...extra });
+    await fullRun(rt(), EXPORT);
+    // A plain file where the agent's socket would be: a full run refuses it, with a notice.
+    await Deno.mkdir(`${run}/aws-vault`, { mode: 0o700 });
+    await Deno.chmod(`${run}/aws-vault`, 0o700);
+    await Deno.writeTextFile(`${run}/aws-vault/agent.sock`, "");
+    const again = await replayed(rt(), EXPORT);
+    assert.equal(again.code, 0);
+    assert.equal(again.err, "");
+    const full = rt();
+    assert.equal(await runCli(EXPORT, full), 0, full.err.join(""));
+    assert.match(
+      full.err.join(""),
+      /not using the credential agent: .*agent\.sock: it is not a socket/,
+    );
+    assert.equal(full.out.join(""), again.out);
+    // Without the passphrase the agent is the only way in: the replay looks, and misses quietly.
+    const bare = await replayed(rt({ AWS_VAULT_FILE_PASSPHRASE: undefined }), EXPORT);
+    assert.equal(bare.code, undefined);
+    assert.equal(bare.out + bare.err, "");
   });
 });
