@@ -3,7 +3,7 @@
  * streams and the controlling terminal. main.ts builds the real one; tests build their own with
  * test collaborators, so nothing patches globals.
  */
-import { type Terminal, ttyTerminal } from "./terminal.ts";
+import type { Terminal } from "./terminal.ts";
 
 /** Read access to environment variables. */
 export interface Env {
@@ -69,8 +69,22 @@ export function denoRuntime(): Runtime {
     stderr: (text) => writeAll(Deno.stderr, text),
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
-    terminal: ttyTerminal(),
+    terminal: lazyTtyTerminal(),
     os: Deno.build.os,
+  };
+}
+
+/** The controlling terminal (lib/terminal.ts), loaded at the first prompt: most runs ask nothing. */
+function lazyTtyTerminal(): Terminal {
+  let tty: Promise<Terminal> | undefined;
+  const open = () => tty ??= import("./terminal.ts").then((m) => m.ttyTerminal());
+  return {
+    readLine: async (prompt, options) => await (await open()).readLine(prompt, options),
+    choose: async (prompt, items) => {
+      const terminal = await open();
+      if (!terminal.choose) throw new Error("this terminal has no picker");
+      return await terminal.choose(prompt, items);
+    },
   };
 }
 
