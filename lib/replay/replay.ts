@@ -38,10 +38,10 @@ export async function replay(
 ): Promise<number | undefined> {
   const found = await recordedCall(argv, runtime, log);
   if (!found) return undefined;
-  const { record, child, session } = found;
+  const { record, child } = found;
   const plan = record.plan;
   if (plan.kind !== "exec") {
-    const credentials = await served(session, runtime);
+    const credentials = await served(found, runtime);
     if (!credentials) return undefined;
     runtime.stdout(
       plan.kind === "credential_process"
@@ -64,7 +64,7 @@ export async function replay(
   const parent = runtime.env.toObject();
   const interactive = runtime.stdinIsTerminal();
   const path = commandPath(child[0], parent.PATH, replacer);
-  const credentials = await served(session, runtime);
+  const credentials = await served(found, runtime);
   if (!credentials) return undefined;
   return await run(child[0], child.slice(1), {
     env: childEnvironment(parent, { ...plan, credentials }),
@@ -75,13 +75,26 @@ export async function replay(
   });
 }
 
-/** A session being read: its credentials, or undefined (a miss), and the notices held back. */
-type PendingSession = Promise<{ credentials: Credentials; notices: string[] } | undefined>;
+/**
+ * A session item being read: its credentials (with an expiration), or undefined (a miss), and
+ * the notices held back.
+ */
+type PendingSession = Promise<
+  { credentials: Credentials & { expiration: Date }; notices: string[] } | undefined
+>;
 
-/** The session's credentials once read, its held-back notices told; undefined on a miss. */
-async function served(session: PendingSession, runtime: Runtime): Promise<Credentials | undefined> {
-  const read = await session;
+/**
+ * The session's credentials once read, if it has the life the record asks, its held-back
+ * notices told; undefined on a miss.
+ */
+async function served(
+  found: { record: ReplayRecord; session: PendingSession },
+  runtime: Runtime,
+): Promise<Credentials | undefined> {
+  const read = await found.session;
   if (!read) return undefined;
+  const left = read.credentials.expiration.getTime() - runtime.now().getTime();
+  if (left < found.record.minRemainingMs) return undefined;
   for (const text of read.notices) runtime.stderr(text);
   return read.credentials;
 }
@@ -101,14 +114,21 @@ async function recordedCall(
     const records = callRecords(replayDir(lockDir(runtime)), call);
     if (records.length === 0) return undefined;
     // The newest record's session item is read while the inputs and stamps are checked (the
-    // inputs' digest runs on another thread, and so does the item's key derivation). Reading is
-    // all it does (no prompt, no write, notices held back): a record that does not hold drops it.
-    const newest = sessionOf(records[0], runtime, log);
+    // inputs' digest runs on another thread, and so does the item's key derivation); the records
+    // of one call from other environments (a terminal with the agent, a tool with the
+    // passphrase) mostly name the same item. Reading is all it does (no prompt, no write,
+    // notices held back): a record that does not hold drops it.
+    const newest = records[0];
+    const read = sessionOf(newest.vault.dir, newest.item, runtime, log);
     const record = await matchingRecord(records, call, runtime);
     if (!record || (record.plan.kind === "exec") !== (child.length > 0)) return undefined;
     if (!stampsHold(record)) return undefined;
-    const session = record === records[0] ? newest : sessionOf(record, runtime, log);
-    return { record, child, session };
+    const same = record.vault.dir === newest.vault.dir && record.item === newest.item;
+    return {
+      record,
+      child,
+      session: same ? read : sessionOf(record.vault.dir, record.item, runtime, log),
+    };
   } catch {
     return undefined;
   }
@@ -134,11 +154,13 @@ const NO_TERMINAL: Terminal = {
 };
 
 /**
- * The recorded session item's credentials if it still is a session with the life asked, with
- * the notices its reading held back; undefined for anything else. Never rejects.
+ * The credentials of session item `item` of the file vault in `dir` if it still is a session
+ * (with a token and an expiration), with the notices its reading held back; undefined for
+ * anything else. Never rejects.
  */
 async function sessionOf(
-  record: ReplayRecord,
+  dir: string,
+  item: string,
   runtime: Runtime,
   log: Logger,
 ): PendingSession {
@@ -151,18 +173,12 @@ async function sessionOf(
     const fileCrypto = runtime.env.get(PASSPHRASE_ENV) === undefined
       ? (await import("../agent/file_crypto.ts")).agentFileCrypto(quiet, log)
       : undefined;
-    const keyring = await openFileKeyring(
-      { fileDir: record.vault.dir, fileCrypto },
-      quiet,
-      log,
-    );
-    const item = await keyring.get(record.item);
-    if (item?.description !== SESSION_DESCRIPTION) return undefined;
-    const creds = decodeSessionData(utf8Text(item.data));
+    const keyring = await openFileKeyring({ fileDir: dir, fileCrypto }, quiet, log);
+    const found = await keyring.get(item);
+    if (found?.description !== SESSION_DESCRIPTION) return undefined;
+    const creds = decodeSessionData(utf8Text(found.data));
     if (!creds?.sessionToken || !creds.expiration) return undefined;
-    const left = creds.expiration.getTime() - runtime.now().getTime();
-    if (left < record.minRemainingMs) return undefined;
-    return { credentials: creds, notices };
+    return { credentials: { ...creds, expiration: creds.expiration }, notices };
   } catch {
     return undefined;
   }

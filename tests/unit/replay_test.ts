@@ -485,3 +485,37 @@ Deno.test("with the passphrase at hand a replay asks no agent: what sits at its 
     assert.equal(bare.out + bare.err, "");
   });
 });
+
+Deno.test("records of one call for two vaults: each environment is served from its own vault", async () => {
+  await withHome(async (home) => {
+    // A second vault with another session for p.
+    const other = `${home.dir}/keys2`;
+    const keyring = new FileKeyring(other, {
+      passphrase: PASSPHRASE,
+      terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+    });
+    await new CredentialStore(keyring).set("p", {
+      accessKeyId: "AKIAOTHERVAULT",
+      secretAccessKey: LONG_TERM_SECRET,
+    });
+    await new SessionStore(keyring, () => new Date()).set(
+      { type: "sts.GetSessionToken", profileName: "p", mfaSerial: "" },
+      {
+        accessKeyId: "ASIAOTHERVAULT",
+        secretAccessKey: "session/secret/OTHER",
+        sessionToken: "session-token-OTHER",
+        expiration: new Date(Date.now() + 7 * HOUR),
+      },
+    );
+    const first = await fullRun(home.runtime(), EXPORT);
+    // The newest record names the other vault's item: the replay below reads it ahead, and
+    // then the item of the record that holds.
+    const second = await fullRun(home.runtime({ AWS_VAULT_FILE_DIR: other }), EXPORT);
+    assert.match(second, /ASIAOTHERVAULT/);
+    const again = await replayed(home.runtime(), EXPORT);
+    assert.equal(again.code, 0);
+    assert.equal(again.out, first);
+    const otherAgain = await replayed(home.runtime({ AWS_VAULT_FILE_DIR: other }), EXPORT);
+    assert.equal(otherAgain.out, second);
+  });
+});
