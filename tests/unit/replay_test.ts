@@ -31,6 +31,30 @@ interface Home {
   runtime(extra?: Record<string, string | undefined>, aheadMs?: number): TestRuntime;
 }
 
+/** A file vault in `dir` with p's long-term keys and a GetSessionToken session. */
+async function writeVault(
+  dir: string,
+  s: { keyId: string; sessionKeyId: string; secret: string; token: string; lifeMs: number },
+): Promise<void> {
+  const keyring = new FileKeyring(dir, {
+    passphrase: PASSPHRASE,
+    terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+  });
+  await new CredentialStore(keyring).set("p", {
+    accessKeyId: s.keyId,
+    secretAccessKey: LONG_TERM_SECRET,
+  });
+  await new SessionStore(keyring, () => new Date()).set(
+    { type: "sts.GetSessionToken", profileName: "p", mfaSerial: "" },
+    {
+      accessKeyId: s.sessionKeyId,
+      secretAccessKey: s.secret,
+      sessionToken: s.token,
+      expiration: new Date(Date.now() + s.lifeMs),
+    },
+  );
+}
+
 async function withHome(fn: (home: Home) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "replay-" });
   const env: Record<string, string> = {
@@ -44,23 +68,13 @@ async function withHome(fn: (home: Home) => Promise<void>): Promise<void> {
     `${dir}/config`,
     "[profile p]\nregion = eu-west-1\n\n[profile r]\nsource_profile = p\n",
   );
-  const keyring = new FileKeyring(`${dir}/keys`, {
-    passphrase: PASSPHRASE,
-    terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+  await writeVault(`${dir}/keys`, {
+    keyId: "AKIAREPLAYEXAMPLE",
+    sessionKeyId: "ASIAREPLAYEXAMPLE",
+    secret: SECRET,
+    token: TOKEN,
+    lifeMs: 8 * HOUR,
   });
-  await new CredentialStore(keyring).set("p", {
-    accessKeyId: "AKIAREPLAYEXAMPLE",
-    secretAccessKey: LONG_TERM_SECRET,
-  });
-  await new SessionStore(keyring, () => new Date()).set(
-    { type: "sts.GetSessionToken", profileName: "p", mfaSerial: "" },
-    {
-      accessKeyId: "ASIAREPLAYEXAMPLE",
-      secretAccessKey: SECRET,
-      sessionToken: TOKEN,
-      expiration: new Date(Date.now() + 8 * HOUR),
-    },
-  );
   const runtime = (extra: Record<string, string | undefined> = {}, aheadMs = 0) => {
     const vars: Record<string, string> = { ...env };
     for (const [k, v] of Object.entries(extra)) {
@@ -490,23 +504,13 @@ Deno.test("records of one call for two vaults: each environment is served from i
   await withHome(async (home) => {
     // A second vault with another session for p.
     const other = `${home.dir}/keys2`;
-    const keyring = new FileKeyring(other, {
-      passphrase: PASSPHRASE,
-      terminal: { readLine: () => Promise.reject(new UserError("no terminal")) },
+    await writeVault(other, {
+      keyId: "AKIAOTHERVAULT",
+      sessionKeyId: "ASIAOTHERVAULT",
+      secret: "session/secret/OTHER",
+      token: "session-token-OTHER",
+      lifeMs: 7 * HOUR,
     });
-    await new CredentialStore(keyring).set("p", {
-      accessKeyId: "AKIAOTHERVAULT",
-      secretAccessKey: LONG_TERM_SECRET,
-    });
-    await new SessionStore(keyring, () => new Date()).set(
-      { type: "sts.GetSessionToken", profileName: "p", mfaSerial: "" },
-      {
-        accessKeyId: "ASIAOTHERVAULT",
-        secretAccessKey: "session/secret/OTHER",
-        sessionToken: "session-token-OTHER",
-        expiration: new Date(Date.now() + 7 * HOUR),
-      },
-    );
     const first = await fullRun(home.runtime(), EXPORT);
     // The newest record names the other vault's item: the replay below reads it ahead, and
     // then the item of the record that holds.
