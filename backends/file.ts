@@ -476,7 +476,11 @@ export class FileKeyring implements Keyring {
       }
       // A file whose size is told and small is read at once (an item is a few KB; opening and
       // reading it in parts costs ~0.4 ms more, cold); a pseudo file tells size 0.
-      if (info.size > 0 && info.size <= MAX_ITEM_BYTES) return Deno.readTextFileSync(path);
+      if (info.size > 0 && info.size <= MAX_ITEM_BYTES) {
+        const text = Deno.readTextFileSync(path);
+        if (text.length <= MAX_ITEM_BYTES) return text; // else it grew since the stat
+        throw new KeyringError(`${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`);
+      }
       file = Deno.openSync(path, { read: true });
       const chunks: Uint8Array[] = [];
       let size = 0;
