@@ -79,7 +79,9 @@ function linuxReplacer(arch: typeof Deno.build.arch): Replacer | undefined {
     mayExist: (path) => {
       if (path.includes("\0")) return true; // stat says what it is
       const text = new TextEncoder().encode(`${path}\0`);
-      return call(calls.faccessat, AT_FDCWD, addressOf(text), F_OK) === 0;
+      const found = call(calls.faccessat, AT_FDCWD, addressOf(text), F_OK) === 0;
+      keepAlive(text);
+      return found;
     },
     replace: (file, argv, env) => {
       // Everything that can throw (a NUL in a string) happens before anything is changed.
@@ -103,8 +105,21 @@ function linuxReplacer(arch: typeof Deno.build.arch): Replacer | undefined {
       // kernel is handed back the very structs it filled in).
       call(sigprocmask, LINUX_SIG_SETMASK, addressOf(oldMask), 0, KERNEL_SIGSET_BYTES);
       call(sigaction, SIGPIPE, addressOf(oldAction), 0, KERNEL_SIGSET_BYTES);
+      keepAlive(command, defaultAction, emptyMask, oldAction, oldMask);
     },
   };
+}
+
+/** Where keepAlive puts what it is given. */
+const KEPT: { values?: unknown[] } = {};
+
+/**
+ * Holds these values until here: the calls above take addresses, which keep no buffer alive, and
+ * each call allocates (its BigInt arguments), so a collection could otherwise free a buffer the
+ * kernel is about to read.
+ */
+function keepAlive(...values: unknown[]): void {
+  KEPT.values = values;
 }
 
 function addressOf(buffer: BufferSource): number | bigint {
@@ -129,18 +144,23 @@ function darwinReplacer(): Replacer | undefined {
   return {
     mayExist: (path) => {
       if (path.includes("\0")) return true; // stat says what it is
-      return libc.access(of(new TextEncoder().encode(`${path}\0`)), F_OK) === 0;
+      const text = new TextEncoder().encode(`${path}\0`);
+      const found = libc.access(of(text), F_OK) === 0;
+      keepAlive(text);
+      return found;
     },
     replace: (file, argv, env) => {
       // Everything that can throw (a NUL in a string) happens before anything is changed.
       const command = cCommand(file, argv, env);
       const oldMask = new Uint8Array(SIGSET_BYTES);
       const pipe = libc.signal(SIGPIPE, null);
-      libc.pthread_sigmask(DARWIN_SIG_SETMASK, of(new Uint8Array(SIGSET_BYTES)), of(oldMask));
+      const emptyMask = new Uint8Array(SIGSET_BYTES);
+      libc.pthread_sigmask(DARWIN_SIG_SETMASK, of(emptyMask), of(oldMask));
       libc.execve(of(command.path), of(command.argv), of(command.envp));
       // Still here: execve failed and changed nothing; neither did we, once this is undone.
       libc.pthread_sigmask(DARWIN_SIG_SETMASK, of(oldMask), null);
       libc.signal(SIGPIPE, pipe);
+      keepAlive(command, emptyMask, oldMask);
     },
   };
 }
