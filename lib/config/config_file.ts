@@ -144,6 +144,19 @@ interface ConfigRead {
   stamp?: string;
 }
 
+/** What was read, with the stamp when the file held still (same stamp and size around the read). */
+function configRead(bytes: Uint8Array, before: Deno.FileInfo, after: Deno.FileInfo): ConfigRead {
+  const stamp = configStamp(before);
+  const held = stamp !== undefined && stamp === configStamp(after) && bytes.length === after.size;
+  return { bytes, info: after, ...(held ? { stamp } : {}) };
+}
+
+function tooLarge(path: string): UserError {
+  return new UserError(
+    `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
+  );
+}
+
 /**
  * readConfigBytes with what the section table needs. Synchronous: a handful of calls on the
  * path of every command, which cost microseconds as sync calls and a thread hand-off each as
@@ -161,25 +174,13 @@ function readConfigFile(path: string): ConfigRead | undefined {
         `cannot read config file ${path}: it is not a regular file (a device, FIFO or socket)`,
       );
     }
-    if (info.size > MAX_CONFIG_BYTES) {
-      throw new UserError(
-        `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
-      );
-    }
+    if (info.size > MAX_CONFIG_BYTES) throw tooLarge(path);
     if (info.size > 0) {
       // A file that tells its size (every config does) is read in one call between two stats:
       // 3 calls instead of 7, each cold on a cache hit. (Size 0 may be a pseudo file: below.)
       const bytes = Deno.readFileSync(path);
-      if (bytes.length > MAX_CONFIG_BYTES) {
-        throw new UserError(
-          `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
-        );
-      }
-      const after = Deno.statSync(path);
-      const stamp = configStamp(info);
-      const held = stamp !== undefined && stamp === configStamp(after) &&
-        bytes.length === after.size;
-      return { bytes, info: after, ...(held ? { stamp } : {}) };
+      if (bytes.length > MAX_CONFIG_BYTES) throw tooLarge(path);
+      return configRead(bytes, info, Deno.statSync(path));
     }
     const file = Deno.openSync(path, { read: true });
     try {
@@ -189,11 +190,7 @@ function readConfigFile(path: string): ConfigRead | undefined {
       let total = 0;
       for (;;) {
         if (total === buf.length) {
-          if (total > MAX_CONFIG_BYTES) {
-            throw new UserError(
-              `cannot read config file ${path}: it is larger than ${MAX_CONFIG_BYTES} bytes`,
-            );
-          }
+          if (total > MAX_CONFIG_BYTES) throw tooLarge(path);
           const bigger = new Uint8Array(total * 2);
           bigger.set(buf);
           buf = bigger;
@@ -202,12 +199,7 @@ function readConfigFile(path: string): ConfigRead | undefined {
         if (got === null || got === 0) break;
         total += got;
       }
-      const bytes = buf.subarray(0, total);
-      const after = file.statSync();
-      const stamp = configStamp(before);
-      const held = stamp !== undefined && stamp === configStamp(after) &&
-        total === after.size;
-      return { bytes, info: after, ...(held ? { stamp } : {}) };
+      return configRead(buf.subarray(0, total), before, file.statSync());
     } finally {
       file.close();
     }
