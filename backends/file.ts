@@ -145,7 +145,7 @@ export class FileKeyring implements Keyring {
   async get(key: string): Promise<Item | undefined> {
     await this.#checkDir();
     const path = await this.#pathOf(key);
-    const text = this.#readItemFile(path);
+    const text = readItemFile(this.dir, path);
     if (text === undefined) return undefined;
     return await this.#open(path, text);
   }
@@ -212,7 +212,7 @@ export class FileKeyring implements Keyring {
 
   /** A file that does not decrypt may be the only copy of a key: never replace it. */
   async #keepUndecryptable(path: string): Promise<void> {
-    const existing = this.#readItemFile(path);
+    const existing = readItemFile(this.dir, path);
     if (existing !== undefined) await this.#open(path, existing);
   }
 
@@ -238,7 +238,7 @@ export class FileKeyring implements Keyring {
   async remove(key: string): Promise<boolean> {
     await this.#checkDir();
     const path = await this.#pathOf(key);
-    const text = this.#readItemFile(path);
+    const text = readItemFile(this.dir, path);
     if (text === undefined) return false;
     await this.#open(path, text);
     try {
@@ -452,94 +452,22 @@ export class FileKeyring implements Keyring {
     this.#verified = false;
   }
 
-  /**
-   * The text of an item file, undefined when there is none. Only a regular file is opened (a
-   * FIFO would block) and at most MAX_ITEM_BYTES are read (a pseudo file may never end).
-   */
-  /** {@link #readItemFile}, with undefined for an unreadable file too. */
+  /** {@link readItemFile}, with undefined for an unreadable file too. */
   #readItemFileOrNothing(path: string): string | undefined {
     try {
-      return this.#readItemFile(path);
+      return readItemFile(this.dir, path);
     } catch {
       return undefined;
     }
   }
 
-  #readItemFile(path: string): string | undefined {
-    // Synchronous calls: a cache hit reads one small file, and each asynchronous call costs a
-    // trip to Deno's blocking-thread pool (the first one starts it: ~2 ms).
-    let file: Deno.FsFile | undefined;
-    try {
-      const info = Deno.statSync(path);
-      if (!info.isFile) {
-        throw new KeyringError(`${path} is not a regular file, so not a vault item`);
-      }
-      // A file whose size is told and small is read at once (an item is a few KB; opening and
-      // reading it in parts costs ~0.4 ms more, cold); a pseudo file tells size 0.
-      if (info.size > 0 && info.size <= MAX_ITEM_BYTES) {
-        const text = Deno.readTextFileSync(path);
-        if (text.length <= MAX_ITEM_BYTES) return text; // else it grew since the stat
-        throw new KeyringError(`${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`);
-      }
-      file = Deno.openSync(path, { read: true });
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      const buf = new Uint8Array(64 * 1024);
-      for (;;) {
-        const n = file.readSync(buf);
-        if (n === null) break;
-        size += n;
-        if (size > MAX_ITEM_BYTES) {
-          throw new KeyringError(
-            `${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`,
-          );
-        }
-        chunks.push(buf.slice(0, n));
-      }
-      return new TextDecoder().decode(concatBytes(chunks));
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return undefined;
-      if (err instanceof KeyringError || err instanceof Deno.errors.PermissionDenied) {
-        throw this.#fsError(err);
-      }
-      throw new KeyringError(`cannot read ${path}: ${(err as Error).message}`);
-    } finally {
-      file?.close();
-    }
-  }
-
-  /**
-   * Refuses a vault directory that others may write to or that another user owns: whoever can
-   * write there can replace items or plant files. Checked once per process.
-   */
+  /** Refuses a vault directory that others may write to ({@link vaultDirProblem}); once. */
   #checkDir(): Promise<void> {
     if (Deno.build.os === "windows" || this.#dirChecked) return Promise.resolve();
-    let info: Deno.FileInfo;
-    try {
-      // Synchronous: every command asks, and an asynchronous call costs a thread-pool trip.
-      info = Deno.statSync(this.dir);
-    } catch {
-      return Promise.resolve(); // missing (created 0700 on the first write) or unreadable
-    }
-    const uid = Deno.uid();
-    if (uid !== null && info.uid !== null && info.uid !== uid) {
-      return Promise.reject(
-        new KeyringError(
-          `vault directory ${this.dir} is owned by uid ${info.uid}, not by you (uid ${uid}): refusing it; use your own (chown ${uid} ${this.dir}, or --file-dir)`,
-        ),
-      );
-    }
-    const mode = (info.mode ?? 0) & 0o7777;
-    if (mode & 0o022) {
-      return Promise.reject(
-        new KeyringError(
-          `vault directory ${this.dir} is writable by ${
-            mode & 0o002 ? "everyone" : "its group"
-          } (mode ${mode.toString(8).padStart(4, "0")}): refusing it; run chmod 700 ${this.dir}`,
-        ),
-      );
-    }
-    this.#dirChecked = true;
+    const problem = vaultDirProblem(this.dir);
+    if (problem) return Promise.reject(problem);
+    // Missing (created 0700 on the first write) or unreadable: asked again next time.
+    if (problem === null) this.#dirChecked = true;
     return Promise.resolve();
   }
 
@@ -559,15 +487,99 @@ export class FileKeyring implements Keyring {
   }
 
   #fsError(err: unknown): Error {
-    if (err instanceof UserError || err instanceof KeyringError) return err;
-    if (err instanceof Deno.errors.PermissionDenied) {
-      return new KeyringError(`cannot access vault directory ${this.dir}: permission denied`);
-    }
-    if (err instanceof Deno.errors.NotADirectory || err instanceof Deno.errors.AlreadyExists) {
-      return new KeyringError(`vault directory ${this.dir} is not a directory`);
-    }
-    return new KeyringError(`vault directory ${this.dir}: ${(err as Error).message}`);
+    return vaultFsError(this.dir, err);
   }
+}
+
+/**
+ * The text of an item file in vault `dir`, undefined when there is none. Only a regular file is
+ * opened (a FIFO would block) and at most MAX_ITEM_BYTES are read (a pseudo file may never end).
+ * (Module functions, not methods, on the read path: the bundle compiles them with their module,
+ * so the code cache holds them; a method is compiled at its first call in every run.)
+ */
+function readItemFile(dir: string, path: string): string | undefined {
+  // Synchronous calls: a cache hit reads one small file, and each asynchronous call costs a
+  // trip to Deno's blocking-thread pool (the first one starts it: ~2 ms).
+  let file: Deno.FsFile | undefined;
+  try {
+    const info = Deno.statSync(path);
+    if (!info.isFile) {
+      throw new KeyringError(`${path} is not a regular file, so not a vault item`);
+    }
+    // A file whose size is told and small is read at once (an item is a few KB; opening and
+    // reading it in parts costs ~0.4 ms more, cold); a pseudo file tells size 0.
+    if (info.size > 0 && info.size <= MAX_ITEM_BYTES) {
+      const text = Deno.readTextFileSync(path);
+      if (text.length <= MAX_ITEM_BYTES) return text; // else it grew since the stat
+      throw new KeyringError(`${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`);
+    }
+    file = Deno.openSync(path, { read: true });
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = file.readSync(buf);
+      if (n === null) break;
+      size += n;
+      if (size > MAX_ITEM_BYTES) {
+        throw new KeyringError(
+          `${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`,
+        );
+      }
+      chunks.push(buf.slice(0, n));
+    }
+    return new TextDecoder().decode(concatBytes(chunks));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (err instanceof KeyringError || err instanceof Deno.errors.PermissionDenied) {
+      throw vaultFsError(dir, err);
+    }
+    throw new KeyringError(`cannot read ${path}: ${(err as Error).message}`);
+  } finally {
+    file?.close();
+  }
+}
+
+/**
+ * Whether vault directory `dir` may be used: a KeyringError when another user owns it or others
+ * may write to it (whoever can write there can replace items or plant files), null when it is
+ * ours, undefined when it cannot be looked at (missing or unreadable).
+ */
+function vaultDirProblem(dir: string): KeyringError | null | undefined {
+  let info: Deno.FileInfo;
+  try {
+    // Synchronous: every command asks, and an asynchronous call costs a thread-pool trip.
+    info = Deno.statSync(dir);
+  } catch {
+    return undefined;
+  }
+  const uid = Deno.uid();
+  if (uid !== null && info.uid !== null && info.uid !== uid) {
+    return new KeyringError(
+      `vault directory ${dir} is owned by uid ${info.uid}, not by you (uid ${uid}): refusing it; use your own (chown ${uid} ${dir}, or --file-dir)`,
+    );
+  }
+  const mode = (info.mode ?? 0) & 0o7777;
+  if (mode & 0o022) {
+    return new KeyringError(
+      `vault directory ${dir} is writable by ${mode & 0o002 ? "everyone" : "its group"} (mode ${
+        mode.toString(8).padStart(4, "0")
+      }): refusing it; run chmod 700 ${dir}`,
+    );
+  }
+  return null;
+}
+
+/** A file-system error about vault `dir` as one line. */
+function vaultFsError(dir: string, err: unknown): Error {
+  if (err instanceof UserError || err instanceof KeyringError) return err;
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new KeyringError(`cannot access vault directory ${dir}: permission denied`);
+  }
+  if (err instanceof Deno.errors.NotADirectory || err instanceof Deno.errors.AlreadyExists) {
+    return new KeyringError(`vault directory ${dir} is not a directory`);
+  }
+  return new KeyringError(`vault directory ${dir}: ${(err as Error).message}`);
 }
 
 /**
