@@ -511,7 +511,7 @@ function readItemFile(dir: string, path: string): string | undefined {
     if (info.size > 0 && info.size <= MAX_ITEM_BYTES) {
       const text = Deno.readTextFileSync(path);
       if (text.length <= MAX_ITEM_BYTES) return text; // else it grew since the stat
-      throw new KeyringError(`${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`);
+      throw tooLargeItem(path);
     }
     file = Deno.openSync(path, { read: true });
     const chunks: Uint8Array[] = [];
@@ -522,9 +522,7 @@ function readItemFile(dir: string, path: string): string | undefined {
       if (n === null) break;
       size += n;
       if (size > MAX_ITEM_BYTES) {
-        throw new KeyringError(
-          `${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`,
-        );
+        throw tooLargeItem(path);
       }
       chunks.push(buf.slice(0, n));
     }
@@ -538,6 +536,10 @@ function readItemFile(dir: string, path: string): string | undefined {
   } finally {
     file?.close();
   }
+}
+
+function tooLargeItem(path: string): KeyringError {
+  return new KeyringError(`${path} is larger than ${MAX_ITEM_BYTES} bytes: not a vault item`);
 }
 
 /**

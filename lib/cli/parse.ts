@@ -116,7 +116,7 @@ export function findSubcommand<Ctx>(
 
 // The parser is plain functions over its state, not a class: the bundle compiles module-level
 // functions with their module, so Deno's code cache holds them, where a class's methods are
-// compiled at their first call in every run (~0.5 ms of `list --profiles`).
+// compiled at their first call in every run (a first parse: 0.71 ms as a class, 0.43 as these).
 
 /** Where parsing is. */
 interface ParseState<Ctx> {
