@@ -5,7 +5,7 @@
  */
 import { NotImplementedError, UsageError } from "../errors.ts";
 import { DebugLogger } from "../logger.ts";
-import { type RunWatch, watchRun } from "../replay/watch.ts";
+import type { RunWatch } from "../replay/watch.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
 import type { CommandContext, GlobalFlags } from "./global.ts";
@@ -20,18 +20,21 @@ export { VERSION };
  */
 export async function runCli(
   argv: string[],
-  given: Runtime,
-  log: DebugLogger = new DebugLogger(given.stderr),
+  runtime: Runtime,
+  log: DebugLogger = new DebugLogger(runtime.stderr),
 ): Promise<number> {
-  // What the run reads and says, for a replay record of export and exec (lib/replay).
-  const { runtime, watch } = watchRun(argv, given);
   const completing = completionRequest(argv);
   if (completing) {
     const { completeWords } = await import("./completion.ts");
     runtime.stdout(await completeWords(completing, runtime));
     return 0;
   }
-  const env = (name: string) => runtime.env.get(name);
+  // The variables the command line reads: a replay record depends on them too.
+  const read = new Set<string>();
+  const env = (name: string) => {
+    read.add(name);
+    return runtime.env.get(name);
+  };
   const { parsed, error } = parsePartial(ROOT, argv, env);
   const builtin = (spec: (typeof BUILTIN_FLAGS)[keyof typeof BUILTIN_FLAGS]) =>
     parsed.given.has(spec) && parsed.values.get(spec) === true;
@@ -70,7 +73,12 @@ export async function runCli(
     throw error;
   }
   const cmd = commandOf(parsed);
-  const ctx = context(optionsOf(parsed, GLOBAL_FLAGS), runtime, log, watch);
+  // Only a command that records (export, exec) is watched, from here on through a runtime that
+  // notes what it reads and says; the others do not load the watch (lib/replay/watch.ts).
+  const watched = cmd.records
+    ? (await import("../replay/watch.ts")).watchRun(argv, runtime, { read })
+    : { runtime, watch: undefined };
+  const ctx = context(optionsOf(parsed, GLOBAL_FLAGS), watched.runtime, log, watched.watch);
   refuseNotBuilt(parsed, ctx.log);
   if (!cmd.run) throw new UsageError(`'${cmd.name}' cannot be run`);
   return await cmd.run(ctx, {
@@ -112,7 +120,7 @@ function context(
   options: GlobalFlags,
   runtime: Runtime,
   log: DebugLogger,
-  watch: RunWatch,
+  watch: RunWatch | undefined,
 ): CommandContext {
   if (options.debug) log.enable();
   let services: Promise<Services> | undefined;
@@ -124,7 +132,7 @@ function context(
       m.buildServices(runtime, {
         ...options,
         fileCrypto: agent.agentFileCrypto(runtime, log),
-        onSessionUse: (use) => watch.uses.push(use),
+        onSessionUse: (use) => watch?.uses.push(use),
       }, log)
     );
   return {

@@ -84,6 +84,8 @@ export interface CommandSpec<Ctx, F extends FlagSet = FlagSet, A extends ArgSet 
   readonly hidden?: boolean;
   /** Not landed yet: help says so; running it is an error (exit 1). */
   readonly notBuilt?: boolean;
+  /** Its runs may leave a replay record (lib/replay): what they read and say is watched. */
+  readonly records?: boolean;
   readonly flags: F;
   readonly args: A;
   readonly subcommands?: readonly CommandSpec<Ctx>[];

@@ -290,6 +290,7 @@ export const PROFILE = command({
 export const EXEC = command({
   name: "exec",
   help: "Execute a command with AWS credentials.",
+  records: true,
   flags: {
     ...CREDENTIAL_FLAGS,
     json: flag.bool(
@@ -328,6 +329,7 @@ export const EXEC = command({
 export const EXPORT = command({
   name: "export",
   help: "Export AWS credentials.",
+  records: true,
   flags: {
     ...CREDENTIAL_FLAGS,
     format: flag.choiceWithDefault(

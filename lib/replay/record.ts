@@ -18,7 +18,12 @@ import { PRIVATE_VARIABLES } from "../process/env.ts";
 import type { Runtime } from "../runtime.ts";
 import { EXPORT_FORMATS, type ExportFormat } from "../exec/names.ts";
 import { VERSION } from "../version.ts";
-import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./names.ts";
+
+/** Pseudo-variables for what the runtime says of the terminal, recorded like variables. */
+export const STDIN_TTY = "#stdin-is-terminal";
+export const STDOUT_TTY = "#stdout-is-terminal";
+/** The home directory the runtime reports (HOME, or USERPROFILE on Windows). */
+export const HOME_DIR = "#home-directory";
 
 /** The `format` field of every record (its version is in it). */
 export const RECORD_FORMAT = "aws-vault replay record 1";

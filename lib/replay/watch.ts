@@ -6,13 +6,13 @@
  */
 import type { Runtime } from "../runtime.ts";
 import type { SessionUse } from "../store/sessions.ts";
-import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./names.ts";
+import { HOME_DIR, STDIN_TTY, STDOUT_TTY } from "./record.ts";
 
 /** What one run did that a replay record depends on. */
 export interface RunWatch {
   /** The command line. */
   readonly argv: readonly string[];
-  /** Variables read by name, and the terminal pseudo-variables (lib/replay/names.ts). */
+  /** Variables read by name, and the terminal pseudo-variables (lib/replay/record.ts). */
   readonly names: Set<string>;
   /** Whether the run wrote to stderr or used the terminal (a notice, a prompt, a picker). */
   spoke: boolean;
@@ -20,12 +20,24 @@ export interface RunWatch {
   readonly uses: SessionUse[];
 }
 
+/** Options for watchRun. */
+export interface WatchOptions {
+  /** Variables read already (parsing the command line). */
+  read?: Iterable<string>;
+}
+
 /** The runtime to run with, and the watch of what the run does with it. */
 export function watchRun(
   argv: readonly string[],
   runtime: Runtime,
+  options: WatchOptions = {},
 ): { runtime: Runtime; watch: RunWatch } {
-  const watch: RunWatch = { argv: [...argv], names: new Set(), spoke: false, uses: [] };
+  const watch: RunWatch = {
+    argv: [...argv],
+    names: new Set(options.read),
+    spoke: false,
+    uses: [],
+  };
   const { env, terminal } = runtime;
   const spoke = () => {
     watch.spoke = true;

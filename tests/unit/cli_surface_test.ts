@@ -158,3 +158,13 @@ Deno.test("exec: everything from the command on goes to the child verbatim", () 
     );
   }
 });
+
+Deno.test("only export and exec are watched for replay records", () => {
+  const recording: string[] = [];
+  const walk = (cmd: { name: string; records?: boolean; subcommands?: readonly unknown[] }) => {
+    if (cmd.records) recording.push(cmd.name);
+    for (const sub of cmd.subcommands ?? []) walk(sub as typeof cmd);
+  };
+  walk(ROOT);
+  assert.deepEqual(recording.sort(), ["exec", "export"]);
+});

@@ -157,6 +157,11 @@ Deno.test("any change to what the decision read means a full run", async () => {
     const misses: [string, () => Promise<TestRuntime>][] = [
       ["a variable read changed", () => Promise.resolve(home.runtime({ AWS_REGION: "us-west-2" }))],
       ["a variable read got set", () => Promise.resolve(home.runtime({ AWS_MIN_TTL: "2h" }))],
+      // Read only by the command line's parser (a flag's variable), before the run is watched.
+      [
+        "a flag's variable got set",
+        () => Promise.resolve(home.runtime({ AWS_VAULT_KEYCHAIN_NAME: "other" })),
+      ],
       [
         "a wrong passphrase",
         () => Promise.resolve(home.runtime({ AWS_VAULT_FILE_PASSPHRASE: "x" })),
