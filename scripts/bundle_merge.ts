@@ -38,8 +38,8 @@ export const HOT_PATHS: readonly HotPath[] = [
   // (median and first quartile of 50 runs, 2-core VM).
   // (The agent's file crypto too, which replay imports only without a passphrase.)
   { chunk: "main", entries: ["main.ts", "lib/replay/replay.ts", "lib/agent/file_crypto.ts"] },
-  // What exec adds: the child's environment and the process replacing this one.
-  { chunk: "exec", entries: ["lib/exec/child_env.ts", "lib/exec/exec_or_run.ts"] },
+  // What exec adds: the process replacing this one.
+  { chunk: "exec", entries: ["lib/exec/exec_or_run.ts"] },
   // The command line, with list (the one command that needs nothing else for --profiles).
   { chunk: "cli", entries: ["lib/cli/mod.ts", "lib/cli/list.ts"] },
   // Opening the vault: the services, the file backend, export and exec in full.

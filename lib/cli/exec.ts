@@ -3,8 +3,7 @@
  * environment or, with --ecs-server / --ec2-server, from a local credential server
  * (exec_server.ts).
  */
-import { childEnvironment } from "../exec/child_env.ts";
-import { credentialProcessJson } from "../exec/export_format.ts";
+import { childEnvironment, credentialProcessJson } from "../exec/credential_env.ts";
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
 import { execOrRunChild } from "../exec/exec_or_run.ts";
 import { recordReplay } from "../replay/recorder.ts";

@@ -4,7 +4,7 @@
  * exit code through (reference 3.6 to 3.8; we refresh ahead instead of on demand).
  */
 import { UsageError, UserError } from "../errors.ts";
-import { childEnvironment } from "../exec/child_env.ts";
+import { childEnvironment } from "../exec/credential_env.ts";
 import { runProgram, withoutPrivateVariables } from "../process/mod.ts";
 
 import { runChild } from "../exec/run_child.ts";

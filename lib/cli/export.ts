@@ -1,6 +1,6 @@
 /** `aws-vault export`: prints a profile's credentials in a format other tools read. */
 import { HANDOUT_MIN_REMAINING_MS, profileArgument, refuseNested } from "../exec/guard.ts";
-import { formatExport } from "../exec/export_format.ts";
+import { formatExport } from "../exec/credential_env.ts";
 import { credentialsFromServer, SERVER_URL_VARIABLE } from "../server/client.ts";
 import { recordReplay } from "../replay/recorder.ts";
 import { credentialsForProfile } from "../vault/for_profile.ts";

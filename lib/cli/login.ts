@@ -14,7 +14,7 @@ import {
 import { parseDuration } from "../duration.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { resolveProfile } from "../config/mod.ts";
-import { REMOVED_VARIABLES } from "../exec/child_env.ts";
+import { REMOVED_VARIABLES } from "../exec/credential_env.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import type { Env } from "../runtime.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";

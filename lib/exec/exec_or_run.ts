@@ -7,9 +7,8 @@ import { lookPath } from "../process/path_lookup.ts";
 import { libcReplacer, type Replacer } from "./execve.ts";
 import type { RunChildOptions } from "./run_child.ts";
 
-// Also from here, for a caller that opens the replacer ahead of execOrRunChild and makes the
-// child's environment (replay): one import instead of three.
-export { childEnvironment } from "./child_env.ts";
+// Also from here, for a caller that opens the replacer ahead of execOrRunChild (replay): one
+// import instead of two.
 export { libcReplacer };
 
 /** Options for execOrRunChild. */

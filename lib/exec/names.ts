@@ -1,5 +1,5 @@
 /**
- * The names of `export`'s formats, apart from the formatter (lib/exec/export_format.ts): the
+ * The names of `export`'s formats, apart from the formatter (lib/exec/credential_env.ts): the
  * command table lists them on every start, the formatter loads only when credentials are
  * printed.
  */

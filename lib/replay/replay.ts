@@ -12,7 +12,7 @@
  */
 import { openFileKeyring, PASSPHRASE_ENV } from "../../backends/file.ts";
 import type { Credentials } from "../credentials.ts";
-import { credentialProcessJson, formatExport } from "../exec/export_format.ts";
+import { childEnvironment, credentialProcessJson, formatExport } from "../exec/credential_env.ts";
 import { lockDir } from "../fs/lock_dir.ts";
 import { fileStamp } from "../fs/stamp.ts";
 import { utf8Text } from "../encoding.ts";
@@ -53,8 +53,8 @@ export async function replay(
   // While the session item decrypts (its key derivation, PBKDF2, runs on another thread): the
   // child's modules (one import: through `deno run main.ts` each builds a module graph of its
   // own) and the C library that replaces this process with the command (opening it and building
-  // its call stub costs ~0.7 ms on a 2-core test VM, PBKDF2 ~1.3 ms).
-  const { childEnvironment, commandPath, execOrRunChild, libcReplacer } = await import(
+  // its call stub costs ~0.7-1 ms on a 2-core test VM, PBKDF2 1.3-2.2 ms).
+  const { commandPath, execOrRunChild, libcReplacer } = await import(
     "../exec/exec_or_run.ts"
   );
   const run = options.runCommand ?? execOrRunChild;

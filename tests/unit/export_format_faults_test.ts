@@ -3,7 +3,7 @@
  * real shells (dash, bash, fish) verbatim, and never running anything; hostile regions refused.
  */
 import assert from "node:assert/strict";
-import { formatExport } from "../../lib/exec/export_format.ts";
+import { formatExport } from "../../lib/exec/credential_env.ts";
 import type { ExportFormat } from "../../lib/exec/names.ts";
 import { resolveProfile } from "../../lib/config/resolve.ts";
 import { parseConfig } from "../../lib/config/config_file.ts";

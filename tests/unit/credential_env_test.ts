@@ -1,7 +1,10 @@
 /** The child environment of `exec` and the formats of `export`. */
 import assert from "node:assert/strict";
-import { childEnvironment } from "../../lib/exec/child_env.ts";
-import { credentialProcessJson, formatExport } from "../../lib/exec/export_format.ts";
+import {
+  childEnvironment,
+  credentialProcessJson,
+  formatExport,
+} from "../../lib/exec/credential_env.ts";
 
 const SESSION = {
   accessKeyId: "ASIAEXAMPLE",

@@ -1,8 +1,70 @@
-/** The output formats of `export` (reference 3.4, 3.5) plus fish and powershell. */
+/**
+ * Credentials as environment variables: the environment of a command run by `exec` (reference
+ * 3.1) and the output formats of `export` (reference 3.4, 3.5, plus fish and powershell), which
+ * print the same variables.
+ */
 import type { Credentials } from "../credentials.ts";
-import { rfc3339 } from "../rfc3339.ts";
 import { UserError } from "../errors.ts";
+import { withoutPrivateVariables } from "../process/env.ts";
+import { rfc3339 } from "../rfc3339.ts";
 import type { ExportFormat } from "./names.ts";
+
+/** Variables that would give the child other credentials or another profile; always removed. */
+export const REMOVED_VARIABLES = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_CREDENTIAL_FILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_PROFILE",
+  "AWS_SDK_LOAD_CONFIG",
+] as const;
+
+/** The credential variables, in the order `export` prints them. */
+function credentialVariables(c: Credentials): [string, string][] {
+  const vars: [string, string][] = [
+    ["AWS_ACCESS_KEY_ID", c.accessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", c.secretAccessKey],
+  ];
+  if (c.sessionToken) vars.push(["AWS_SESSION_TOKEN", c.sessionToken]);
+  if (c.expiration) vars.push(["AWS_CREDENTIAL_EXPIRATION", rfc3339(c.expiration)]);
+  return vars;
+}
+
+/** The region variables (the SDKs read one or the other). */
+function regionVariables(region: string | undefined): [string, string][] {
+  return region ? [["AWS_REGION", region], ["AWS_DEFAULT_REGION", region]] : [];
+}
+
+/** What goes into the child's environment. */
+export interface ChildEnvOptions {
+  profileName: string;
+  region?: string;
+  endpointUrl?: string;
+  /** Credentials as variables (the default mode). */
+  credentials?: Credentials;
+  /** `--profile-env`: set `AWS_PROFILE` instead of credential variables. */
+  profileEnv?: boolean;
+}
+
+/** The child's environment, from ours. */
+export function childEnvironment(
+  parent: Record<string, string>,
+  options: ChildEnvOptions,
+): Record<string, string> {
+  const env = withoutPrivateVariables(parent);
+  for (const name of REMOVED_VARIABLES) delete env[name];
+  env.AWS_VAULT = options.profileName;
+  for (const [k, v] of regionVariables(options.region)) env[k] = v;
+  if (options.endpointUrl) env.AWS_ENDPOINT_URL = options.endpointUrl;
+  if (options.profileEnv) {
+    env.AWS_PROFILE = options.profileName;
+  } else if (options.credentials) {
+    for (const [k, v] of credentialVariables(options.credentials)) env[k] = v;
+  }
+  return env;
+}
 
 /** Credentials as the JSON `credential_process` expects (two-space indent, newline). */
 export function credentialProcessJson(c: Credentials): string {
@@ -41,15 +103,7 @@ export function formatExport(
     add("region", context.region);
     return `${lines.join("\n")}\n`;
   }
-  const vars: [string, string][] = [
-    ["AWS_ACCESS_KEY_ID", c.accessKeyId],
-    ["AWS_SECRET_ACCESS_KEY", c.secretAccessKey],
-  ];
-  if (c.sessionToken) vars.push(["AWS_SESSION_TOKEN", c.sessionToken]);
-  if (c.expiration) vars.push(["AWS_CREDENTIAL_EXPIRATION", rfc3339(c.expiration)]);
-  if (context.region) {
-    vars.push(["AWS_REGION", context.region], ["AWS_DEFAULT_REGION", context.region]);
-  }
+  const vars = [...credentialVariables(c), ...regionVariables(context.region)];
   const line = {
     env: (k: string, v: string) => `${k}=${posixQuoted(v)}`,
     "export-env": (k: string, v: string) => `export ${k}=${posixQuoted(v)}`,
