@@ -42,11 +42,13 @@ export const HOT_PATHS: readonly HotPath[] = [
   { chunk: "exec", entries: ["lib/exec/exec_or_run.ts"] },
   // The command line, with list (the one command that needs nothing else for --profiles).
   { chunk: "cli", entries: ["lib/cli/mod.ts", "lib/cli/list.ts"] },
-  // Opening the vault: the services, the file backend, export and exec in full.
+  // Opening the vault: the services, the config's section tables, the file backend, export and
+  // exec in full.
   {
     chunk: "vault",
     entries: [
       "lib/vault/services.ts",
+      "lib/config/section_table.ts",
       "lib/agent/file_crypto.ts",
       "backends/mod.ts",
       "backends/file.ts",

@@ -7,17 +7,15 @@ import { utf8Text } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { expandHome, type Runtime } from "../runtime.ts";
-import { lockDir } from "../fs/lock_dir.ts";
 import { type IniSection, parseIni } from "./ini.ts";
-import { isQuiet } from "../fs/stamp.ts";
-import {
-  configStamp,
-  openSectionTable,
-  readSectionBytes,
-  type SectionRange,
-  sectionTablePath,
-  writeSectionTable,
-} from "./section_table.ts";
+import { isQuiet, regularFileStamp } from "../fs/stamp.ts";
+import type { SectionRange } from "./section_table.ts";
+
+/** What configFromTable uses of the section tables' module (loaded only where tables are used). */
+type SectionTables = Pick<
+  typeof import("./section_table.ts"),
+  "openSectionTable" | "readSectionBytes"
+>;
 
 /** A loaded config file. */
 export interface ConfigFile {
@@ -86,8 +84,10 @@ export async function loadConfig(
     ? { onIgnoredSection: (name) => log.debug(`${path}: ignoring unrecognised section [${name}]`) }
     : {};
   if (options.whole) return parseConfig(readConfigText(path, log), path, parseOptions);
-  const tablePath = log.debugEnabled ? undefined : sectionTablePath(lockDir(runtime), path);
-  const tabled = tablePath && configFromTable(path, tablePath);
+  // Only here, not for a whole parse (list, completion): their start loads none of it.
+  const tables = await import("./section_table.ts");
+  const tablePath = log.debugEnabled ? undefined : tables.sectionTablePath(runtime, path);
+  const tabled = tablePath && configFromTable(path, tablePath, tables);
   if (tabled) return tabled;
 
   const read = readConfigFile(path);
@@ -98,7 +98,7 @@ export async function loadConfig(
     const body = text.replace(/^\uFEFF/, "");
     // ASCII only: there byte and character offsets agree.
     if (read.bytes.length === body.length && body.indexOf("\uFFFD") < 0) {
-      await writeSectionTable(
+      await tables.writeSectionTable(
         tablePath,
         { path, stamp: read.stamp },
         sectionRanges(body),
@@ -146,8 +146,9 @@ interface ConfigRead {
 
 /** What was read, with the stamp when the file held still (same stamp and size around the read). */
 function configRead(bytes: Uint8Array, before: Deno.FileInfo, after: Deno.FileInfo): ConfigRead {
-  const stamp = configStamp(before);
-  const held = stamp !== undefined && stamp === configStamp(after) && bytes.length === after.size;
+  const stamp = regularFileStamp(before);
+  const held = stamp !== undefined && stamp === regularFileStamp(after) &&
+    bytes.length === after.size;
   return { bytes, info: after, ...(held ? { stamp } : {}) };
 }
 
@@ -479,16 +480,20 @@ const NEXT_HEADER = /^[ \t]*\[/;
  * section of a range is parsed, as a range holds one),
  * and the file's stamp is checked again after every read. When any check fails, or for every
  * profile name, the file is read whole and answers from then on come from it. `tablePath`:
- * sectionTablePath.
+ * sectionTablePath; `tables`: lib/config/section_table.ts.
  */
-export function configFromTable(path: string, tablePath: string): ConfigFile | undefined {
+export function configFromTable(
+  path: string,
+  tablePath: string,
+  tables: SectionTables,
+): ConfigFile | undefined {
   let stamp: string | undefined;
   try {
-    stamp = configStamp(Deno.statSync(path));
+    stamp = regularFileStamp(Deno.statSync(path));
   } catch {
     return undefined;
   }
-  const table = stamp === undefined ? undefined : openSectionTable(tablePath, path, stamp);
+  const table = stamp === undefined ? undefined : tables.openSectionTable(tablePath, path, stamp);
   if (!table || stamp === undefined) return undefined;
   let whole: SectionSource | undefined;
   const fallback = () => whole ??= indexedSource(path);
@@ -499,7 +504,7 @@ export function configFromTable(path: string, tablePath: string): ConfigFile | u
     if (ranges === undefined) return undefined;
     const out: SectionText[] = [];
     for (const range of ranges) {
-      const read = readSectionBytes(path, stamp, range);
+      const read = tables.readSectionBytes(path, stamp, range);
       if (!read || (read.before !== undefined && read.before !== 0x0a)) return undefined;
       const text = new TextDecoder().decode(read.bytes);
       const first = LEADING_HEADER.exec(text);

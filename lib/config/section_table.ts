@@ -13,21 +13,18 @@
  */
 import { fnv1a64Hex } from "../encoding.ts";
 import { openBucketFile, readRange, writeBucketFile } from "../fs/bucket_file.ts";
-import { fileStamp } from "../fs/stamp.ts";
+import { lockDir } from "../fs/lock_dir.ts";
+import { regularFileStamp } from "../fs/stamp.ts";
+import type { Runtime } from "../runtime.ts";
 
 const FORMAT = "aws-vault config sections";
 const VERSION = 1;
 /** One occurrence of a section: byte offsets `[start, end)` and the line of its header. */
 export type SectionRange = [start: number, end: number, line: number];
 
-/** The stamp of a config file (lib/fs/stamp.ts); undefined for anything but a regular file. */
-export function configStamp(info: Deno.FileInfo): string | undefined {
-  return info.isFile ? fileStamp(info) : undefined;
-}
-
-/** The table file of the config at `configPath`, in `dir` (the lock directory). */
-export function sectionTablePath(dir: string, configPath: string): string {
-  return `${dir}/config-sections-${fnv1a64Hex(configPath)}`;
+/** The table file of the config at `configPath`, in the lock directory (lib/fs/lock_dir.ts). */
+export function sectionTablePath(runtime: Runtime, configPath: string): string {
+  return `${lockDir(runtime)}/config-sections-${fnv1a64Hex(configPath)}`;
 }
 
 /** A table that holds for the config's current stamp. */
@@ -144,7 +141,7 @@ export function readSectionBytes(
   const from = start === 0 ? 0 : start - 1;
   try {
     const { bytes, info } = readRange(configPath, from, end - from + LOOK_AHEAD);
-    if (configStamp(info) !== stamp || bytes.length < end - from) return undefined;
+    if (regularFileStamp(info) !== stamp || bytes.length < end - from) return undefined;
     return {
       before: start === 0 ? undefined : bytes[0],
       bytes: bytes.subarray(start - from, end - from),

@@ -21,6 +21,11 @@ export function fileStamp(info: Deno.FileInfo): string | undefined {
   return `${dev}:${ino}:${size}:${mtime.getTime()}:${ctime.getTime()}`;
 }
 
+/** The stamp of a regular file's stat; undefined for anything else (a FIFO, a directory). */
+export function regularFileStamp(info: Deno.FileInfo): string | undefined {
+  return info.isFile ? fileStamp(info) : undefined;
+}
+
 /**
  * Whether a file with this stat was left alone for QUIET_MS before `now` (false for a change
  * time after `now`: a clock behind the file system's).

@@ -7,8 +7,7 @@
  */
 import type { Credentials } from "../credentials.ts";
 import { lockDir } from "../fs/lock_dir.ts";
-import { isQuiet } from "../fs/stamp.ts";
-import { configStamp } from "../config/section_table.ts";
+import { isQuiet, regularFileStamp } from "../fs/stamp.ts";
 import type { Logger } from "../logger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
@@ -97,7 +96,7 @@ async function recordOf(
   let stamp: string | null;
   try {
     const info = Deno.statSync(config.path);
-    const s = configStamp(info);
+    const s = regularFileStamp(info);
     if (!s || !isQuiet(info, runtime.now())) return "the config changed within 2.5 s";
     stamp = s;
   } catch (err) {

@@ -14,7 +14,7 @@ import { openFileKeyring, PASSPHRASE_ENV } from "../../backends/file.ts";
 import type { Credentials } from "../credentials.ts";
 import { childEnvironment, credentialProcessJson, formatExport } from "../exec/credential_env.ts";
 import { lockDir } from "../fs/lock_dir.ts";
-import { fileStamp } from "../fs/stamp.ts";
+import { fileStamp, regularFileStamp } from "../fs/stamp.ts";
 import { utf8Text } from "../encoding.ts";
 import type { ExecOrRunOptions } from "../exec/exec_or_run.ts";
 import type { Logger } from "../logger.ts";
@@ -137,8 +137,7 @@ async function recordedCall(
 function stampsHold(record: ReplayRecord): boolean {
   let config: string | null | undefined;
   try {
-    const info = Deno.statSync(record.config.path);
-    config = info.isFile ? fileStamp(info) : undefined;
+    config = regularFileStamp(Deno.statSync(record.config.path));
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) return false;
     config = null;

@@ -15,10 +15,10 @@ import {
   resolveProfile,
 } from "../../lib/config/mod.ts";
 import { configFromTable } from "../../lib/config/config_file.ts";
-import { sectionTablePath } from "../../lib/config/section_table.ts";
+import * as tables from "../../lib/config/section_table.ts";
+const { sectionTablePath } = tables;
 import { QUIET_MS } from "../../lib/fs/stamp.ts";
 import { UserError } from "../../lib/errors.ts";
-import { lockDir } from "../../lib/fs/lock_dir.ts";
 import { DebugLogger } from "../../lib/logger.ts";
 import { envFromObject } from "../../lib/runtime.ts";
 import { type TestRuntime, testRuntime } from "../support/runtime.ts";
@@ -117,7 +117,7 @@ async function withFixture(fn: (f: Fixture) => Promise<void>): Promise<void> {
     const path = `${dir}/config`;
     const rt = testRuntime({ home: `${dir}/home`, env: { AWS_CONFIG_FILE: path } });
     rt.setNow(new Date());
-    await fn({ dir, path, rt, table: sectionTablePath(lockDir(rt), path) });
+    await fn({ dir, path, rt, table: sectionTablePath(rt, path) });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -151,7 +151,7 @@ Deno.test("a plain config is tabled once quiet; answers from the table are the f
       for (const value of [ROLE, "eu-west-1", "corp.awsapps.com", "100000000007"]) {
         assert.ok(!table.includes(value), value);
       }
-      const tabled = configFromTable(f.path, f.table);
+      const tabled = configFromTable(f.path, f.table, tables);
       assert.ok(tabled, `a table holds (${JSON.stringify(eol)})`);
       const full = parseConfig(text, f.path);
       assert.deepStrictEqual(answers(tabled), answers(full));
@@ -207,11 +207,11 @@ Deno.test("a table is never trusted after the config changes, however it changed
       const path = paths[i];
       const rt = testRuntime({ home: `${f.dir}/home`, env: { AWS_CONFIG_FILE: path } });
       rt.setNow(new Date());
-      const table = sectionTablePath(lockDir(rt), path);
+      const table = sectionTablePath(rt, path);
       await loadConfig(rt);
-      assert.ok(configFromTable(path, table), `${what}: tabled first`);
+      assert.ok(configFromTable(path, table, tables), `${what}: tabled first`);
       const now = await change(path);
-      assert.equal(configFromTable(path, table), undefined, `${what}: table trusted`);
+      assert.equal(configFromTable(path, table, tables), undefined, `${what}: table trusted`);
       const full = (() => {
         try {
           return answers(parseConfig(now, path));
@@ -239,7 +239,7 @@ Deno.test("a config changed after it was loaded from its table: later answers ar
     await Deno.writeTextFile(f.path, text);
     await untilQuiet(f.rt);
     await loadConfig(f.rt);
-    const config = configFromTable(f.path, f.table)!;
+    const config = configFromTable(f.path, f.table, tables)!;
     assert.equal(config.profileSection("base")?.region, "eu-west-2");
     // In place and of the same length, so every old range still reads as a plausible section:
     // only the stamp tells that target now also has a (first) section on line 1.
@@ -293,7 +293,7 @@ Deno.test("configs that are not plain or not ASCII are never tabled, and answer 
         full = { error: (err as Error).message };
       }
       assert.deepStrictEqual(loaded, full, what);
-      assert.equal(await exists(sectionTablePath(lockDir(rt), paths[i])), false, what);
+      assert.equal(await exists(sectionTablePath(rt, paths[i])), false, what);
     }
     // `--debug` (ignored sections are reported) and `whole` never read nor write a table.
     await Deno.writeTextFile(f.path, base);
@@ -415,7 +415,7 @@ Deno.test("a corrupt, torn, forged or foreign table is not trusted or is caught;
       await Deno.remove(f.table).catch(() => {});
       await Deno.remove(`${f.table}.real`).catch(() => {});
       await plant();
-      const tabled = configFromTable(f.path, f.table);
+      const tabled = configFromTable(f.path, f.table, tables);
       if (tabled) assert.deepStrictEqual(answers(tabled), full, what);
       assert.deepStrictEqual(answers(await loadConfig(f.rt)), full, what);
     }
@@ -431,10 +431,10 @@ Deno.test("a symlinked config repointed, or a lock directory that is a file: nev
     await Deno.symlink(`${f.dir}/a`, f.path);
     await untilQuiet(f.rt);
     await loadConfig(f.rt);
-    assert.ok(configFromTable(f.path, f.table));
+    assert.ok(configFromTable(f.path, f.table, tables));
     await Deno.remove(f.path);
     await Deno.symlink(`${f.dir}/b`, f.path);
-    assert.equal(configFromTable(f.path, f.table), undefined);
+    assert.equal(configFromTable(f.path, f.table, tables), undefined);
     assert.deepStrictEqual(answers(await loadConfig(f.rt)), answers(parseConfig(other, f.path)));
     // No table can be written: the config is still read, whole, and answers the same.
     const rt = testRuntime({ home: `${f.dir}/filehome`, env: { AWS_CONFIG_FILE: f.path } });
