@@ -64,6 +64,18 @@ export function oneLine(text: string, max?: number): string {
   return max !== undefined && line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
+/**
+ * Text with its control characters (C0, DEL, C1) written as `\xNN`: shown on a terminal, it
+ * cannot move the cursor, recolour, retitle or overwrite a line, and it stays on one line.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /** FNV-1a, 64 bits, as 16 hex digits: a stable short name, not a security measure. */
 export function fnv1a64Hex(text: string): string {
   // In four 16-bit limbs (low first): BigInt arithmetic costs ~1 ms cold on the cache-hit path.

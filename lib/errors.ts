@@ -3,7 +3,10 @@
  * the error's exit code; any other error is a bug and is reported the same way (stack trace only
  * with --debug).
  */
-import { oneLine } from "./encoding.ts";
+import { escapeControl, oneLine } from "./encoding.ts";
+
+/** The longest error line printed (a message can quote a user's 100 KB argument). */
+const MAX_LINE = 2000;
 
 /** An error the user can act on: bad input, missing profile, wrong passphrase. Exit code 1. */
 export class UserError extends Error {
@@ -35,13 +38,14 @@ export class NotImplementedError extends UserError {
   }
 }
 
-/** The single line printed for an error, without the `aws-vault: ` prefix. */
+/**
+ * The single line printed for an error, without the `aws-vault: ` prefix: control characters
+ * escaped (a profile name or a tool's output quoted in a message cannot drive the terminal) and
+ * cut to MAX_LINE characters.
+ */
 export function errorLine(err: unknown): string {
-  if (err instanceof Error) {
-    const msg = oneLine(err.message);
-    return msg === "" ? err.name : msg;
-  }
-  return String(err);
+  const line = oneLine(err instanceof Error ? err.message : String(err), MAX_LINE);
+  return escapeControl(line === "" && err instanceof Error ? err.name : line);
 }
 
 /** The exit code for an error: its own for UserError, 1 otherwise. */

@@ -5,6 +5,7 @@
  * (help.ts) and shell completion (completion.ts) all read the same declarations.
  */
 import { parseDuration } from "../duration.ts";
+import { escapeControl } from "../encoding.ts";
 
 /** What completes a flag's value or an argument: a fixed list, or the config's profile names. */
 export type Completion = readonly string[] | "profile";
@@ -134,11 +135,7 @@ export interface FlagOptions {
  */
 export function shown(word: string): string {
   const cut = [...word].length > 60 ? `${[...word].slice(0, 60).join("")}...` : word;
-  return cut.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return escapeControl(cut);
 }
 
 /** Go's strconv.ParseBool, which kingpin uses for boolean flags and their variables. */

@@ -60,3 +60,25 @@ Deno.test("attacks: hostile profile names through add, list and remove", async (
     await home.cleanup();
   }
 });
+
+Deno.test("attacks: a hostile name quoted in a runtime error cannot drive the terminal", async () => {
+  const home = await vaultHome("[profile bystander]\nregion = eu-west-1\n");
+  try {
+    // An escape sequence (recolour, clear screen, retitle) and a carriage return that would
+    // overwrite the line, in a profile name the error quotes; and a name of 100 KB.
+    const hostile = "x\x1b[31mred\x1b[2J\x1b]0;title\x07\rY";
+    for (const args of [["exec", hostile, "--", "true"], ["remove", "-f", hostile]]) {
+      const r = await runCli(args, { env: home.env });
+      assert.notEqual(r.code, 0, args[0]);
+      assert.ok(oneErrorLine(r.stderr), `${args[0]}: ${JSON.stringify(r.stderr)}`);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(r.stderr.slice(0, -1), /[\x00-\x1f\x7f-\x9f]/, args[0]);
+      assert.match(r.stderr, /x\\x1b\[31mred\\x1b\[2J\\x1b\]0;title\\x07\\x0dY/, args[0]);
+    }
+    const long = await runCli(["exec", "p".repeat(100_000), "--", "true"], { env: home.env });
+    assert.ok(oneErrorLine(long.stderr), long.stderr.slice(0, 200));
+    assert.ok(long.stderr.length <= 2100, `${long.stderr.length} characters`);
+  } finally {
+    await home.cleanup();
+  }
+});
