@@ -9,7 +9,14 @@ import type { RunWatch } from "../replay/watch.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Services } from "../vault/services.ts";
 import type { CommandContext, GlobalFlags } from "./global.ts";
-import { commandOf, flagsInScope, optionsOf, type Parsed, parsePartial } from "./parse.ts";
+import {
+  commandOf,
+  flagsInScope,
+  NoCommandGiven,
+  optionsOf,
+  type Parsed,
+  parsePartial,
+} from "./parse.ts";
 import { BUILTIN_FLAGS, GLOBAL_FLAGS, ROOT, VERSION } from "./table.ts";
 
 export { VERSION };
@@ -65,8 +72,9 @@ export async function runCli(
     return 0;
   }
   if (error) {
-    if (parsed.path.length === 1 && argv.every((a) => a.startsWith("-"))) {
-      // No command at all: kingpin shows the usage; it is still a usage error.
+    if (error instanceof NoCommandGiven) {
+      // No command at all (`aws-vault`, `aws-vault --debug`): kingpin shows the usage; it is
+      // still a usage error. A wrong flag is only its one line.
       const { helpText } = await import("./help.ts");
       runtime.stderr(helpText(parsed.path));
     }

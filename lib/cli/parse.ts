@@ -143,16 +143,20 @@ function run<Ctx>(state: ParseState<Ctx>): void {
   }
 }
 
+/** The error for a command line that names no command (kingpin shows the usage with it). */
+export class NoCommandGiven extends UsageError {
+  constructor() {
+    super("no command given (try --help)");
+  }
+}
+
 function finish<Ctx>(state: ParseState<Ctx>): void {
   const { parsed } = state;
   const cmd = commandOf(parsed);
   if (cmd.subcommands && cmd.subcommands.length > 0 && !cmd.run) {
     const names = cmd.subcommands.filter((c) => !c.hidden).map((c) => c.name);
-    throw new UsageError(
-      parsed.path.length === 1
-        ? "no command given (try --help)"
-        : `'${cmd.name}' needs a subcommand: ${names.join(", ")}`,
-    );
+    if (parsed.path.length === 1) throw new NoCommandGiven();
+    throw new UsageError(`'${cmd.name}' needs a subcommand: ${names.join(", ")}`);
   }
   const args = Object.values(cmd.args);
   for (const spec of args.slice(state.argIndex)) {

@@ -168,3 +168,22 @@ Deno.test("only export and exec are watched for replay records", () => {
   walk(ROOT);
   assert.deepEqual(recording.sort(), ["exec", "export"]);
 });
+
+Deno.test("no command shows the usage on stderr; a wrong flag without a command is one line", async () => {
+  for (const args of [[], ["--debug"], ["--backend=file"]]) {
+    const rt = testRuntime();
+    await assert.rejects(runCli(args, rt), UsageError, "no command given (try --help)");
+    assert.match(rt.err.join(""), /^usage: aws-vault \[<flags>\] <command>/, args.join(" "));
+  }
+  for (
+    const [args, message] of [
+      [["--bogus"], "unknown option '--bogus'"],
+      [["-x"], "unknown option '-x'"],
+      [["--backend=nosuch"], "--backend: 'nosuch' is not one of"],
+    ] as const
+  ) {
+    const rt = testRuntime();
+    await assert.rejects(runCli([...args], rt), UsageError, message);
+    assert.deepEqual(rt.err, [], args.join(" "));
+  }
+});
