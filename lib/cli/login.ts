@@ -11,9 +11,8 @@ import {
   loginUrl,
   logoutFirstUrl,
 } from "../console/signin_url.ts";
-import { parseDuration } from "../duration.ts";
 import { UsageError, UserError } from "../errors.ts";
-import { resolveProfile } from "../config/mod.ts";
+import { envDuration, resolveProfile } from "../config/mod.ts";
 import { REMOVED_VARIABLES } from "../exec/credential_env.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import type { Env } from "../runtime.ts";
@@ -106,8 +105,9 @@ async function login(
       source,
       sts: { clientFor: sts, where },
       iam: { clientFor: iam, where },
-      durationMs: opts.duration ?? opts.federationTokenTtl ??
-        envDurationMs(env, "AWS_FEDERATION_TOKEN_TTL") ?? 3_600_000,
+      // Zero is "not given", as for a profile (`-d 0`, kingpin's default).
+      durationMs: opts.duration || opts.federationTokenTtl ||
+        envDuration(env, "AWS_FEDERATION_TOKEN_TTL") || 3_600_000,
       debug,
     }).retrieve();
     // Federated sessions last as long as their token; a role session's length can be asked for.
@@ -227,14 +227,6 @@ function signinEndpoint(env: Env): string | undefined {
     throw new UserError(`AWS_VAULT_SIGNIN_ENDPOINT must have no query, fragment or user`);
   }
   return url.toString();
-}
-
-function envDurationMs(env: Env, name: string): number | undefined {
-  const v = env.get(name);
-  if (!v) return undefined;
-  const ms = parseDuration(v);
-  if (ms === undefined) throw new UserError(`${name} "${v}" is not a duration (like 90m or 12h)`);
-  return ms;
 }
 
 /** A role session's remaining life as a console session length AWS accepts. */

@@ -14,7 +14,7 @@ export {
   ssoSessionHeader,
   ssoStartUrlOf,
 } from "./config_file.ts";
-export { type ConfigFlags, type ResolveOptions, resolveProfile } from "./resolve.ts";
+export { type ConfigFlags, envDuration, type ResolveOptions, resolveProfile } from "./resolve.ts";
 export { addProfileSection } from "./edit.ts";
 export {
   describeOrigin,

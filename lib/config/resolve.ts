@@ -370,8 +370,8 @@ function resolveMinTtl(profile: ProfileConfig, env: Env): void {
     : { kind: "env", name: "AWS_MIN_TTL" };
 }
 
-/** A duration from an environment variable; undefined when unset, empty or zero. */
-function envDuration(env: Env, name: string): number | undefined {
+/** A duration (ms) from an environment variable; undefined when unset, empty or zero. */
+export function envDuration(env: Env, name: string): number | undefined {
   const text = env.get(name);
   if (text === undefined || text.trim() === "") return undefined;
   const ms = parseDuration(text);

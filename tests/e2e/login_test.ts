@@ -181,6 +181,26 @@ Deno.test("login without a profile uses the credentials in the environment", asy
       "https://us-east-2.console.aws.amazon.com/console/home?region=us-east-2",
     );
     assert.equal(c.sts.callsOf("GetFederationToken").length, 1);
+    assert.equal(c.sts.callsOf("GetFederationToken")[0].params.DurationSeconds, "3600");
+    // `-d 0` (also AWS_VAULT_DURATION=0) is "not given", as with a profile: the default, or
+    // AWS_FEDERATION_TOKEN_TTL.
+    const keys = {
+      ...base,
+      AWS_ACCESS_KEY_ID: ALICE.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: ALICE.secretAccessKey,
+    };
+    for (
+      const [args, env, seconds] of [
+        [["-d", "0"], {}, "3600"],
+        [["-d", "0"], { AWS_FEDERATION_TOKEN_TTL: "2h" }, "7200"],
+        [[], { AWS_VAULT_DURATION: "0", AWS_FEDERATION_TOKEN_TTL: "90m" }, "5400"],
+      ] as const
+    ) {
+      r = await runCli(["login", "-s", ...args], { env: { ...keys, ...env } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(c.sts.callsOf("GetFederationToken").at(-1)?.params.DurationSeconds, seconds);
+    }
+    c.signin.requests.length = 0;
 
     // A role session from `exec` (AWS_CREDENTIAL_EXPIRATION set): used as it is.
     c.sts.allowMfaCode(M, "246802");
@@ -210,7 +230,7 @@ Deno.test("login without a profile uses the credentials in the environment", asy
     );
     assert.equal(c.signin.requests[0].session.sessionId, vars.AWS_ACCESS_KEY_ID);
     assert.ok(c.signin.requests[0].sessionDuration! <= 3600);
-    assert.equal(c.sts.callsOf("GetFederationToken").length, 1);
+    assert.equal(c.sts.callsOf("GetFederationToken").length, 4); // none more
 
     // A GetSessionToken session cannot sign in: said so, nothing sent to the endpoint.
     const gst = await runCli(["export", "--format", "env", "alice"], { env: c.env });
