@@ -114,10 +114,13 @@ const passBackend = passFamilyBackend("pass", (options, runtime) => ({
   prefix: options.passPrefix,
 }));
 
+// ByteNess's passage backend reads the pass settings (`--pass-dir`, `--pass-cmd`,
+// `--pass-prefix` and their variables); our `--passage-*` ones, when given, come first.
 const passageBackend = passFamilyBackend("passage", (options, runtime) => ({
-  cmd: options.passageCmd,
-  dir: options.passageDir || runtime.env.get("PASSAGE_DIR") || "~/.passage/store",
-  prefix: options.passagePrefix,
+  cmd: options.passageCmd || options.passCmd,
+  dir: options.passageDir || options.passDir || runtime.env.get("PASSAGE_DIR") ||
+    "~/.passage/store",
+  prefix: options.passagePrefix || options.passPrefix,
 }));
 
 const secretServiceBackend: BackendFactory = {

@@ -96,42 +96,77 @@ Deno.test("passage: .age entries at aws-vault's path, age-encrypted, secrets nev
   }
 });
 
-Deno.test("passage: chosen with --backend passage and the --passage-* flags (or PASSAGE_DIR)", {
-  ignore: noAge,
-}, async () => {
-  const { runCli } = await import("../support/cli.ts");
-  const store = await makeAgeStore();
-  try {
-    const env = {
-      ...store.env,
-      AWS_CONFIG_FILE: `${store.dir}/config`,
-      AWS_ACCESS_KEY_ID: "AKIAPASSAGE",
-      AWS_SECRET_ACCESS_KEY: "passage-secret",
-    };
-    const flags = ["--backend=passage", `--passage-cmd=${STAND_IN}`];
-    const add = await runCli(
-      ["add", ...flags, `--passage-dir=${store.storeDir}`, "--passage-prefix=av", "--env", "w"],
-      { env },
-    );
-    assert.equal(add.code, 0, add.stderr);
-    await Deno.stat(`${store.storeDir}/av/w.age`);
-    const list = await runCli(["list", "--credentials", ...flags, "--passage-prefix=av"], {
-      env: { ...env, PASSAGE_DIR: store.storeDir },
-    });
-    assert.equal(list.stdout, "w\n", list.stderr);
-    const missing = await runCli([
-      "list",
-      "--backend=passage",
-      "--passage-cmd=/nonexistent/passage",
-    ], {
-      env,
-    });
-    assert.equal(missing.code, 1);
-    assert.match(
-      missing.stderr,
-      /backend 'passage' is not available: '\/nonexistent\/passage' is not installed/,
-    );
-  } finally {
-    await store.cleanup();
-  }
-});
+Deno.test(
+  "passage: chosen with --backend passage and the --passage-* flags (or PASSAGE_DIR)",
+  {
+    ignore: noAge,
+  },
+  async () => {
+    const { runCli } = await import("../support/cli.ts");
+    const store = await makeAgeStore();
+    try {
+      const env = {
+        ...store.env,
+        AWS_CONFIG_FILE: `${store.dir}/config`,
+        AWS_ACCESS_KEY_ID: "AKIAPASSAGE",
+        AWS_SECRET_ACCESS_KEY: "passage-secret",
+      };
+      const flags = ["--backend=passage", `--passage-cmd=${STAND_IN}`];
+      const add = await runCli(
+        ["add", ...flags, `--passage-dir=${store.storeDir}`, "--passage-prefix=av", "--env", "w"],
+        { env },
+      );
+      assert.equal(add.code, 0, add.stderr);
+      await Deno.stat(`${store.storeDir}/av/w.age`);
+      const list = await runCli(["list", "--credentials", ...flags, "--passage-prefix=av"], {
+        env: { ...env, PASSAGE_DIR: store.storeDir },
+      });
+      assert.equal(list.stdout, "w\n", list.stderr);
+      // ByteNess's spelling: passage reads the pass flags and variables; ours come first.
+      const passFlags = [
+        [
+          "--backend=passage",
+          `--pass-cmd=${STAND_IN}`,
+          `--pass-dir=${store.storeDir}`,
+          "--pass-prefix=av",
+        ],
+        ["--backend=passage", `--passage-cmd=${STAND_IN}`, "--pass-cmd=/nonexistent/pass"],
+      ];
+      for (const args of passFlags) {
+        const r = await runCli(["list", "--credentials", ...args], {
+          env: {
+            ...env,
+            AWS_VAULT_PASS_PASSWORD_STORE_DIR: store.storeDir,
+            AWS_VAULT_PASS_PREFIX: "av",
+          },
+        });
+        assert.equal(r.stdout, "w\n", `${args.join(" ")}: ${r.stderr}`);
+      }
+      const byEnv = await runCli(["list", "--credentials"], {
+        env: {
+          ...env,
+          AWS_VAULT_BACKEND: "passage",
+          AWS_VAULT_PASS_CMD: STAND_IN,
+          AWS_VAULT_PASS_PASSWORD_STORE_DIR: store.storeDir,
+          AWS_VAULT_PASS_PREFIX: "av",
+          PASSAGE_DIR: `${store.dir}/elsewhere`,
+        },
+      });
+      assert.equal(byEnv.stdout, "w\n", byEnv.stderr);
+      const missing = await runCli([
+        "list",
+        "--backend=passage",
+        "--passage-cmd=/nonexistent/passage",
+      ], {
+        env,
+      });
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.stderr,
+        /backend 'passage' is not available: '\/nonexistent\/passage' is not installed/,
+      );
+    } finally {
+      await store.cleanup();
+    }
+  },
+);
