@@ -1,12 +1,18 @@
 /**
- * Durations as aws-vault spells them: Go duration strings (`90m`, `12h`, `1h30m`, `3600s`).
- * We also accept plain seconds (`3600`), which aws-vault rejects.
+ * Durations as aws-vault spells them: Go duration strings (`90m`, `12h`, `1h30m`, `3600s`, `+2h`,
+ * `1.5h`), up to Go's largest (2562047h47m16.854775807s). We also accept plain seconds (`3600`)
+ * and surrounding spaces, which aws-vault rejects, and refuse negative durations, which Go parses
+ * and AWS then refuses.
  */
+
+/** Go's largest duration (2^63 - 1 nanoseconds), in milliseconds. */
+const MAX_MS = 9_223_372_036_854.775807;
 
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  "µs": 1e-3,
+  "µs": 1e-3, // U+00B5, the micro sign
+  "μs": 1e-3, // U+03BC, the Greek mu (Go accepts both)
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -15,10 +21,10 @@ const UNIT_MS: Record<string, number> = {
 
 /** Parses a duration into milliseconds; undefined when the text is not a duration. */
 export function parseDuration(text: string): number | undefined {
-  const s = text.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
-  if (s === "0") return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  const trimmed = text.trim();
+  const s = trimmed.startsWith("+") ? trimmed.slice(1) : trimmed;
+  if (/^\d+$/.test(s)) return atMost(Number(s) * 1000);
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
   let total = 0;
   let pos = 0;
   while (pos < s.length) {
@@ -28,7 +34,11 @@ export function parseDuration(text: string): number | undefined {
     total += Number(m[1]) * UNIT_MS[m[2]];
     pos = re.lastIndex;
   }
-  return pos === 0 ? undefined : Math.round(total);
+  return pos === 0 ? undefined : atMost(Math.round(total));
+}
+
+function atMost(ms: number): number | undefined {
+  return ms <= MAX_MS ? ms : undefined;
 }
 
 /** Formats milliseconds as a Go duration string truncated to seconds, e.g. `21m38s`, `1h0m0s`. */

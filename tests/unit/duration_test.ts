@@ -18,6 +18,20 @@ Deno.test("parseDuration accepts Go durations and plain seconds", () => {
     ["1h 30m", undefined],
     ["-1h", undefined],
     ["10d", undefined],
+    // Go's sign, its two micro signs, its largest duration; beyond that Go says "invalid".
+    ["+2h", 2 * 3_600_000],
+    ["+0", 0],
+    ["+", undefined],
+    ["++1h", undefined],
+    ["1500µs", 2],
+    ["1500μs", 2],
+    ["2562047h", 2562047 * 3_600_000],
+    ["2562047h47m16s", 9_223_372_036_000],
+    ["2562048h", undefined],
+    [`${"9".repeat(400)}h`, undefined],
+    ["9223372036855", undefined],
+    [".", undefined],
+    ["1.h", 3_600_000],
   ];
   for (const [text, want] of cases) assert.deepEqual(parseDuration(text), want, text);
 });
