@@ -24,7 +24,9 @@ export async function exportCommand(
     runtime.stdout(formatExport(opts.format, credentials, { profileName }));
     return 0;
   }
-  refuseNested(runtime.env, "export");
+  // JSON is for a tool's credential_process, which may well run inside an exec subshell (`aws
+  // --profile work` in `aws-vault exec other`): it sets nothing in the shell, so it is not refused.
+  if (opts.format !== "json") refuseNested(runtime.env, "export");
   const services = await ctx.services();
   const profileName = await profileArgument(
     profileArg,

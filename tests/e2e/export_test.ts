@@ -77,17 +77,27 @@ Deno.test("export formats env, export-env, ini, fish, powershell carry keys and 
   }
 });
 
-Deno.test("export refuses to run inside an exec subshell, saying how to get out", async () => {
+Deno.test("export refuses to run inside an exec subshell, saying how to get out; JSON is served", async () => {
+  const sts = new TestSts([JON]);
   const home = await vaultHome(CONFIG);
   try {
-    const r = await runCli(["export", "jonsmith"], { env: { ...home.env, AWS_VAULT: "other" } });
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /^aws-vault: error: export: running in an existing aws-vault subshell .*'exit' from the subshell or unset AWS_VAULT/,
-    );
-    assert.equal(r.stderr.trim().split("\n").length, 1);
+    await home.addKeys("jonsmith", JON.accessKeyId, JON.secretAccessKey);
+    const env = { ...home.env, AWS_VAULT: "other", AWS_ENDPOINT_URL: sts.url };
+    for (const format of [[], ["--format=env"], ["--format=export-env"], ["--format=ini"]]) {
+      const r = await runCli(["export", ...format, "-n", "jonsmith"], { env });
+      assert.equal(r.code, 1, format.join(""));
+      assert.match(
+        r.stderr,
+        /^aws-vault: error: export: running in an existing aws-vault subshell .*'exit' from the subshell or unset AWS_VAULT/,
+      );
+      assert.equal(r.stderr.trim().split("\n").length, 1);
+    }
+    // A credential_process inside the subshell (`aws --profile work` in `aws-vault exec other`).
+    const json = await runCli(["export", "--format=json", "-n", "jonsmith"], { env });
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).AccessKeyId, JON.accessKeyId);
   } finally {
     await home.cleanup();
+    await sts.close();
   }
 });
