@@ -171,7 +171,6 @@ Deno.test("any change to what the decision read means a full run", async () => {
         "no passphrase",
         () => Promise.resolve(home.runtime({ AWS_VAULT_FILE_PASSPHRASE: undefined })),
       ],
-      ["inside an exec subshell", () => Promise.resolve(home.runtime({ AWS_VAULT: "p" }))],
       // The session has 8 h; export asks 15 min of it.
       [
         "the session is about to expire",
@@ -184,6 +183,8 @@ Deno.test("any change to what the decision read means a full run", async () => {
       assert.equal(r.code, undefined, why);
       assert.equal(r.out + r.err + rt.prompts.join(""), "", why);
     }
+    // JSON is served inside an exec subshell, by the full run too (other formats are refused).
+    assert.equal((await replayed(home.runtime({ AWS_VAULT: "p" }), EXPORT)).code, 0);
     for (const argv of [["export", "--format=env", "p"], ["export", "p"], ["--debug", ...EXPORT]]) {
       assert.equal((await replayed(home.runtime(), argv)).code, undefined, argv.join(" "));
     }
@@ -452,6 +453,12 @@ Deno.test("exec: a run with `--` before the command is replayed with the child's
       await replay(["exec", "-d", "2h", "p", "--", "true"], rt, SILENT_LOGGER),
       undefined,
     );
+    // Inside an exec subshell the full run refuses exec: so does the replay (a miss).
+    const nested = testRuntime({
+      env: { ...home.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", AWS_VAULT: "q" },
+      home: home.dir,
+    });
+    assert.equal(await replay(["exec", "p", "--", "true"], nested, SILENT_LOGGER), undefined);
   });
 });
 
