@@ -17,6 +17,7 @@ import {
   encodeSessionData,
   isSessionData,
   SESSION_DESCRIPTION,
+  sessionDataSettings,
 } from "./session_data.ts";
 import {
   formatSessionKey,
@@ -57,6 +58,12 @@ export interface SessionUse {
 export interface SessionGetOptions {
   /** List the keyring rather than trust the session index (a second look under the lock). */
   recheck?: boolean;
+  /**
+   * The digest of the settings the session must have been made with (SETTINGS_FIELD): another
+   * digest is a session of something else (a changed role_arn), passed over; none (aws-vault's
+   * sessions) is taken.
+   */
+  settings?: string;
 }
 
 /**
@@ -100,29 +107,46 @@ export class SessionStore {
       const index = await lookUpSessionIndex(indexPath, snapshot, sessionKeyPrefix(key));
       indexHolds = index !== undefined && this.#now().getTime() <= index.nextExpiry;
       if (index && indexHolds) {
-        const hit = await this.#firstReadable(this.#keysWithPrefix(key, index.keys), snapshot);
+        const keys = this.#keysWithPrefix(key, index.keys);
+        const hit = await this.#firstReadable(keys, options.settings, snapshot);
         if (hit) return hit;
         this.#options.debug?.("the session index names no readable session for this key: listing");
       }
     }
     const current = await this.#removeOldFrom(await this.#keyring.keys());
-    const found = await this.#firstReadable(this.#keysWithPrefix(key, current), snapshot);
+    const found = await this.#firstReadable(
+      this.#keysWithPrefix(key, current),
+      options.settings,
+      snapshot,
+    );
     // An index that holds says what this listing says: it is not written again.
     if (snapshot && indexPath && !indexHolds) await this.#saveIndex(indexPath, snapshot, current);
     return found;
   }
 
-  /** The credentials of the first of these keys that reads back as a session. */
+  /**
+   * The credentials of the first of these keys that reads back as a session made with these
+   * settings (or with none said).
+   */
   async #firstReadable(
     keys: string[],
+    settings: string | undefined,
     snapshot?: KeysSnapshot,
   ): Promise<Credentials | undefined> {
     // Newest first; one unreadable item must not hide a good one.
     for (const found of keys) {
       const item = await this.#sessionItem(found);
       if (!item) continue;
-      const creds = decodeSessionData(new TextDecoder().decode(item.data));
+      const text = new TextDecoder().decode(item.data);
+      const creds = decodeSessionData(text);
       if (!creds) continue;
+      const madeWith = sessionDataSettings(text);
+      if (settings !== undefined && madeWith !== undefined && madeWith !== settings) {
+        this.#options.debug?.(
+          `cached session ${found} was made with other profile settings; not using it`,
+        );
+        continue;
+      }
       this.#readFrom.set(creds, { itemKey: found, keysStamp: snapshot?.stamp });
       return creds;
     }
@@ -155,15 +179,22 @@ export class SessionStore {
     }
   }
 
-  /** Stores a session; its key's expiry is the credentials' expiration. */
-  async set(key: Omit<SessionKey, "expiration">, creds: Credentials): Promise<void> {
+  /**
+   * Stores a session, with the digest of the settings it was made with; its key's expiry is the
+   * credentials' expiration. The profile's other sessions of this type and MFA serial go.
+   */
+  async set(
+    key: Omit<SessionKey, "expiration">,
+    creds: Credentials,
+    options: { settings?: string } = {},
+  ): Promise<void> {
     if (!creds.expiration) throw new Error("session credentials need an expiration");
     const current = await this.#removeOldFrom(await this.#keyring.keys());
     const previous = this.#keysWithPrefix(key, current);
     const newKey = formatSessionKey({ ...key, expiration: creds.expiration });
     await this.#keyring.set(newItem({
       key: newKey,
-      data: new TextEncoder().encode(encodeSessionData(creds)),
+      data: new TextEncoder().encode(encodeSessionData(creds, options.settings)),
       label: `aws-vault session for ${key.profileName} (expires ${rfc3339(creds.expiration)})`,
       description: SESSION_DESCRIPTION,
     }));

@@ -4,6 +4,7 @@
  * MFA prompt.
  */
 import { formatDuration } from "../duration.ts";
+import { bytesToHex } from "../encoding.ts";
 import { UserError } from "../errors.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import {
@@ -20,6 +21,15 @@ export interface CachedSessionOptions {
   inner: CredentialProvider;
   cache: SessionCache;
   key: SessionKey;
+  /**
+   * The settings, beyond the key, that say whose credentials the session holds (a role's ARN,
+   * external ID, session name and tags; a credential_process command; an SSO account and role).
+   * Their digest is stored with the session, and a session made with other settings is not used:
+   * aws-vault's key (type, profile, MFA serial) would hand out the old role's session after
+   * role_arn was changed. Not the duration or region: a session of another length, or got from
+   * another STS region, is still a session of the same role.
+   */
+  settings?: Record<string, unknown>;
   /** A cached session with less life than this is replaced (`AWS_MIN_TTL`, or more for export). */
   minRemainingMs: number;
   lock: Locker;
@@ -33,6 +43,7 @@ export interface CachedSessionOptions {
 export class CachedSessionProvider implements RefreshableProvider {
   readonly key: SessionKey;
   readonly #o: CachedSessionOptions;
+  #settings?: Promise<string | undefined>;
 
   constructor(options: CachedSessionOptions) {
     this.#o = options;
@@ -68,15 +79,21 @@ export class CachedSessionProvider implements RefreshableProvider {
     const creds = await this.#o.inner.retrieve();
     // Long-term keys (a credential_process may print them) do not expire: nothing to cache.
     if (!creds.expiration) return creds;
-    await this.#o.cache.set(this.key, creds);
+    await this.#o.cache.set(this.key, creds, { settings: await this.#settingsDigest() });
     this.#o.debug?.(`cached a new ${this.key.type} session for ${this.key.profileName}`);
     return creds;
+  }
+
+  #settingsDigest(): Promise<string | undefined> {
+    const settings = this.#o.settings;
+    return this.#settings ??= settings ? settingsDigest(settings) : Promise.resolve(undefined);
   }
 
   async #usable(options: { recheck?: boolean } = {}): Promise<Credentials | undefined> {
     let creds: Credentials | undefined;
     try {
-      creds = await this.#o.cache.get(this.key, options);
+      const settings = await this.#settingsDigest();
+      creds = await this.#o.cache.get(this.key, { ...options, settings });
     } catch (err) {
       // A cancelled prompt or a wrong passphrase ends the command: asking for an MFA code
       // instead would discard a cached session that is fine.
@@ -102,4 +119,15 @@ export class CachedSessionProvider implements RefreshableProvider {
     this.#o.cache.used?.(creds, this.#o.minRemainingMs);
     return creds;
   }
+}
+
+/**
+ * SHA-256 (hex) of settings: their defined values in key order, so that a setting added to a
+ * provider later changes no digest of a profile without it.
+ */
+export async function settingsDigest(settings: Record<string, unknown>): Promise<string> {
+  const defined = Object.keys(settings).sort().filter((k) => settings[k] !== undefined)
+    .map((k) => [k, settings[k]]);
+  const bytes = new TextEncoder().encode(JSON.stringify(defined));
+  return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }

@@ -64,11 +64,17 @@ export async function profileSource(
   if (!kind) return undefined;
   if (!ctx.sources) throw new Error(`no collaborators for ${kind} profiles were given`);
   const deps = await ctx.sources();
-  const cached = (inner: CredentialProvider, type: string, mfaSerial = "") =>
+  const cached = (
+    inner: CredentialProvider,
+    type: string,
+    settings: Record<string, unknown>,
+    mfaSerial = "",
+  ) =>
     new CachedSessionProvider({
       inner,
       cache: ctx.sessions,
       key: { type, profileName: p.name, mfaSerial },
+      settings,
       minRemainingMs,
       lock: ctx.lock,
       // An SSO sign-in or a credential_process may wait on the user.
@@ -93,14 +99,19 @@ export async function profileSource(
       now: ctx.now,
       debug: ctx.debug,
     });
+    const accountId = accountIdOf(p);
+    const roleName = required(p, p.ssoRoleName, "sso_role_name");
     const inner = new SsoRoleCredentialsProvider({
       tokens,
       portal: deps.ssoPortal,
-      accountId: accountIdOf(p),
-      roleName: required(p, p.ssoRoleName, "sso_role_name"),
+      accountId,
+      roleName,
       portalEndpoint: configuredEndpoint("SSO", deps.env, p.endpointUrl),
     });
-    return { provider: cached(inner, "sso.GetRoleCredentials", session.startUrl), source: kind };
+    return {
+      provider: cached(inner, "sso.GetRoleCredentials", { accountId, roleName }, session.startUrl),
+      source: kind,
+    };
   }
   if (kind === "web identity") {
     if (!p.roleArn) {
@@ -126,14 +137,21 @@ export async function profileSource(
       processEnv: deps.processEnv,
       now: ctx.now,
     });
-    return { provider: cached(inner, "sts.AssumeRoleWithWebIdentity"), source: kind };
+    const settings = {
+      roleArn: p.roleArn,
+      roleSessionName: p.roleSessionName,
+      tokenFile: p.webIdentityTokenFile,
+      tokenProcess: p.webIdentityTokenFile ? undefined : p.webIdentityTokenProcess,
+    };
+    return { provider: cached(inner, "sts.AssumeRoleWithWebIdentity", settings), source: kind };
   }
   const inner = new CredentialProcessProvider({
     profileName: p.name,
     command: p.credentialProcess!,
     env: deps.processEnv,
   });
-  return { provider: cached(inner, "credential_process"), source: kind };
+  const settings = { command: p.credentialProcess };
+  return { provider: cached(inner, "credential_process", settings), source: kind };
 }
 
 /** The SSO session of a profile, checked: start URL, region, scopes and endpoint. */

@@ -5,18 +5,21 @@
  */
 import type { Credentials } from "../credentials.ts";
 import type { SessionKey as StoredSessionKey } from "../store/session_key.ts";
+import type { SessionGetOptions } from "../store/sessions.ts";
 import { bytesToBase64Url, fnv1a64Hex } from "../encoding.ts";
 
 /** The fields of an aws-vault session key without the expiry part (the store adds it). */
 export type SessionKey = Omit<StoredSessionKey, "expiration">;
 
+export type { SessionGetOptions };
+
 /**
- * Cached sessions. `get` returns undefined for a missing or unreadable item; with `recheck` it
- * looks at the keyring itself rather than at any index of it (the second look, under the lock).
+ * Cached sessions. `get` returns undefined for a missing or unreadable item, or one made with
+ * other settings (see SessionGetOptions); `set` stores the settings digest with the session.
  */
 export interface SessionCache {
-  get(key: SessionKey, options?: { recheck?: boolean }): Promise<Credentials | undefined>;
-  set(key: SessionKey, credentials: Credentials): Promise<void>;
+  get(key: SessionKey, options?: SessionGetOptions): Promise<Credentials | undefined>;
+  set(key: SessionKey, credentials: Credentials, options?: { settings?: string }): Promise<void>;
   /** Throws when a session under this key could not be stored (checked before any STS call). */
   check?(key: SessionKey): void;
   /**
