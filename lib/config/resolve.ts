@@ -85,13 +85,18 @@ function resolveInChain(
     origins: {},
   };
   const flags = options.flags ?? {};
+  // The requested profile: flags, then variables, then its sections (with [default]). A source
+  // profile further down the chain keeps what its own section says (aws-vault lets --region and
+  // AWS_MFA_SERIAL override a source's own region and MFA device); there the chain-wide flag
+  // and variables only fill what it leaves out, before [default] does.
+  if (!requested) applySections(profile, config, "own");
   if (flags.region) setString(profile, "region", flags.region, { kind: "flag", flag: "--region" });
   if (flags.mfaToken) {
     profile.mfaToken = flags.mfaToken;
     profile.origins.mfaToken = { kind: "flag", flag: "--mfa-token" };
   }
   applyEnv(profile, options.env, requested);
-  applySections(profile, config);
+  applySections(profile, config, requested ? "all" : "default");
 
   if (profile.sourceProfileName === name) {
     // "Parent-style" configs: `source_profile = root` inherited by root itself means no source.
@@ -189,11 +194,17 @@ type Via = "include_profile" | "default" | "sso_session" | undefined;
  * Walks the profile's section, then `include_profile` targets (or `[default]`), filling unset
  * fields. A missing section is empty, as in aws-vault.
  */
-function applySections(profile: ProfileConfig, config: ConfigFile): void {
+/**
+ * Which sections applySections reads: the profile's own and those it includes, then [default]
+ * (`all`); only the first part (`own`); only [default] and what it includes (`default`).
+ */
+type SectionPart = "all" | "own" | "default";
+
+function applySections(profile: ProfileConfig, config: ConfigFile, part: SectionPart): void {
   const visited: string[] = [];
   const seen = new Set<string>();
-  let current: string | undefined = profile.name;
-  let via: Via = undefined;
+  let current: string | undefined = part === "default" ? "default" : profile.name;
+  let via: Via = part === "default" && profile.name !== "default" ? "default" : undefined;
   while (current !== undefined) {
     if (seen.has(current)) {
       throw loopError(config, profile.name, [...visited, current]);
@@ -238,7 +249,7 @@ function applySections(profile: ProfileConfig, config: ConfigFile): void {
     if (include) {
       current = include;
       via = "include_profile";
-    } else if (current !== "default" && !visited.includes("default")) {
+    } else if (part === "all" && current !== "default" && !visited.includes("default")) {
       current = "default";
       via = "default";
     } else {

@@ -376,17 +376,36 @@ for (const c of precedence) {
   });
 }
 
-Deno.test("AWS_MFA_SERIAL and AWS_REGION apply to every profile in the chain; AWS_ROLE_ARN only to the requested", () => {
-  const p = resolve(
-    "[profile base]\nregion = eu-west-1\n[profile a]\nsource_profile = base\nrole_arn = RA",
-    "a",
-    { AWS_MFA_SERIAL: "ENV-MFA", AWS_REGION: "us-west-2", AWS_ROLE_ARN: "ENV-ROLE" },
+Deno.test("AWS_MFA_SERIAL, AWS_REGION and --region: the requested profile's; a source's only where it says nothing", () => {
+  const config = "[default]\nregion = r-default\n[profile base]\nregion = eu-west-1\n" +
+    "mfa_serial = BASE-MFA\n[profile bare]\n" +
+    "[profile a]\nsource_profile = base\nrole_arn = RA\nregion = ap-south-1\n" +
+    "[profile b]\nsource_profile = bare\nrole_arn = RB\n";
+  const env = { AWS_MFA_SERIAL: "ENV-MFA", AWS_REGION: "us-west-2", AWS_ROLE_ARN: "ENV-ROLE" };
+  const a = resolve(config, "a", env);
+  // The requested profile: the variables beat its section.
+  assert.equal(a.mfaSerial, "ENV-MFA");
+  assert.equal(a.region, "us-west-2");
+  assert.equal(a.roleArn, "ENV-ROLE");
+  // Its source keeps its own region and MFA device (aws-vault overrode both).
+  assert.equal(a.sourceProfile?.mfaSerial, "BASE-MFA");
+  assert.equal(a.sourceProfile?.region, "eu-west-1");
+  assert.deepEqual(a.sourceProfile?.origins.region?.kind, "section");
+  assert.equal(a.sourceProfile?.roleArn, undefined);
+  // A source that says nothing gets them, before [default] (a GovCloud key needs the region).
+  const b = resolve(config, "b", env);
+  assert.equal(b.sourceProfile?.mfaSerial, "ENV-MFA");
+  assert.equal(b.sourceProfile?.region, "us-west-2");
+  assert.deepEqual(b.sourceProfile?.origins.region, { kind: "env", name: "AWS_REGION" });
+  // The same for --region; and without flag or variable [default] fills in.
+  const flagged = resolve(config, "b", {}, { region: "us-gov-west-1" });
+  assert.equal(flagged.region, "us-gov-west-1");
+  assert.equal(flagged.sourceProfile?.region, "us-gov-west-1");
+  assert.equal(
+    resolve(config, "a", {}, { region: "us-gov-west-1" }).sourceProfile?.region,
+    "eu-west-1",
   );
-  assert.equal(p.mfaSerial, "ENV-MFA");
-  assert.equal(p.roleArn, "ENV-ROLE");
-  assert.equal(p.sourceProfile?.mfaSerial, "ENV-MFA");
-  assert.equal(p.sourceProfile?.region, "us-west-2");
-  assert.equal(p.sourceProfile?.roleArn, undefined);
+  assert.equal(resolve(config, "b", {}).sourceProfile?.region, "r-default");
 });
 
 Deno.test("a source_profile without a section resolves as empty, inheriting [default]", () => {
