@@ -5,7 +5,8 @@
  * credential in at least one backend.
  */
 import { isCredentialKey } from "../store/key_kinds.ts";
-import { UsageError, UserError } from "../errors.ts";
+import { type Item, KeyringError } from "../../backends/keyring.ts";
+import { errorLine, UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { MIGRATE_BACKEND } from "./table.ts";
@@ -31,9 +32,20 @@ export async function migrateBackendCommand(
     keys = [opts.profile];
   }
 
-  const count = { copied: 0, overwritten: 0, skipped: 0, deleted: 0 };
+  const count = { copied: 0, overwritten: 0, skipped: 0, deleted: 0, unreadable: 0 };
   for (const key of keys) {
-    const item = await source.get(key);
+    let item: Item | undefined;
+    try {
+      item = await source.get(key);
+    } catch (err) {
+      // A file that is no item (a stray `.DS_Store` in the file vault), or one that does not
+      // decrypt: said, kept where it is, and the others still migrate. A wrong passphrase is a
+      // UserError and stops the run.
+      if (!(err instanceof KeyringError)) throw err;
+      ctx.runtime.stderr(`aws-vault: ${key}: not migrated, cannot be read: ${errorLine(err)}\n`);
+      count.unreadable++;
+      continue;
+    }
     if (!item) continue; // removed by someone else meanwhile
     const exists = await destination.get(key) !== undefined;
     if (exists && !opts.overwrite) {
@@ -68,6 +80,11 @@ export async function migrateBackendCommand(
     `${what}: ${count.copied} copied, ${count.overwritten} overwritten, ` +
       `${count.skipped} skipped, ${count.deleted} deleted from source.`,
   );
+  if (count.unreadable > 0) {
+    throw new UserError(
+      `${count.unreadable} item(s) of the ${opts.from} backend could not be read and were not migrated (kept there; see above)`,
+    );
+  }
   return 0;
 }
 

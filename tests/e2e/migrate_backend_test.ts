@@ -145,6 +145,62 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "migrate-backend: a stray file or an unreadable item is said and kept; the others migrate",
+  {
+    ignore: noPass,
+  },
+  async () => {
+    await withSetup(async ({ store, fileDir, env, file }) => {
+      for (const p of ["work", "home"]) await file.set(cred(p));
+      // A Finder file, and an item of another passphrase (vault mixed by hand).
+      await Deno.writeTextFile(`${fileDir}/.DS_Store`, "\0\0\0\x01Bud1", { mode: 0o600 });
+      const other = new FileKeyring(`${store.home}/other`, {
+        passphrase: "another passphrase",
+        terminal: { readLine: () => Promise.reject(new Error("no terminal")) },
+      });
+      await other.set(cred("stranger"));
+      await Deno.copyFile(`${store.home}/other/stranger`, `${fileDir}/stranger`);
+      for (const dryRun of [["--dry-run"], []]) {
+        const r = await runCli(["migrate-backend", "--from", "file", "--to", "pass", ...dryRun], {
+          env,
+        });
+        assert.equal(r.code, 1, dryRun.join(""));
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 3, r.stderr);
+        assert.match(
+          lines[0],
+          /^aws-vault: \.DS_Store: not migrated, cannot be read: .*not an aws-vault item/,
+        );
+        assert.match(lines[1], /^aws-vault: stranger: not migrated, cannot be read: /);
+        assert.match(
+          lines[2],
+          /^aws-vault: error: 2 item\(s\) of the file backend could not be read and were not migrated/,
+        );
+        assert.match(
+          r.stdout,
+          dryRun.length
+            ? /home: would be copied\nwork: would be copied\n/
+            : /home: copied, verified\nwork: copied, verified\n/,
+        );
+      }
+      const pass = openPassKeyring({
+        storeDir: store.storeDir,
+        prefix: "aws-vault",
+        env: { GNUPGHOME: store.gnupgHome },
+      });
+      assert.deepEqual((await pass.keys()).sort(), ["home", "work"]);
+      // Nothing was removed from the source.
+      assert.deepEqual((await Array.fromAsync(Deno.readDir(fileDir))).map((e) => e.name).sort(), [
+        ".DS_Store",
+        "home",
+        "stranger",
+        "work",
+      ]);
+    });
+  },
+);
+
 Deno.test("migrate-backend killed midway leaves every credential in at least one backend", {
   ignore: noPass,
 }, async () => {
