@@ -195,6 +195,18 @@ Deno.test("a vault path that is a file is a clear error", async () => {
 const AS_ROOT = Deno.uid() === 0;
 if (AS_ROOT) console.log("SKIP: running as root, which reads any directory");
 
+Deno.test("an empty passphrase typed at the prompt is asked once, like any other (99designs#828)", async () => {
+  await withDir(async (dir) => {
+    await keyringIn(dir, "").keyring.set(newItem({ key: "p", data: enc.encode("v") }));
+    await keyringIn(dir, "").keyring.set(newItem({ key: "q", data: enc.encode("w") }));
+    const { keyring, prompts } = keyringIn(dir, null, [""]);
+    assert.equal(dec.decode((await keyring.get("p"))!.data), "v");
+    assert.equal(dec.decode((await keyring.get("q"))!.data), "w");
+    await keyring.set(newItem({ key: "r", data: enc.encode("x") }));
+    assert.deepEqual(prompts, [`Enter passphrase to unlock "${dir}": [hidden]`]);
+  });
+});
+
 Deno.test("an unreadable vault directory is a clear error", { ignore: AS_ROOT }, async () => {
   await withDir(async (dir) => {
     await keyringIn(dir).keyring.set(newItem({ key: "p", data: enc.encode("v") }));
