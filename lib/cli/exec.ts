@@ -25,7 +25,8 @@ export async function execCommand(
   if (serverMode || opts.lazy || opts.allProfiles) {
     (await import("./exec_server.ts")).checkServerFlags(opts);
   }
-  refuseNested(runtime.env, "exec");
+  // `--json` is `export --format=json` (a credential_process), served inside a subshell too.
+  if (!opts.json) refuseNested(runtime.env, "exec");
   const services = await ctx.services();
   const profileName = await profileArgument(
     profileArg,

@@ -229,7 +229,7 @@ Deno.test("SIGTERM and SIGINT sent to aws-vault reach the child", async () => {
   });
 });
 
-Deno.test("exec refuses to nest, and --json prints credential_process JSON", async () => {
+Deno.test("exec refuses to nest (--json is served there), and --json prints credential_process JSON", async () => {
   await setup(async (_home, env) => {
     const nested = await runCli(["exec", "jonsmith", "--", "true"], {
       env: { ...env, AWS_VAULT: "jonsmith" },
@@ -242,6 +242,12 @@ Deno.test("exec refuses to nest, and --json prints credential_process JSON", asy
     const json = await runCli(["exec", "--json", "jonsmith"], { env });
     assert.equal(json.code, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).Version, 1);
+    // `-j` is a credential_process, which may run inside a subshell (as `export --format=json`).
+    const inside = await runCli(["exec", "-j", "jonsmith"], {
+      env: { ...env, AWS_VAULT: "other" },
+    });
+    assert.equal(inside.code, 0, inside.stderr);
+    assert.equal(JSON.parse(inside.stdout).AccessKeyId, JSON.parse(json.stdout).AccessKeyId);
     const server = await runCli(["exec", "--ecs-server", "--json", "jonsmith"], { env });
     assert.equal(server.code, 2);
     assert.equal(server.stderr, "aws-vault: error: --ecs-server cannot be used with --json\n");

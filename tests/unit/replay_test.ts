@@ -183,8 +183,12 @@ Deno.test("any change to what the decision read means a full run", async () => {
       assert.equal(r.code, undefined, why);
       assert.equal(r.out + r.err + rt.prompts.join(""), "", why);
     }
-    // JSON is served inside an exec subshell, by the full run too (other formats are refused).
+    // JSON is served inside an exec subshell, by the full run too (other formats are refused),
+    // and so is `exec --json`.
     assert.equal((await replayed(home.runtime({ AWS_VAULT: "p" }), EXPORT)).code, 0);
+    const execJson = ["exec", "--json", "p"];
+    await fullRun(home.runtime(), execJson);
+    assert.equal((await replayed(home.runtime({ AWS_VAULT: "p" }), execJson)).code, 0);
     for (const argv of [["export", "--format=env", "p"], ["export", "p"], ["--debug", ...EXPORT]]) {
       assert.equal((await replayed(home.runtime(), argv)).code, undefined, argv.join(" "));
     }
