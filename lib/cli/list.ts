@@ -8,6 +8,7 @@
 // listing needs is imported after `--profiles` (what shell completion runs) has answered.
 import { loadConfig, ssoStartUrlOf } from "../config/config_file.ts";
 import { formatDuration } from "../duration.ts";
+import { escapeControl } from "../encoding.ts";
 import type { SessionKey } from "../store/session_key.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
@@ -126,12 +127,16 @@ export async function listCommand(
   return 0;
 }
 
+// Names come from files others may write (a shared config, a synced pass store, a stray file in
+// the vault directory): a control character in one is shown escaped, so listing cannot drive the
+// terminal (`add` refuses such names, so no name a user made changes). JSON escapes its own.
 function lines(items: string[]): string {
-  return items.map((s) => `${s}\n`).join("");
+  return items.map((s) => `${escapeControl(s)}\n`).join("");
 }
 
 /** Go tabwriter layout (min width 25, padding 2, spaces); the last column is not padded. */
-function table(rows: string[][]): string {
+function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(escapeControl));
   const widths = [0, 1].map((col) => Math.max(25, ...rows.map((r) => [...r[col]].length + 2)));
   return rows.map((r) =>
     r[0].padEnd(widths[0] + r[0].length - [...r[0]].length) +

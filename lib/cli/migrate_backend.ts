@@ -6,6 +6,7 @@
  */
 import { isCredentialKey } from "../store/key_kinds.ts";
 import { type Item, KeyringError } from "../../backends/keyring.ts";
+import { escapeControl } from "../encoding.ts";
 import { errorLine, UsageError, UserError } from "../errors.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
@@ -17,7 +18,8 @@ export async function migrateBackendCommand(
   { options: opts }: InputOf<typeof MIGRATE_BACKEND>,
 ): Promise<number> {
   if (opts.from === opts.to) throw new UsageError("--from and --to must name different backends");
-  const out = (line: string) => ctx.runtime.stdout(`${line}\n`);
+  // A key is a file name in the vault or an entry of a pass store, which others may have made.
+  const out = (line: string) => ctx.runtime.stdout(`${escapeControl(line)}\n`);
   const services = await ctx.services();
   const source = await services.backend(opts.from);
   const destination = await services.backend(opts.to);
@@ -42,7 +44,9 @@ export async function migrateBackendCommand(
       // decrypt: said, kept where it is, and the others still migrate. A wrong passphrase is a
       // UserError and stops the run.
       if (!(err instanceof KeyringError)) throw err;
-      ctx.runtime.stderr(`aws-vault: ${key}: not migrated, cannot be read: ${errorLine(err)}\n`);
+      ctx.runtime.stderr(
+        `aws-vault: ${escapeControl(key)}: not migrated, cannot be read: ${errorLine(err)}\n`,
+      );
       count.unreadable++;
       continue;
     }

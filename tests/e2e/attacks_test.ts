@@ -82,3 +82,30 @@ Deno.test("attacks: a hostile name quoted in a runtime error cannot drive the te
     await home.cleanup();
   }
 });
+
+Deno.test("attacks: names from a shared config or a hand-made vault file are listed escaped", async () => {
+  // Profile names come from a config others may write, key names from the vault directory's
+  // file names: neither can drive the terminal through `list`.
+  const home = await vaultHome("[profile ok]\n[profile ev\x1b[2Jil]\nregion = eu-west-1\n");
+  try {
+    await home.addKeys("ok", "AKIAOK", "s");
+    const dir = home.env.AWS_VAULT_FILE_DIR;
+    await Deno.copyFile(`${dir}/ok`, `${dir}/k\x1b]0;title\x07`);
+    for (const args of [["list"], ["list", "--profiles"], ["list", "--credentials"]]) {
+      const r = await runCli(args, { env: home.env });
+      assert.equal(r.code, 0, r.stderr);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, args.join(" "));
+      assert.match(
+        r.stdout,
+        args[1] === "--credentials" ? /^k\\x1b\]0;title\\x07$/m : /^ev\\x1b\[2Jil\b/m,
+      );
+    }
+    const table = (await runCli(["list"], { env: home.env })).stdout.split("\n");
+    // The table's columns still line up: widths count the name as shown.
+    const row = table.find((l) => l.startsWith("ev\\x1b"))!;
+    assert.equal(row.indexOf("-"), table[0].indexOf("Credentials"));
+  } finally {
+    await home.cleanup();
+  }
+});

@@ -201,6 +201,25 @@ Deno.test(
   },
 );
 
+Deno.test("migrate-backend shows a key name that holds control characters escaped", {
+  ignore: noPass,
+}, async () => {
+  await withSetup(async ({ fileDir, env, file }) => {
+    // Names `add` refuses, made by hand in the vault directory: an item and a stray file.
+    await file.set(cred("ev\x1b[2Jil"));
+    await Deno.writeTextFile(`${fileDir}/stray\x1b]0;title\x07`, "junk", { mode: 0o600 });
+    const r = await runCli(["migrate-backend", "--from", "file", "--to", "pass", "--dry-run"], {
+      env,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    // deno-lint-ignore no-control-regex
+    const control = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+    assert.doesNotMatch(r.stdout + r.stderr, control);
+    assert.match(r.stdout, /^ev\\x1b\[2Jil: would be copied$/m);
+    assert.match(r.stderr, /^aws-vault: stray\\x1b\]0;title\\x07: not migrated, cannot be read: /m);
+  });
+});
+
 Deno.test("migrate-backend killed midway leaves every credential in at least one backend", {
   ignore: noPass,
 }, async () => {
