@@ -27,18 +27,39 @@ export function parseDuration(text: string): number | undefined {
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
   let total = 0;
   let pos = 0;
+  const parts: [string, string][] = [];
   while (pos < s.length) {
     re.lastIndex = pos;
     const m = re.exec(s);
     if (!m) return undefined;
     total += Number(m[1]) * UNIT_MS[m[2]];
+    parts.push([m[1], m[2]]);
     pos = re.lastIndex;
   }
-  return pos === 0 ? undefined : atMost(Math.round(total));
+  if (pos === 0) return undefined;
+  // Near Go's limit a double cannot tell a nanosecond over it from one under: count exactly.
+  if (Math.abs(total - MAX_MS) < 1) {
+    return withinGoLimit(parts) ? Math.min(Math.round(total), Math.floor(MAX_MS)) : undefined;
+  }
+  return atMost(Math.round(total));
 }
 
 function atMost(ms: number): number | undefined {
   return ms <= MAX_MS ? ms : undefined;
+}
+
+/** Go's sum in integer nanoseconds (a fraction as Go scales it) against 2^63 - 1. */
+function withinGoLimit(parts: [string, string][]): boolean {
+  let ns = 0n;
+  for (const [number, unit] of parts) {
+    const unitNs = Math.round(UNIT_MS[unit] * 1e6);
+    const [whole, fraction = ""] = number.split(".");
+    ns += BigInt(whole || "0") * BigInt(unitNs);
+    if (fraction !== "") {
+      ns += BigInt(Math.trunc(Number(fraction) * (unitNs / 10 ** fraction.length)));
+    }
+  }
+  return ns <= 2n ** 63n - 1n;
 }
 
 /** Formats milliseconds as a Go duration string truncated to seconds, e.g. `21m38s`, `1h0m0s`. */
