@@ -57,7 +57,8 @@ export async function rotateCommand(
       `no master credentials found for profile '${profileName}': no profile in its source_profile chain has keys in the vault`,
     );
   }
-  const keys = resolve(keysProfile.name);
+  // As the chain sees it: a source profile's own sections win over the chain-wide variables.
+  const keys = keysProfile;
   // As the user, IAM refuses GetSessionToken sessions made without MFA: only a profile with
   // mfa_serial gets one (and then its one MFA code serves every IAM call of the rotation).
   const useKeys = opts.session === false || (!profile.roleArn && !keys.mfaSerial);

@@ -192,6 +192,28 @@ Deno.test("rotate with MFA: one code for the whole rotation (each code works onc
   }, 1);
 });
 
+Deno.test("rotate through a profile whose source holds the keys: STS in the source's own region", async () => {
+  await setup(async (c) => {
+    // A chain-wide AWS_REGION fills only a source profile's gaps (as the credential chain
+    // resolves it): the stored key is checked in alice's own region.
+    await Deno.writeTextFile(
+      c.home.env.AWS_CONFIG_FILE,
+      "[profile child]\nsource_profile = alice\n",
+      {
+        append: true,
+      },
+    );
+    const r = await runCli(["rotate", "--no-session", "child"], {
+      env: { ...c.env, AWS_REGION: "us-west-2" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const checks = c.sts.callsOf("GetCallerIdentity");
+    assert.ok(checks.length >= 2, "the old key and the new key are checked");
+    assert.deepEqual([...new Set(checks.map((x) => x.region))], ["eu-west-1"]);
+    await assertInvariant(c);
+  });
+});
+
 Deno.test("rotate waits, with a progress line, for a new key IAM has not made valid yet", async () => {
   await setup(async (c) => {
     c.sts.newKeyInvalidFor = 2;

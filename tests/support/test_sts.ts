@@ -24,6 +24,8 @@ export interface StsCall {
   params: Record<string, string>;
   /** The client's `User-Agent` header (the AWS SDK names its version there). */
   userAgent: string;
+  /** The region of the signature's scope. */
+  region: string;
 }
 
 /** A fault served instead of a normal reply. */
@@ -197,6 +199,7 @@ export class TestSts {
       accessKeyId: auth.accessKeyId,
       params,
       userAgent: req.headers.get("user-agent") ?? "",
+      region: auth.region,
     });
     if ((await this.onAction?.(action, params, auth.accessKeyId)) === "drop") {
       return errorReply(500, "InternalFailure", "dropped", "Receiver");
@@ -431,7 +434,7 @@ export class TestSts {
   async #verify(
     req: Request,
     body: string,
-  ): Promise<{ accessKeyId: string; key: IssuedKey; service: string } | string> {
+  ): Promise<{ accessKeyId: string; key: IssuedKey; service: string; region: string } | string> {
     const header = req.headers.get("authorization") ?? "";
     const m = header.match(
       /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/(sts|iam)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/,
@@ -478,7 +481,7 @@ export class TestSts {
     if (expected !== signature) {
       return "SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided";
     }
-    return { accessKeyId, key, service };
+    return { accessKeyId, key, service, region };
   }
 }
 
