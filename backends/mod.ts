@@ -120,7 +120,8 @@ const passageBackend = passFamilyBackend("passage", (options, runtime) => ({
   cmd: options.passageCmd || options.passCmd,
   dir: options.passageDir || options.passDir || runtime.env.get("PASSAGE_DIR") ||
     "~/.passage/store",
-  prefix: options.passagePrefix || options.passPrefix,
+  // Given empty, `--passage-prefix=` is the store's root (an empty variable is unset).
+  prefix: options.passagePrefix ?? options.passPrefix,
 }));
 
 const secretServiceBackend: BackendFactory = {

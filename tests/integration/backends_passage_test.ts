@@ -142,6 +142,13 @@ Deno.test(
         });
         assert.equal(r.stdout, "w\n", `${args.join(" ")}: ${r.stderr}`);
       }
+      // An explicit empty --passage-prefix is the store's root, whatever the pass prefix says.
+      const atRoot = await runCli(
+        ["add", ...flags, `--passage-dir=${store.storeDir}`, "--passage-prefix=", "--env", "r"],
+        { env: { ...env, AWS_VAULT_PASS_PREFIX: "av" } },
+      );
+      assert.equal(atRoot.code, 0, atRoot.stderr);
+      await Deno.stat(`${store.storeDir}/r.age`);
       const byEnv = await runCli(["list", "--credentials"], {
         env: {
           ...env,
