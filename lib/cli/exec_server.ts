@@ -20,6 +20,7 @@ import { RefreshingCredentials } from "../server/refreshing_credentials.ts";
 import { defaultRoleSessionName } from "../vault/assume_role.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
 import { providerForProfile } from "../vault/for_profile.ts";
+import { ROLE_CHAINING_LIMIT_MS } from "../vault/chain.ts";
 import { type ExecOptions, helpMessage } from "./exec.ts";
 import type { CommandContext } from "./global.ts";
 
@@ -316,15 +317,20 @@ function roleSource(
     now: () => runtime.now(),
     log: (line) => ctx.log.debug(line),
     fetch: async (): Promise<Credentials> => {
-      const sts = stsFactory(await base.get(), {
+      const creds = await base.get();
+      const sts = stsFactory(creds, {
         region: profile.region,
         endpointUrl: profile.endpointUrl,
         stsRegionalEndpoints: profile.stsRegionalEndpoints,
       });
+      // The served credentials are temporary: AWS refuses to chain a role for longer than 1h.
+      const durationMs = creds.sessionToken
+        ? Math.min(profile.durations.assumeRole, ROLE_CHAINING_LIMIT_MS)
+        : profile.durations.assumeRole;
       return await sts.assumeRole({
         roleArn: arn,
         roleSessionName: defaultRoleSessionName(runtime.now()),
-        durationSeconds: Math.round(profile.durations.assumeRole / 1000),
+        durationSeconds: Math.round(durationMs / 1000),
       });
     },
   });

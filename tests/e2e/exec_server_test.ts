@@ -183,6 +183,25 @@ Deno.test("exec --ecs-server: the token, /role-arn/ and the child's environment"
   });
 });
 
+Deno.test("exec --ecs-server: /role-arn/ from a role profile with duration_seconds over 1h is capped at 1h", async () => {
+  await setup(async (home, env, sts) => {
+    // The served profile is a role session: AWS refuses to chain a role for longer than 1h.
+    const config = await Deno.readTextFile(home.env.AWS_CONFIG_FILE);
+    await Deno.writeTextFile(home.env.AWS_CONFIG_FILE, `${config}duration_seconds = 7200\n`);
+    const script =
+      'for i in $(seq 100); do out=$(curl -s -w " STATUS=%{http_code}" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/role-arn/arn:aws:iam::333333333333:role/by-arn"); case "$out" in *STATUS=503) sleep 0.2 ;; *) break ;; esac; done; echo "$out"';
+    const r = await runCli(["exec", "--ecs-server", "other", "--", "/bin/sh", "-c", script], {
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"AccessKeyId":"ASIA.* STATUS=200/, r.stdout);
+    const byArn = sts.callsOf("AssumeRole").filter((c) =>
+      c.params.RoleArn === "arn:aws:iam::333333333333:role/by-arn"
+    );
+    assert.equal(byArn.at(-1)?.params.DurationSeconds, "3600");
+  });
+});
+
 Deno.test({
   name: "exec --ecs-server --all-profiles: unmodified clients use any profile, no key on disk",
   ignore: noClients,
