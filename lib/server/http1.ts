@@ -287,7 +287,12 @@ function parseHead(text: string, limits: HttpLimits): Head {
     if ((lower === "host" || lower === "content-length") && headers.has(lower)) {
       throw new BadRequest(400, `repeated ${lower} header`);
     }
-    headers.append(lower, value);
+    try {
+      headers.append(lower, value);
+    } catch {
+      // Headers takes Latin-1 only: a UTF-8 or garbled value would end the connection unanswered.
+      throw new BadRequest(400, "malformed header");
+    }
   }
   if (version === "HTTP/1.1" && !headers.has("host")) throw new BadRequest(400, "no Host header");
   if (headers.has("transfer-encoding")) {

@@ -123,6 +123,7 @@ Deno.test("both servers: malformed and oversized requests get 4xx/5xx, then othe
     [`GET / HTTP/1.1\r\nHost: x\r\n${"X-A: 1\r\n".repeat(100)}\r\n`, 431],
     [`GET /${"a".repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
     ["GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: caf\u20ac\r\n\r\n", 400], // not Latin-1
   ];
   await withEcs(async (port) => {
     for (const [req, status] of cases) {
