@@ -11,11 +11,16 @@ export interface ServedProfile {
   region?: string;
 }
 
-/** The name a profile has in the file, or undefined for names a config section cannot hold. */
+/**
+ * The name a profile has in the file, or undefined for names a config section cannot hold:
+ * brackets, control characters, edge spaces, and `#`/`;` after whitespace, which the JS and Go
+ * SDKs cut from every line as an inline comment (`[profile a #b]` would become `[profile a`).
+ */
 function sectionHeader(name: string): string | undefined {
   // deno-lint-ignore no-control-regex
   if (name === "" || /[\[\]\x00-\x1f\x7f]/.test(name) || name.trim() !== name) return undefined;
-  return name === "default" ? "[default]" : `[profile ${name}]`;
+  const header = name === "default" ? "[default]" : `[profile ${name}]`;
+  return /\s[#;]/.test(header) ? undefined : header;
 }
 
 /** Quotes a word for a POSIX shell and for Python's shlex (how SDKs split credential_process). */

@@ -95,10 +95,15 @@ Deno.test("the temporary config: one credential_process per profile, unusable na
       { name: "" },
       { name: " padded" },
       { name: "r", region: "x\ninjected = 1" },
+      { name: "hash #comment" },
+      { name: "#leading" },
+      { name: "semi ;colon" },
     ],
     ["/opt/aws vault/bin", "run"],
   );
   assert.ok(!text.includes("bad]name") && !text.includes("injected"));
+  // What the JS SDK would read as an inline comment (it cuts `(^|\s)[;#]` on every line).
+  assert.ok(!/(^|\s)[;#]/.test(text.split("\n").slice(1).join("\n")), text);
   assert.match(text, /^\[default\]$/m);
   assert.match(text, /^\[profile with space\]$/m);
   assert.equal(text.match(/^credential_process = /gm)?.length, HOSTILE.length + 1);
