@@ -4,6 +4,7 @@
  * exit code through (reference 3.6 to 3.8; we refresh ahead instead of on demand).
  */
 import { UsageError, UserError } from "../errors.ts";
+import { escapeControl } from "../encoding.ts";
 import { childEnvironment } from "../exec/credential_env.ts";
 import { runProgram, withoutPrivateVariables } from "../process/mod.ts";
 
@@ -135,6 +136,13 @@ export async function execWithServer(
         }));
         const file = await writeServedConfig(served, selfCommand());
         cleanups.push(() => Deno.remove(file.dir, { recursive: true }));
+        for (const name of file.leftOut) {
+          runtime.stderr(
+            `aws-vault: --all-profiles leaves out profile ${
+              escapeControl(JSON.stringify(name))
+            }: a config file cannot hold its name as the SDKs read it back\n`,
+          );
+        }
         env.AWS_CONFIG_FILE = file.path;
         env[SERVER_URL_VARIABLE] = server.url;
       }

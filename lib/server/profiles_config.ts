@@ -44,18 +44,19 @@ export function servedConfigText(profiles: ServedProfile[], command: string[]): 
 }
 
 /**
- * Writes the file in a fresh private directory (0700; the file 0600) and returns both; the
- * caller removes the directory.
+ * Writes the file in a fresh private directory (0700; the file 0600) and returns both, with the
+ * names of the profiles it had to leave out; the caller removes the directory.
  */
 export async function writeServedConfig(
   profiles: ServedProfile[],
   command: string[],
-): Promise<{ dir: string; path: string }> {
+): Promise<{ dir: string; path: string; leftOut: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "aws-vault-config-" });
   await Deno.chmod(dir, 0o700);
   const path = `${dir}/config`;
   await Deno.writeTextFile(path, servedConfigText(profiles, command), { mode: 0o600 });
-  return { dir, path };
+  const leftOut = profiles.filter((p) => sectionHeader(p.name) === undefined).map((p) => p.name);
+  return { dir, path, leftOut };
 }
 
 /** How to start this aws-vault again: the compiled binary, or `deno run -A <main module>`. */

@@ -232,6 +232,34 @@ Deno.test({
   },
 });
 
+Deno.test("exec --ecs-server --all-profiles: a name the SDKs would cut as a comment is left out, and said", async () => {
+  await setup(async (home, env) => {
+    const config = await Deno.readTextFile(home.env.AWS_CONFIG_FILE);
+    await Deno.writeTextFile(
+      home.env.AWS_CONFIG_FILE,
+      `${config}\n[profile team #ops]\nregion = eu-west-1\n\n[profile tab\t;x]\nregion = eu-west-1\n`,
+    );
+    const r = await runCli(
+      [
+        "exec",
+        "--ecs-server",
+        "--all-profiles",
+        "jonsmith",
+        "--",
+        "/bin/sh",
+        "-c",
+        'cat "$AWS_CONFIG_FILE"',
+      ],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\[profile other\]$/m);
+    assert.doesNotMatch(r.stdout, /team|tab/);
+    assert.match(r.stderr, /--all-profiles leaves out profile "team #ops": /);
+    assert.match(r.stderr, /--all-profiles leaves out profile "tab\\t;x": /);
+  });
+});
+
 Deno.test("exec with a server: invalid combinations are one line each", async () => {
   await setup(async (_home, env) => {
     const cases: [string[], RegExp][] = [
