@@ -60,6 +60,9 @@ const REFRESH_REFUSED = new Set([
   "InvalidRequestException",
 ]);
 
+/** Refusals that mean the client registration itself is no good (deleted, revoked). */
+const CLIENT_REFUSED = new Set(["InvalidClientException", "UnauthorizedClientException"]);
+
 /** The token source of one SSO session. */
 export class SsoTokenSource {
   readonly session: SsoSessionConfig;
@@ -128,7 +131,7 @@ export class SsoTokenSource {
   async #renew(record: OidcRecord | undefined): Promise<string> {
     const s = this.session;
     const oidc = this.#d.oidc({ region: s.region, endpoint: s.oidcEndpoint });
-    const client = record?.client;
+    let client = record?.client;
     const refreshToken = record?.token.refreshToken;
     if (refreshToken && client && client.region === s.region) {
       try {
@@ -146,6 +149,8 @@ export class SsoTokenSource {
         this.#d.ui.notice(
           `The SSO session for ${s.startUrl} has ended (${err.code}); signing in again.`,
         );
+        // A sign-in with the refused client would fail too, after the user approved it.
+        if (CLIENT_REFUSED.has(err.code)) client = undefined;
       }
     }
     // Nothing stale stays behind: the old token is dropped before the sign-in starts.

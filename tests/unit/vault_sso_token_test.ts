@@ -160,6 +160,24 @@ Deno.test("a stored client registration is reused for the next sign-in, replaced
   });
 });
 
+Deno.test("a refresh refused for its client (InvalidClientException) signs in with a new registration", async () => {
+  await withSso(async (s) => {
+    await s.source().accessToken();
+    const rec = s.store.records.get(URL_)!;
+    // The registration was deleted on the service: its secret no longer works.
+    s.store.records.set(URL_, {
+      token: { ...rec.token, expiration: new Date(0) },
+      client: { ...rec.client!, clientSecret: "revoked" },
+    });
+    const t = await s.source().accessToken();
+    assert.match(t.accessToken, /^access-token-/);
+    assert.equal(s.sso.callsOf("RegisterClient").length, 2);
+    assert.equal(s.opened.length, 2);
+    assert.match(s.notices.join("\n"), /has ended \(InvalidClientException\)/);
+    assert.notEqual(s.store.records.get(URL_)!.client!.clientSecret, "revoked");
+  });
+});
+
 Deno.test("a refresh that cannot reach the service fails with one line and opens no browser", async () => {
   await withSso(async (s) => {
     await s.source().accessToken();
