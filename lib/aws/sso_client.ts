@@ -74,12 +74,20 @@ export function sdkSsoPortalFactory(options: SdkOidcOptions = {}): SsoPortalFact
           "InvalidResponse",
         );
       }
+      // The portal gives epoch milliseconds; anything else would surface later as a bare
+      // "Invalid time value" from wherever the date is first written.
+      const expiration = new Date(Number(c.expiration));
+      if (Number.isNaN(expiration.getTime())) {
+        throw new SsoPortalError(
+          "sso:GetRoleCredentials returned an invalid expiration",
+          "InvalidResponse",
+        );
+      }
       return {
         accessKeyId: c.accessKeyId,
         secretAccessKey: c.secretAccessKey,
         sessionToken: c.sessionToken,
-        // The portal gives epoch milliseconds.
-        expiration: new Date(Number(c.expiration)),
+        expiration,
       };
     },
   });

@@ -228,6 +228,33 @@ Deno.test("GetRoleCredentials: expiration from epoch milliseconds; a refused tok
   });
 });
 
+Deno.test("GetRoleCredentials: an expiration that is no time is InvalidResponse, not a bare RangeError", async () => {
+  for (const expiration of ['"soon"', "9000000000000000"]) {
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      () =>
+        new Response(
+          `{"roleCredentials":{"accessKeyId":"ASIAX","secretAccessKey":"s","sessionToken":"t","expiration":${expiration}}}`,
+          { headers: { "content-type": "application/json" } },
+        ),
+    );
+    try {
+      const portal = sdkSsoPortalFactory({ maxAttempts: 1 })({
+        region: "eu-west-1",
+        endpoint: `http://127.0.0.1:${server.addr.port}`,
+      });
+      await assert.rejects(
+        portal.getRoleCredentials({ accessToken: "t", accountId: "111111111111", roleName: "r" }),
+        (e: Error & { code?: string }) =>
+          e instanceof UserError && (e as { code?: string }).code === "InvalidResponse" &&
+          e.message === "sso:GetRoleCredentials returned an invalid expiration",
+      );
+    } finally {
+      await server.shutdown();
+    }
+  }
+});
+
 Deno.test("stored token records stay readable by aws-vault; the client rides along", () => {
   const now = new Date("2026-01-02T03:04:05Z");
   const token = {
