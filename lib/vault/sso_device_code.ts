@@ -23,6 +23,13 @@ export interface DeviceCodeSignIn {
 
 const DEFAULT_INTERVAL_S = 5;
 const SLOW_DOWN_STEP_S = 5;
+/** Polls at least this often, whatever the service asks (a timer over 2^31 ms fires at once). */
+const MAX_INTERVAL_S = 60;
+/**
+ * The longest wait for an approval, whatever `expiresIn` says: the processes waiting for the
+ * sign-in lock give up after 11 minutes (SIGN_IN_LOCK_TIMES), as the browser flow's limit is 10.
+ */
+const MAX_WAIT_MS = 10 * 60_000;
 
 /** Runs the flow; returns the token once the user approved. */
 export async function deviceCodeSignIn(o: DeviceCodeSignIn): Promise<CreatedToken> {
@@ -41,15 +48,17 @@ export async function deviceCodeSignIn(o: DeviceCodeSignIn): Promise<CreatedToke
   if (o.openBrowser && o.ui.openBrowser && isWebUrl(page)) {
     o.ui.openBrowser(page).catch(() => {});
   }
-  const deadline = o.now().getTime() + auth.expiresIn * 1000;
-  let interval = Math.max(1, auth.interval ?? DEFAULT_INTERVAL_S);
+  const deadline = o.now().getTime() + Math.min(auth.expiresIn * 1000, MAX_WAIT_MS);
+  let interval = Math.min(Math.max(1, auth.interval ?? DEFAULT_INTERVAL_S), MAX_INTERVAL_S);
   for (;;) {
+    // Never past the deadline: the code is dead by then, and the user would wait for nothing.
+    const left = Math.max(0, deadline - o.now().getTime());
     try {
-      await o.ui.sleep(interval * 1000, o.signal);
+      await o.ui.sleep(Math.min(interval * 1000, left), o.signal);
     } catch {
       throw cancelled(o.startUrl);
     }
-    if (o.now().getTime() > deadline) throw expired(o.startUrl);
+    if (o.now().getTime() >= deadline) throw expired(o.startUrl);
     try {
       return await o.oidc.createToken({
         clientId: o.client.clientId,
@@ -61,7 +70,7 @@ export async function deviceCodeSignIn(o: DeviceCodeSignIn): Promise<CreatedToke
       if (!(err instanceof OidcError)) throw err;
       if (err.code === "AuthorizationPendingException") continue;
       if (err.code === "SlowDownException") {
-        interval += SLOW_DOWN_STEP_S;
+        interval = Math.min(interval + SLOW_DOWN_STEP_S, MAX_INTERVAL_S);
         continue;
       }
       if (err.code === "ExpiredTokenException") throw expired(o.startUrl);

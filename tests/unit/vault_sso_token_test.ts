@@ -366,6 +366,60 @@ Deno.test("device code: what the service sends is printed without control charac
   assert.deepEqual(opened, []);
 });
 
+Deno.test("device code: a huge interval or expiresIn from the service waits at most 10 minutes, polling at least every minute", async () => {
+  const { deviceCodeSignIn } = await import("../../lib/vault/sso_device_code.ts");
+  let clock = Date.parse("2026-01-01T00:00:00Z");
+  const sleeps: number[] = [];
+  let polls = 0;
+  await assert.rejects(
+    deviceCodeSignIn({
+      oidc: {
+        registerClient: () => Promise.reject(new Error("unused")),
+        startDeviceAuthorization: () =>
+          Promise.resolve({
+            deviceCode: "d",
+            userCode: "ABCD",
+            verificationUri: "https://device.example/",
+            // 35 days: over 2^31 ms, which a timer would fire at once, again and again.
+            interval: 3_000_000,
+            expiresIn: 30 * 86400,
+          }),
+        createToken: () => {
+          polls++;
+          return Promise.reject(
+            new OidcError("authorization_pending", "AuthorizationPendingException"),
+          );
+        },
+      },
+      client: {
+        clientId: "c",
+        clientSecret: "s",
+        expiresAt: new Date(clock + 86400_000),
+        region: "eu-west-1",
+        scopes: [],
+        grantTypes: [],
+      },
+      startUrl: URL_,
+      ui: {
+        notice: () => {},
+        sleep: (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+          return Promise.resolve();
+        },
+        interruptible: (f) => f(new AbortController().signal),
+      },
+      openBrowser: false,
+      signal: new AbortController().signal,
+      now: () => new Date(clock),
+    }),
+    /not approved in time/,
+  );
+  assert.ok(sleeps.every((ms) => ms > 0 && ms <= 60_000), sleeps.join(" "));
+  assert.equal(sleeps.reduce((a, b) => a + b, 0), 10 * 60_000);
+  assert.equal(polls, 9);
+});
+
 Deno.test("auth code: a callback with the wrong state is refused and the real one still signs in", async () => {
   await withSso(async (s) => {
     const forged: number[] = [];
