@@ -7,7 +7,7 @@
  */
 
 /** The longest delay a timer takes (2^31 - 1 ms, as setTimeout; more would fire at once). */
-const MAX_DELAY_MS = 2 ** 31 - 1;
+export const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** Calls `fn` after `ms` milliseconds unless the returned function is called first. */
 export function after(ms: number, fn: () => void): () => void {

@@ -6,6 +6,7 @@
  * fetch at a time runs however many requests arrive.
  */
 import type { Credentials } from "../credentials.ts";
+import { MAX_DELAY_MS } from "../timer.ts";
 
 /** Botocore refreshes 15 minutes before expiry: refresh earlier than that, with room to spare. */
 export const REFRESH_AHEAD_MS = 20 * 60_000;
@@ -160,10 +161,12 @@ export class RefreshingCredentials implements ServedCredentials {
   #arm(ms: number): void {
     if (this.#closed) return;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    // Credentials valid for weeks (a credential_process may say so) would ask for a delay past
+    // the timer's limit, which fires at once: a fetch loop. A refresh in 24 days does no harm.
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
       if (!this.#closed) this.#refresh().catch(() => {});
-    }, ms);
+    }, Math.min(ms, MAX_DELAY_MS));
     // The timer must not keep a finished program alive.
     if (!this.#o.timers) Deno.unrefTimer(this.#timer);
   }

@@ -76,6 +76,24 @@ Deno.test("refresh is scheduled 20 minutes before expiry and asks for more than 
   assert.equal(timers.pending.size, 0);
 });
 
+Deno.test("credentials valid for weeks: one fetch, not a loop (a delay past 2^31 ms fires at once)", async () => {
+  // Real timers: the overflow is the runtime's, not ours to model.
+  let fetches = 0;
+  const source = new RefreshingCredentials({
+    name: "p",
+    now: () => new Date(),
+    log: () => {},
+    fetch: () => {
+      fetches++;
+      return Promise.resolve(creds(fetches, Date.now() + 30 * 86_400_000));
+    },
+  });
+  await source.prefetch();
+  await new Promise((r) => setTimeout(r, 300));
+  source.close();
+  assert.equal(fetches, 1);
+});
+
 Deno.test("a slow fetch: requests get a retryable error, one fetch serves them all", async () => {
   const timers = new ManualTimers();
   let release!: (c: Credentials) => void;
