@@ -44,23 +44,33 @@ export async function credentialsFromServer(
       await sleep(500);
       continue;
     }
-    let data: Record<string, unknown>;
+    let data: Record<string, unknown> | null = null;
     try {
       data = JSON.parse(body);
     } catch {
-      throw new UserError(`the aws-vault server answered ${res.status} with no JSON`);
+      // said below
+    }
+    // `null`, a number or an array would otherwise surface as a bare TypeError.
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      throw new UserError(`the aws-vault server answered ${res.status} with no JSON object`);
     }
     if (res.status !== 200) {
-      throw new UserError(`the aws-vault server refused profile '${profileName}': ${data.Message}`);
+      const why = typeof data.Message === "string" ? data.Message : `status ${res.status}`;
+      throw new UserError(`the aws-vault server refused profile '${profileName}': ${why}`);
     }
     if (typeof data.AccessKeyId !== "string" || typeof data.SecretAccessKey !== "string") {
       throw new UserError("the aws-vault server answered without credentials");
+    }
+    const expiration = typeof data.Expiration === "string" ? new Date(data.Expiration) : undefined;
+    // An expiration that is no time would fail later, as a bare "Invalid time value".
+    if (expiration && Number.isNaN(expiration.getTime())) {
+      throw new UserError("the aws-vault server answered an invalid expiration");
     }
     return {
       accessKeyId: data.AccessKeyId,
       secretAccessKey: data.SecretAccessKey,
       sessionToken: typeof data.Token === "string" && data.Token ? data.Token : undefined,
-      expiration: typeof data.Expiration === "string" ? new Date(data.Expiration) : undefined,
+      expiration,
     };
   }
 }

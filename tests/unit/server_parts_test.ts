@@ -153,6 +153,12 @@ Deno.test("export's server client: only a loopback URL, bounded replies, retries
     if (path === "/profile/nope") {
       return Response.json({ Message: "no such profile" }, { status: 404 });
     }
+    if (path === "/profile/null") return new Response("null");
+    if (path === "/profile/bare") return new Response("[]", { status: 403 });
+    if (path === "/profile/silent") return Response.json({}, { status: 403 });
+    if (path === "/profile/badtime") {
+      return Response.json({ AccessKeyId: "A", SecretAccessKey: "s", Expiration: "soon" });
+    }
     return Response.json({
       AccessKeyId: "ASIAX",
       SecretAccessKey: "s",
@@ -167,6 +173,14 @@ Deno.test("export's server client: only a loopback URL, bounded replies, retries
       credentialsFromServer(url, "t", "nope"),
       /refused profile 'nope': no such profile/,
     );
+    // Replies that are no JSON object, or say no time, are one clear error, not a TypeError.
+    await assert.rejects(credentialsFromServer(url, "t", "null"), /200 with no JSON object/);
+    await assert.rejects(credentialsFromServer(url, "t", "bare"), /403 with no JSON object/);
+    await assert.rejects(
+      credentialsFromServer(url, "t", "silent"),
+      /refused profile 'silent': status 403$/,
+    );
+    await assert.rejects(credentialsFromServer(url, "t", "badtime"), /an invalid expiration/);
     const c = await credentialsFromServer(url, "t", "busy", { sleep: () => Promise.resolve() });
     assert.equal(c.accessKeyId, "ASIAX");
     assert.equal(c.expiration?.toISOString(), "2030-01-01T00:00:00.000Z");
