@@ -2,10 +2,10 @@
  * Replay records: what a full run of `export` or `exec` served from a cached session, with every
  * input that decision was made from, so that the same call with the same inputs is served again
  * without resolving the profile and its chain (lib/replay/replay.ts). A record holds no secret:
- * names of environment variables and a SHA-256 over the call and their values (of our private
- * variables only whether they are set), the config file's and the vault directory's stamps
- * (lib/fs/stamp.ts), the session item's name, and how the output was made (format, profile name,
- * region). Never the child command line of `exec`: the call is the part of argv up to `--`.
+ * names of environment variables and a SHA-256 over the program's version and build, the call
+ * and those variables' values (of our private variables only whether they are set), the config
+ * file's and the vault directory's stamps (lib/fs/stamp.ts), the session item's name, and how the
+ * output was made (format, profile name, region). Never the child command line of `exec`: the call is the part of argv up to `--`.
  *
  * Format: one JSON file per call in ~/.awsvault/locks/replay (0700), named by a hash of the call,
  * 0600, written atomically: an array of up to RECORDS_PER_CALL records, newest first; at most
@@ -14,6 +14,7 @@
  */
 import { bytesToHex, fnv1a64Hex } from "../encoding.ts";
 import { isTempFileName, removeStaleTempFiles, writeFileAtomic } from "../fs/atomic.ts";
+import { fileStamp } from "../fs/stamp.ts";
 import { PRIVATE_VARIABLES } from "../process/env.ts";
 import type { Runtime } from "../runtime.ts";
 import { EXPORT_FORMATS, type ExportFormat } from "../exec/names.ts";
@@ -96,15 +97,36 @@ function inputValue(name: string, runtime: Runtime): string | null {
   return (PRIVATE_VARIABLES as readonly string[]).includes(name) ? "(set)" : value;
 }
 
+let programBuild: string | undefined;
+
+/**
+ * Which build of the program this is. Another build may decide otherwise (a fix in the chain),
+ * and VERSION changes only with releases: the bundle unpacks each build into a directory named by
+ * its content, so this module's directory says which bundle (or which checkout) runs; a compiled
+ * binary is told by its file's stamp (an upgrade writes a new file).
+ */
+function buildOfProgram(): string {
+  if (programBuild !== undefined) return programBuild;
+  let build = new URL(".", import.meta.url).href;
+  if (Deno.build.standalone) {
+    try {
+      build = fileStamp(Deno.statSync(Deno.execPath())) ?? build;
+    } catch {
+      // the directory, then
+    }
+  }
+  return programBuild = build;
+}
+
 /** SHA-256 (hex) of the call and the current values of `names`. */
 export async function inputsDigest(
   call: string[],
   names: readonly string[],
   runtime: Runtime,
 ): Promise<string> {
-  // The version too: another version of the program may decide otherwise.
+  // The version and the build too: another version or build of the program may decide otherwise.
   const values = names.map((n) => [n, inputValue(n, runtime)]);
-  const text = JSON.stringify([RECORD_FORMAT, VERSION, call, values]);
+  const text = JSON.stringify([RECORD_FORMAT, VERSION, buildOfProgram(), call, values]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return bytesToHex(new Uint8Array(digest));
 }
