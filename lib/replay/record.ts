@@ -5,7 +5,8 @@
  * names of environment variables and a SHA-256 over the program's version and build, the call
  * and those variables' values (of our private variables only whether they are set), the config
  * file's and the vault directory's stamps (lib/fs/stamp.ts), the session item's name, and how the
- * output was made (format, profile name, region). Never the child command line of `exec`: the call is the part of argv up to `--`.
+ * output was made (format, profile name, region). Never the child command line of `exec`: the
+ * call is the part of argv up to `--`.
  *
  * Format: one JSON file per call in ~/.awsvault/locks/replay (0700), named by a hash of the call,
  * 0600, written atomically: an array of up to RECORDS_PER_CALL records, newest first; at most
