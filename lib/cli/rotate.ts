@@ -10,7 +10,7 @@ import { sourceChain } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
 import { buildProvider } from "../vault/chain.ts";
 import { chainDeps, requireKnownProfile } from "../vault/for_profile.ts";
-import { rotateKey } from "../vault/rotate.ts";
+import { rotateKey, type RotationDeps, rotationLockName } from "../vault/rotate.ts";
 import type { CommandContext } from "./global.ts";
 import type { InputOf } from "./spec.ts";
 import type { ROTATE } from "./table.ts";
@@ -79,7 +79,7 @@ export async function rotateCommand(
     return await (await buildProvider(target, chain)).retrieve();
   };
 
-  const result = await rotateKey(keys.name, {
+  const deps: RotationDeps = {
     store,
     sts: services.sts,
     stsWhere: {
@@ -103,7 +103,10 @@ export async function rotateCommand(
     tick: (text) => runtime.stderr(text),
     debug,
     verifyTimeoutMs: seams.verifyTimeoutMs,
-  });
+  };
+  // Two rotations of one key at once would each create a key and store theirs over the other's
+  // (IAM then keeps a key nobody holds): the second waits, then rotates the key the first stored.
+  const result = await services.lock(rotationLockName(keys.name), () => rotateKey(keys.name, deps));
   if (result.sessionsRemoved > 0) say(`Deleted ${result.sessionsRemoved} cached sessions.`);
   say("Finished rotating access key");
   return 0;

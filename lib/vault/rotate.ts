@@ -12,6 +12,7 @@ import { AwsError, INVALID_CREDENTIAL_CODES } from "../aws/aws_error.ts";
 import type { IamClient, IamClientFactory, IamEndpointOptions } from "../aws/iam_client.ts";
 import type { StsClientFactory } from "../aws/sts_client.ts";
 import type { StsEndpointOptions } from "../aws/sts_endpoint.ts";
+import { bytesToBase64Url, fnv1a64Hex } from "../encoding.ts";
 import { errorLine, UserError } from "../errors.ts";
 import type { Credentials } from "../credentials.ts";
 import { userNameFromArn } from "./iam_user.ts";
@@ -55,6 +56,12 @@ export interface RotationResult {
 /** aws-vault's way of showing a key in progress lines: only the last four characters. */
 export function maskKey(accessKeyId: string): string {
   return `****************${accessKeyId.slice(-4)}`;
+}
+
+/** The lock a rotation of the key stored under `keysProfile` holds; a file name of at most 200. */
+export function rotationLockName(keysProfile: string): string {
+  const name = `rotate.${bytesToBase64Url(new TextEncoder().encode(keysProfile))}`;
+  return name.length <= 200 ? name : `${name.slice(0, 182)}.${fnv1a64Hex(name)}`;
 }
 
 /** A failed rotation, with the state of the vault and of IAM in its message. */

@@ -246,3 +246,37 @@ Deno.test("rotate: DeleteAccessKey denied: exit 1, new key stored, old key named
     assert.ok(!r.stderr.includes("secret"), "no secret printed");
   });
 });
+
+Deno.test("two rotates of one profile at once: one waits for the other; IAM keeps only the stored key", async () => {
+  await setup(async (c) => {
+    // The first rotation's CreateAccessKey is held (as a slow MFA prompt would hold it) while a
+    // second rotation starts, until that one has deleted the old key (or for 4 s: it may wait).
+    let holding!: () => void;
+    const held = new Promise<void>((r) => holding = r);
+    let release!: () => void;
+    const released = new Promise<void>((r) => release = r);
+    let first = true;
+    c.sts.onAction = async (action) => {
+      if (action !== "CreateAccessKey" || !first) return;
+      first = false;
+      holding();
+      await Promise.race([released, new Promise((r) => setTimeout(r, 4_000))]);
+    };
+    c.sts.afterAction = (action) => {
+      if (action === "DeleteAccessKey") release();
+      return Promise.resolve();
+    };
+    // The second with -n: no MFA code (the ledger would wait for the next code window).
+    const [a, b] = await Promise.all([
+      runCli(["rotate", "alice"], { env: c.env }),
+      held.then(() => runCli(["rotate", "-n", "alice"], { env: c.env })),
+    ]);
+    c.sts.onAction = undefined;
+    c.sts.afterAction = undefined;
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const key = await assertInvariant(c);
+    assert.notEqual(key, ALICE.accessKeyId);
+    assert.deepEqual(c.sts.accessKeysOf("alice"), [key]);
+  });
+});
