@@ -101,7 +101,7 @@ async function login(
     target = consoleTarget(env, region, opts.path);
     const where = { region, endpointUrl: env.get("AWS_ENDPOINT_URL") || undefined };
     const source: CredentialProvider = { retrieve: () => Promise.resolve(fromEnv) };
-    credentials = await new FederationTokenProvider({
+    const federation = new FederationTokenProvider({
       source,
       sts: { clientFor: sts, where },
       iam: { clientFor: iam, where },
@@ -109,9 +109,10 @@ async function login(
       durationMs: opts.duration || opts.federationTokenTtl ||
         envDuration(env, "AWS_FEDERATION_TOKEN_TTL") || 3_600_000,
       debug,
-    }).retrieve();
+    });
+    credentials = await federation.retrieve();
     // Federated sessions last as long as their token; a role session's length can be asked for.
-    if (credentials !== fromEnv) sessionSeconds = undefined;
+    if (federation.federated) sessionSeconds = undefined;
     else if (fromEnv.expiration) sessionSeconds = remainingSeconds(fromEnv, runtime.now());
     else if (opts.duration) sessionSeconds = clampSession(opts.duration / 1000);
   } else {

@@ -40,9 +40,18 @@ export function federationName(userName: string): string {
 /** Credentials that can sign in to the console. */
 export class FederationTokenProvider implements CredentialProvider {
   readonly #o: FederationTokenOptions;
+  #federated = false;
 
   constructor(options: FederationTokenOptions) {
     this.#o = options;
+  }
+
+  /**
+   * Whether the last credentials retrieved are a federated user's (exchanged, or already one):
+   * their console session lasts as long as the token, and AWS refuses a SessionDuration for it.
+   */
+  get federated(): boolean {
+    return this.#federated;
   }
 
   /**
@@ -55,7 +64,8 @@ export class FederationTokenProvider implements CredentialProvider {
     const sts = o.sts.clientFor(creds, o.sts.where);
     const who = await sts.getCallerIdentity();
     const resource = who.arn.split(":").slice(5).join(":");
-    if (resource.startsWith("assumed-role/") || resource.startsWith("federated-user/")) {
+    this.#federated = resource.startsWith("federated-user/");
+    if (resource.startsWith("assumed-role/") || this.#federated) {
       o.debug?.(`credentials of ${who.arn} sign in as they are`);
       return creds;
     }
@@ -68,10 +78,12 @@ export class FederationTokenProvider implements CredentialProvider {
       ? "root"
       : await iamUserName(o.iam.clientFor(creds, o.iam.where), who.arn, o.debug);
     const durationMs = Math.min(Math.max(o.durationMs, FEDERATION_MIN_MS), FEDERATION_MAX_MS);
-    return await sts.getFederationToken({
+    const token = await sts.getFederationToken({
       name: federationName(userName),
       policy: ALLOW_ALL_POLICY,
       durationSeconds: toSeconds(durationMs),
     });
+    this.#federated = true;
+    return token;
   }
 }

@@ -3,6 +3,8 @@
  * (`AWS_VAULT_SIGNIN_ENDPOINT`) that checks the Session JSON and hands out a SigninToken.
  */
 import assert from "node:assert/strict";
+import { sdkStsClientFactory } from "../../lib/aws/sts_client.ts";
+import { ALLOW_ALL_POLICY } from "../../lib/vault/federation_token.ts";
 import { runCli } from "../support/cli.ts";
 import { standIns } from "../support/stand_in.ts";
 import { TestSignin } from "../support/test_signin.ts";
@@ -231,6 +233,25 @@ Deno.test("login without a profile uses the credentials in the environment", asy
     assert.equal(c.signin.requests[0].session.sessionId, vars.AWS_ACCESS_KEY_ID);
     assert.ok(c.signin.requests[0].sessionDuration! <= 3600);
     assert.equal(c.sts.callsOf("GetFederationToken").length, 4); // none more
+
+    // A federated-user session (another tool's GetFederationToken, with its expiry): used as it
+    // is, and its console session is the token's (AWS refuses a SessionDuration for it).
+    const fed = await sdkStsClientFactory()(ALICE, { endpointUrl: c.sts.url, region: "us-east-1" })
+      .getFederationToken({ name: "alice", policy: ALLOW_ALL_POLICY, durationSeconds: 3600 });
+    c.signin.requests.length = 0;
+    r = await runCli(["login", "-s"], {
+      env: {
+        ...base,
+        AWS_ACCESS_KEY_ID: fed.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: fed.secretAccessKey,
+        AWS_SESSION_TOKEN: fed.sessionToken!,
+        AWS_CREDENTIAL_EXPIRATION: fed.expiration!.toISOString(),
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(c.signin.requests[0]?.session.sessionId, fed.accessKeyId, c.signin.refused[0]);
+    assert.equal(c.signin.requests[0].sessionDuration, undefined);
+    assert.equal(c.sts.callsOf("GetFederationToken").length, 5); // none more
 
     // A GetSessionToken session cannot sign in: said so, nothing sent to the endpoint.
     const gst = await runCli(["export", "--format", "env", "alice"], { env: c.env });
