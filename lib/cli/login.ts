@@ -14,6 +14,7 @@ import {
 import { UsageError, UserError } from "../errors.ts";
 import { envDuration, resolveProfile } from "../config/mod.ts";
 import { REMOVED_VARIABLES } from "../exec/credential_env.ts";
+import { profileArgument } from "../exec/guard.ts";
 import { withoutPrivateVariables } from "../process/env.ts";
 import type { Env } from "../runtime.ts";
 import type { CredentialProvider, Credentials } from "../credentials.ts";
@@ -91,12 +92,7 @@ async function login(
   let target: { federationUrl: string; destination: string };
   /** Seconds of console session to ask for; undefined leaves it to AWS. */
   let sessionSeconds: number | undefined;
-  if (!profileName) {
-    if (!fromEnv) {
-      throw new UsageError(
-        "no profile given and no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment: name a profile or set AWS_PROFILE",
-      );
-    }
+  if (!profileName && fromEnv) {
     region = opts.region || env.get("AWS_REGION") || env.get("AWS_DEFAULT_REGION") || undefined;
     target = consoleTarget(env, region, opts.path);
     const where = { region, endpointUrl: env.get("AWS_ENDPOINT_URL") || undefined };
@@ -116,6 +112,8 @@ async function login(
     else if (fromEnv.expiration) sessionSeconds = remainingSeconds(fromEnv, runtime.now());
     else if (opts.duration) sessionSeconds = clampSession(opts.duration / 1000);
   } else {
+    // No profile and no keys in the environment: ByteNess's picker, as exec and export have it.
+    const name = profileName || await pickedProfile(runtime, services);
     const flags = {
       region: opts.region,
       mfaToken: opts.mfaToken,
@@ -123,10 +121,9 @@ async function login(
       assumeRoleTtl: opts.assumeRoleTtl,
       federationTokenTtl: opts.federationTokenTtl,
     };
-    const assumesRole = !!resolveProfile(await services.config(), profileName, { env, flags })
-      .roleArn;
+    const assumesRole = !!resolveProfile(await services.config(), name, { env, flags }).roleArn;
     const { profile, provider, source } = await providerForProfile(services, {
-      profileName,
+      profileName: name,
       flags,
       // A GetSessionToken session cannot sign in: the target never gets one; a role's source
       // still may (one MFA session shared by the chain), unless --no-session.
@@ -182,6 +179,25 @@ async function login(
     runtime.stdout(`${url}\n`);
   }
   return 0;
+}
+
+/** The profile picked on a terminal; off one, login's usage error. */
+async function pickedProfile(
+  runtime: CommandContext["runtime"],
+  services: Awaited<ReturnType<CommandContext["services"]>>,
+): Promise<string> {
+  try {
+    return await profileArgument(
+      undefined,
+      runtime,
+      async () => (await services.config()).profileNames(),
+    );
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(
+      "no profile given and no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment: name a profile or set AWS_PROFILE",
+    );
+  }
 }
 
 /** The federation endpoint and the console page, from the region and `--path`. */

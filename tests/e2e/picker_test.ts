@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
 import { ignoreWithout } from "../support/peers.ts";
 import { PTY, runOnPty } from "../support/pty.ts";
+import { TestSignin } from "../support/test_signin.ts";
+import { TestSts } from "../support/test_sts.ts";
 import { vaultHome } from "../support/vault_home.ts";
 
 const noPty = await ignoreWithout(PTY);
@@ -60,5 +62,37 @@ Deno.test("exec and export with no profile off a terminal: the one-line usage er
     }
   } finally {
     await home.cleanup();
+  }
+});
+
+Deno.test("login with no profile and no keys in the environment: the picker, as for export", {
+  ignore: noPty,
+}, async () => {
+  const sts = new TestSts([
+    { name: "prod", accessKeyId: "AKIAPICKEDPROD", secretAccessKey: "picked-secret" },
+  ]);
+  const signin = new TestSignin(sts);
+  const home = await vaultHome(CONFIG);
+  try {
+    await home.addKeys("beta-prod", "AKIAPICKEDPROD", "picked-secret");
+    const r = await runOnPty(["login", "-s"], {
+      env: { ...home.env, AWS_ENDPOINT_URL: sts.url, AWS_VAULT_SIGNIN_ENDPOINT: signin.url },
+      steps: [
+        ["Choose AWS profile: ", "beta-p"],
+        ["> beta-prod", "\r"],
+      ],
+    });
+    assert.deepEqual(r.pending, []);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Action=login/);
+    assert.equal(sts.callsOf("GetFederationToken")[0]?.accessKeyId, "AKIAPICKEDPROD");
+    // Off a terminal: the one-line usage error.
+    const off = await runCli(["login", "-s"], { env: home.env });
+    assert.equal(off.code, 2, off.stderr);
+    assert.match(off.stderr, /^aws-vault: error: no profile given and no AWS_ACCESS_KEY_ID/);
+  } finally {
+    await home.cleanup();
+    await signin.close();
+    await sts.close();
   }
 });
