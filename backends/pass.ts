@@ -212,7 +212,10 @@ class PassKeyring implements Keyring {
 
   async #rm(entry: string, key: string): Promise<void> {
     const result = await runTool(this.#cmd, ["rm", "-f", "--", entry], { env: this.#env() });
-    if (result.code !== 0) throw toolFailure(this.#cmd, `cannot remove '${key}'`, result);
+    // pass exits 0 even when its own `rm` failed (a read-only folder): the file tells.
+    if (result.code !== 0 || await exists(this.#file(entry))) {
+      throw toolFailure(this.#cmd, `cannot remove '${key}'`, result);
+    }
     this.#rootChecked.delete(entry);
   }
 

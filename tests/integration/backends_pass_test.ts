@@ -238,3 +238,32 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "pass: an rm that exits 0 but leaves the entry is an error, not a loop",
+  { ignore: noPass },
+  async () => {
+    await withStore(async (store, open) => {
+      // pass ends with `exit 0` whatever its `rm` did (a read-only folder): this one fails twice.
+      const wrapper = `${store.home}/pass-rm-fails`;
+      await Deno.writeTextFile(
+        wrapper,
+        `#!/bin/sh
+if [ "$1" = rm ]; then
+  n=$(cat "$0.count" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.count"
+  if [ "$n" -lt 2 ]; then echo "rm: cannot remove 'x': Permission denied" >&2; exit 0; fi
+fi
+exec pass "$@"
+`,
+        { mode: 0o700 },
+      );
+      await open().set(newItem({ key: "work", data: enc.encode("{}") }));
+      await assert.rejects(
+        () => open({ passCmd: wrapper }).remove("work"),
+        /^KeyringError: cannot remove 'work': .*pass-rm-fails: rm: cannot remove 'x': Permission denied/,
+      );
+      assert.equal(await Deno.readTextFile(`${wrapper}.count`), "1\n");
+      await Deno.stat(`${store.storeDir}/work.gpg`);
+    });
+  },
+);
