@@ -307,8 +307,10 @@ class OpKeyring implements Keyring {
   }
 
   #failure(what: string, result: ToolResult): KeyringError {
-    let message = oneLine(result.stderr.replace(/\[ERROR\] [\d/]+ [\d:]+ /g, ""), 300);
-    if (this.#token) message = message.replaceAll(this.#token, "***");
+    let stderr = result.stderr;
+    // Masked before the cut to 300 characters: a cut token (they are ~900) would not match.
+    if (this.#token) stderr = stderr.replaceAll(this.#token, "***");
+    let message = oneLine(stderr.replace(/\[ERROR\] [\d/]+ [\d:]+ /g, ""), 300);
     if (message === "") message = `exit code ${result.code}`;
     if (/isn't a vault/i.test(message)) {
       return new KeyringError(

@@ -374,3 +374,27 @@ Deno.test("op: chosen with --backend op and the --op-* flags; the token never pr
     assert.match(missing.stderr, /backend 'op' is not available: 'op' .*is not installed/);
   });
 });
+
+Deno.test("op: a real-length token that op echoes is masked, not cut and shown", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "awsvault-op-echo-" });
+  try {
+    // Service-account tokens are base64 JSON of some 900 characters.
+    const token = `ops_eyJ${"A1b2C3d4".repeat(112)}`;
+    const op = `${dir}/op`;
+    await Deno.writeTextFile(
+      op,
+      '#!/bin/sh\necho "[ERROR] 2026/01/02 03:04:05 invalid token: $OP_SERVICE_ACCOUNT_TOKEN" >&2\nexit 1\n',
+      { mode: 0o700 },
+    );
+    const k = openOpKeyring({
+      vaultId: OP_VAULT_ID,
+      cmd: op,
+      token,
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    const err = await rejectsWith(() => k.keys(), /service account token/);
+    assert.ok(!err.message.includes(token.slice(0, 20)), err.message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
