@@ -21,6 +21,9 @@ export const KEYCTL_SCOPES: Record<string, string> = {
 /** The kernel's limit on a `user` key payload. */
 export const KEYCTL_MAX_PAYLOAD = 32767;
 
+/** The kernel's limit on a key description (bytes; KEY_MAX_DESC_SIZE less the NUL). */
+export const KEYCTL_MAX_DESCRIPTION = 4095;
+
 /** Possessor and user may view, read, write, search, link and set attributes. */
 const PERMISSIONS = "0x3f3f0000";
 
@@ -97,6 +100,11 @@ class KeyctlKeyring implements Keyring {
       return false; // such a key cannot be stored, so keys() never lists it
     }
     return await this.#find(key) !== undefined;
+  }
+
+  /** Throws for a key keyctl cannot store, so a session is refused before STS is asked. */
+  checkKey(key: string): void {
+    checkKey(key);
   }
 
   async set(item: Item): Promise<void> {
@@ -195,5 +203,12 @@ function checkKey(key: string): void {
   }
   if (/[\n\0]/.test(key)) {
     throw new KeyringError(`key ${JSON.stringify(key)} has a line break or NUL`);
+  }
+  const bytes = new TextEncoder().encode(key).length;
+  if (bytes > KEYCTL_MAX_DESCRIPTION) {
+    throw new KeyringError(
+      `key ${JSON.stringify(key.slice(0, 40))}... is too long for the kernel keyring ` +
+        `(${bytes} bytes, at most ${KEYCTL_MAX_DESCRIPTION})`,
+    );
   }
 }

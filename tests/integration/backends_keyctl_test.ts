@@ -67,3 +67,29 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "keyctl: a key over the kernel's 4095-byte description limit is refused before any work",
+  { ignore: noKeyctl },
+  async () => {
+    const ringName = `aws-vault-test-${crypto.randomUUID()}`;
+    try {
+      const k = openKeyctlKeyring({ scope: "user", ringName });
+      // A session key of a ~3000-character profile: base64 makes it longer than the kernel takes.
+      const long = `sts.GetSessionToken,${"cA".repeat(2040)},,9999999999`;
+      assert.ok(k.checkKey, "checkKey lets a session be refused before STS and the MFA code");
+      assert.throws(() => k.checkKey!(long), KeyringError, "too long");
+      await assert.rejects(
+        () => k.set(newItem({ key: long, data: new Uint8Array(1) })),
+        KeyringError,
+        "too long",
+      );
+      const longest = "é".repeat(2047) + "x"; // 4095 bytes of UTF-8
+      k.checkKey!(longest);
+      await k.set(newItem({ key: longest, data: new TextEncoder().encode("v") }));
+      assert.deepEqual(await k.keys(), [longest]);
+    } finally {
+      await dropRing(ringName);
+    }
+  },
+);
