@@ -156,20 +156,16 @@ class KeyctlKeyring implements Keyring {
 
   /** Our keyring's id, created when asked; undefined when missing and not created. */
   async #ring(opts: { create: boolean }): Promise<string | undefined> {
-    const found = await runTool(this.cmd, ["search", this.scope, "keyring", this.ringName]);
-    if (found.code === 0) return stdoutText(found).trim();
-    if (!NOT_FOUND.test(found.stderr)) {
-      throw toolFailure(this.cmd, `cannot open keyring '${this.ringName}' in ${this.scope}`, found);
-    }
-    if (!opts.create) return undefined;
+    const found = await this.#lookupRing();
+    if (found !== undefined || !opts.create) return found;
     this.#creating ??= this.lock(() => this.#create()).finally(() => this.#creating = undefined);
     return await this.#creating;
   }
 
   async #create(): Promise<string> {
     // Search again: another call or process may have made it while this one waited.
-    const found = await runTool(this.cmd, ["search", this.scope, "keyring", this.ringName]);
-    if (found.code === 0) return stdoutText(found).trim();
+    const found = await this.#lookupRing();
+    if (found !== undefined) return found;
     const made = await runToolOk(
       this.cmd,
       ["newring", this.ringName, this.scope],
@@ -182,6 +178,21 @@ class KeyctlKeyring implements Keyring {
       `cannot set up keyring '${this.ringName}'`,
     );
     return id;
+  }
+
+  /** Our ring's id when it is linked in the scope keyring itself, else undefined. */
+  async #lookupRing(): Promise<string | undefined> {
+    const what = `cannot open keyring '${this.ringName}' in ${this.scope}`;
+    const found = await runTool(this.cmd, ["search", this.scope, "keyring", this.ringName]);
+    if (found.code !== 0) {
+      if (NOT_FOUND.test(found.stderr)) return undefined;
+      throw toolFailure(this.cmd, what, found);
+    }
+    const id = stdoutText(found).trim();
+    // search descends into linked keyrings, and @us (and pam_keyinit's @s) link @u: a ring
+    // found there is another scope's. The scope's own ring, when linked, is found first.
+    const direct = stdoutText(await runToolOk(this.cmd, ["rlist", this.scope], what));
+    return direct.trim().split(/\s+/).includes(id) ? id : undefined;
   }
 
   /** The id of the key with this description, or undefined. */

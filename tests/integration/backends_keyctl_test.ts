@@ -93,3 +93,39 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "keyctl: a scope's ring is the one linked in that scope keyring, not one it reaches through @u",
+  { ignore: noKeyctl },
+  async () => {
+    const ringName = `aws-vault-test-${crypto.randomUUID()}`;
+    const keyctl = async (...args: string[]) =>
+      new TextDecoder().decode(
+        (await new Deno.Command("keyctl", { args, stdout: "piped", stderr: "null" }).output())
+          .stdout,
+      ).trim();
+    try {
+      // The user-session keyring links the user keyring (as pam_keyinit's session keyring does).
+      await openKeyctlKeyring({ scope: "user", ringName })
+        .set(newItem({ key: "user-scoped", data: new Uint8Array(1) }));
+      const k = openKeyctlKeyring({ scope: "usersession", ringName });
+      assert.deepEqual(await k.keys(), []);
+      assert.equal(await k.get("user-scoped"), undefined);
+      await k.set(newItem({ key: "session-scoped", data: new Uint8Array(1) }));
+      const direct = (await keyctl("rlist", "@us")).split(/\s+/);
+      const ring = await keyctl("search", "@us", "keyring", ringName);
+      assert.ok(direct.includes(ring), "the ring is linked in @us itself");
+      assert.deepEqual(await k.keys(), ["session-scoped"]);
+      assert.deepEqual(await openKeyctlKeyring({ scope: "user", ringName }).keys(), [
+        "user-scoped",
+      ]);
+    } finally {
+      await dropRing(ringName);
+      for (;;) {
+        const id = await keyctl("search", "@us", "keyring", ringName);
+        if (id === "") break;
+        await keyctl("unlink", id, "@us");
+      }
+    }
+  },
+);
